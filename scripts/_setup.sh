@@ -1,0 +1,27 @@
+# Shared set-up for scripts/test.sh and scripts/demo.sh: sourced, not run.
+# Debian packages are installed with apt-get when missing (we run as root on CI and dev machines);
+# Python packages go into .venv from the project's own pyproject.toml.
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+  fi
+}
+
+ensure_python_env() {  # $1: the pyproject extra to install ("" for none)
+  local py=${PYTHON:-python3}
+  "$py" -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
+  # Debian's python3 ships venv/ensurepip separately.
+  "$py" -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+  [ -x .venv/bin/python ] || "$py" -m venv .venv
+  local target="."
+  [ -n "${1:-}" ] && target=".[$1]"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e "$target"
+}

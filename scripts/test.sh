@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs on a fresh Debian machine (Python >= 3.11), then run it:
+# lint, types, and every test. CI runs exactly this (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_setup.sh
+ensure_python_env test
+echo "== ruff ==";  .venv/bin/ruff check src tests benchmarks examples
+echo "== mypy ==";  .venv/bin/mypy
+echo "== pytest =="
+exec .venv/bin/pytest -q -p no:cacheprovider "$@"

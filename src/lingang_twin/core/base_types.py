@@ -1,0 +1,82 @@
+"""The entity types every twin has: the containment tree and the meter convention of DESIGN.md.
+
+District → Zone → Parcel → Building → Space, linked by ``containedIn``; meters of every carrier share one type,
+``Meter`` (``carrier``, ``unit``, ``register``), and their readings are the series ``reading`` in the meter's own
+unit. Packs add their own types with :func:`lingang_twin.core.types.register_type`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from lingang_twin.core.types import TypeRegistry, Unit, register_type
+from lingang_twin.core.units import check_unit
+
+Carrier = Literal["electricity", "water", "natural_gas", "diesel", "gasoline", "hydrogen", "heat"]
+CARRIERS: tuple[str, ...] = ("electricity", "water", "natural_gas", "diesel", "gasoline", "hydrogen", "heat")
+
+
+class _Named(BaseModel):
+    # Open models: integrators may add attributes we have not foreseen; the declared ones are checked.
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    name: str | None = None
+    name_en: str | None = Field(default=None, alias="nameEn")
+
+
+class DistrictProperties(_Named):
+    area: Annotated[float, Unit("km2"), Field(gt=0)] | None = None
+
+
+class ZoneProperties(_Named):
+    area: Annotated[float, Unit("km2"), Field(gt=0)] | None = None
+
+
+class ParcelProperties(_Named):
+    area: Annotated[float, Unit("m2"), Field(gt=0)] | None = None
+    landUse: str | None = None
+
+
+class BuildingProperties(_Named):
+    floorArea: Annotated[float, Unit("m2"), Field(ge=0)] | None = None
+    height: Annotated[float, Unit("m"), Field(ge=0, le=1000)] | None = None
+    floors: Annotated[int, Field(ge=0, le=300)] | None = None
+    use: str | None = None
+    occupants: Annotated[int, Field(ge=0)] | None = None
+
+
+class SpaceProperties(_Named):
+    floorArea: Annotated[float, Unit("m2"), Field(ge=0)] | None = None
+
+
+class MeterProperties(_Named):
+    """A meter of any carrier. ``registerMax`` is the value at which a cumulative register rolls over."""
+
+    carrier: Carrier
+    unit: str
+    # "register" would shadow ABCMeta.register on the model class, hence the alias.
+    register_kind: Literal["interval", "cumulative"] = Field(default="interval", alias="register")
+    registerMax: Annotated[float, Field(gt=0)] | None = None
+
+    @field_validator("unit")
+    @classmethod
+    def _known_unit(cls, v: str) -> str:
+        return check_unit(v, "unit")
+
+
+def register_base_types(registry: TypeRegistry) -> None:
+    """Register the base types (idempotent)."""
+    specs: list[tuple[str, type[BaseModel], dict[str, str], tuple[str, str]]] = [
+        ("District", DistrictProperties, {}, ("区域", "District")),
+        ("Zone", ZoneProperties, {}, ("功能片区", "Zone")),
+        ("Parcel", ParcelProperties, {}, ("地块", "Parcel")),
+        ("Building", BuildingProperties, {}, ("建筑", "Building")),
+        ("Space", SpaceProperties, {}, ("空间", "Space")),
+        ("Meter", MeterProperties, {"reading": "@unit"}, ("计量表", "Meter")),
+    ]
+    for name, model, series, label in specs:
+        if name not in registry:
+            register_type(registry, name, model, series=series, label=label,
+                          smart_data_model="Building" if name == "Building" else None)

@@ -1,0 +1,172 @@
+"""The store contract: what the twin needs from a database, as a ``typing.Protocol``.
+
+The core owns this contract and knows no implementation; ``lingang_twin.stores`` implement it (DuckDB now,
+PostgreSQL later) and the same contract tests (``tests/stores/contract.py``) run against each.
+
+Division of labour: the core validates (types, units, geometry, ids, lifecycle) and hands the store data that is
+already correct; the store persists it atomically, enforces idempotency on ``(entity, attribute, observed_at)``,
+and pushes queries and aggregation down into the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal, Protocol, runtime_checkable
+
+import pyarrow as pa
+
+from lingang_twin.core.geometry import GeoQuery
+from lingang_twin.core.model import Entity, LifecycleChange, Phase
+from lingang_twin.core.observations import IngestResult, ObservationBatch, OnConflict
+from lingang_twin.core.q import Expr
+
+Bucket = Literal["15min", "hour", "day", "week", "month", "year"]
+BUCKETS: tuple[str, ...] = ("15min", "hour", "day", "week", "month", "year")
+Agg = Literal["sum", "mean", "min", "max", "count", "first", "last", "delta"]
+AGGS: tuple[str, ...] = ("sum", "mean", "min", "max", "count", "first", "last", "delta")
+
+# The calendar of the district: Asia/Shanghai keeps no daylight saving, so UTC+8 is exact for every date
+# since 1992, and buckets are integer arithmetic on epoch microseconds.
+SHANGHAI_OFFSET_US = 8 * 3600 * 1_000_000
+
+
+@dataclass(frozen=True)
+class EntityQuery:
+    """Which entities: all conditions are ANDed.
+
+    ``under``: every entity anywhere below this one along ``traverse`` (default ``containedIn``).
+    ``related``: entities whose relationship ``name`` points at ``target`` (``(name, target)``).
+    ``as_of``: see the district as it was (or was planned to be) on that date: only entities that existed
+    (had a lifecycle phase) then, each with its phase of that date.
+    ``order_by``: names, ``-`` for descending; ``id``, ``type``, ``phase`` or a property.
+    """
+
+    types: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
+    id_pattern: str | None = None
+    q: Expr | None = None
+    geo: GeoQuery | None = None
+    under: str | None = None
+    traverse: str = "containedIn"
+    related: tuple[str, str] | None = None
+    phases: tuple[Phase, ...] = ()
+    as_of: date | None = None
+    order_by: tuple[str, ...] = ("id",)
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class EntityPage:
+    """One page of a query and the total number of matches."""
+
+    entities: list[Entity]
+    total: int
+
+
+@dataclass(frozen=True)
+class SeriesQuery:
+    """A read or an aggregation of one attribute's time series over [start, end).
+
+    Entities: one ``entity_id``, or every entity ``under`` a parent (walking ``containedIn``), optionally narrowed
+    by ``types`` and ``q``. ``bucket=None`` reads raw readings. ``group_by``: ``None`` (one series for all),
+    ``"entity"``, or a property name (e.g. ``"carrier"``).
+    """
+
+    attribute: str
+    entity_id: str | None = None
+    under: str | None = None
+    types: tuple[str, ...] = ()
+    q: Expr | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    bucket: Bucket | None = None
+    agg: Agg = "sum"
+    group_by: str | None = None
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """A new series to create: its attribute's unit is fixed here for good."""
+
+    entity_id: str
+    attribute: str
+    unit: str | None
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """Readings of ``(entity_id, attribute)`` sent in ``unit`` are stored as ``value * scale + offset``."""
+
+    entity_id: str
+    attribute: str
+    unit: str
+    scale: float
+    offset: float
+
+
+@dataclass
+class EntityWrite:
+    """Entities to upsert in one transaction, with lifecycle changes to record."""
+
+    entities: list[Entity]
+    lifecycle: list[tuple[str, LifecycleChange]] = field(default_factory=list)
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What every store implements. All writes are atomic: a failed call leaves nothing behind."""
+
+    schema_version: int
+
+    def close(self) -> None:
+        """Release the database."""
+
+    # -- entities ---------------------------------------------------------------------------------------------
+    def get_entities(self, ids: Sequence[str]) -> dict[str, Entity]:
+        """The entities among ``ids`` that exist, with their lifecycle history."""
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        """The subset of ``ids`` that exist."""
+
+    def write_entities(self, write: EntityWrite) -> None:
+        """Upsert entities (replacing their properties, relationships and geometry) and record lifecycle
+        changes, atomically."""
+
+    def delete_entity(self, entity_id: str) -> None:
+        """Delete an entity with its lifecycle and its time series."""
+
+    def referrers(self, entity_id: str) -> list[tuple[str, str]]:
+        """``(entity id, relationship name)`` of every entity pointing at ``entity_id``."""
+
+    def ancestors(self, entity_id: str, relationship: str = "containedIn") -> list[str]:
+        """The chain of targets followed from ``entity_id`` along ``relationship`` (nearest first)."""
+
+    def query_entities(self, query: EntityQuery) -> EntityPage:
+        """One page of entities matching ``query`` and the total count."""
+
+    def count_entities(self) -> int:
+        """How many entities the store holds."""
+
+    # -- time series ------------------------------------------------------------------------------------------
+    def series_units(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        """The fixed unit of each existing series among ``(entity_id, attribute)`` pairs."""
+
+    def append_observations(
+        self,
+        batch: ObservationBatch,
+        new_series: Sequence[SeriesSpec],
+        conversions: Sequence[Conversion],
+        on_conflict: OnConflict = "reject",
+    ) -> IngestResult:
+        """Store a validated batch, idempotently, atomically. Creates ``new_series`` first; converts values
+        sent in another unit by ``conversions``. With ``on_conflict="reject"`` a reading that differs from a
+        stored one (same entity, attribute, instant) fails the whole batch with a ValidationError."""
+
+    def read_series(self, query: SeriesQuery) -> pa.Table:
+        """Raw readings (``bucket is None``) or aggregated buckets, as an Arrow table."""
+
+    def series_of(self, entity_id: str) -> Mapping[str, str | None]:
+        """The attributes with a time series on ``entity_id`` and their units."""

@@ -1,0 +1,487 @@
+"""The twin: the one object the faces and packs talk to.
+
+It validates everything at the edge — ids, types, property models, units, geometry, relationships, lifecycle,
+readings — and hands a :class:`~lingang_twin.core.store.Store` only data that is already correct. Any bad input
+raises a :class:`~lingang_twin.core.errors.ValidationError` naming the field and the rule, before anything is
+written.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+
+from lingang_twin.core.base_types import register_base_types
+from lingang_twin.core.errors import ConflictError, NotFoundError, ValidationError
+from lingang_twin.core.geometry import validate_geometry
+from lingang_twin.core.ids import parse_entity_id
+from lingang_twin.core.model import PHASES, RESERVED_NAMES, Entity, LifecycleChange, Phase, Property
+from lingang_twin.core.observations import (
+    ATTRIBUTE_NAME,
+    IngestResult,
+    Observation,
+    ObservationBatch,
+    OnConflict,
+)
+from lingang_twin.core.q import Expr, parse_q
+from lingang_twin.core.store import (
+    AGGS,
+    BUCKETS,
+    Conversion,
+    EntityPage,
+    EntityQuery,
+    EntityWrite,
+    SeriesQuery,
+    SeriesSpec,
+    Store,
+)
+from lingang_twin.core.types import EntityType, TypeRegistry, model_errors_to_validation, register_type
+from lingang_twin.core.units import check_unit, conversion
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ON_CONFLICT = ("reject", "replace", "keep")
+
+
+def today_in_shanghai() -> date:
+    """Today's date in the district's calendar."""
+    return datetime.now(SHANGHAI).date()
+
+
+def _check_finite(value: Any, field: str) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValidationError(field, "finite", f"{value} is not a finite number / 数值不能为 NaN 或无穷",
+                              value=str(value))
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _check_finite(v, f"{field}.{k}")
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            _check_finite(v, f"{field}[{i}]")
+
+
+def _check_name(name: str, field: str) -> None:
+    if not isinstance(name, str) or not ATTRIBUTE_NAME.match(name):
+        raise ValidationError(field, "attribute-name",
+                              f"{name!r} is not an attribute name (letters, digits and _) / 属性名无效")
+    if name in RESERVED_NAMES:
+        raise ValidationError(field, "attribute-reserved", f"{name!r} is reserved / {name!r} 为保留名称")
+
+
+def _aware(value: datetime | None, field: str) -> datetime | None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise ValidationError(field, "timezone-required",
+                              f"{value.isoformat()} has no time zone / 时间必须带时区", value=value.isoformat())
+    return value
+
+
+def _choose(name: str, value: Any, valid: Sequence[str], field: str) -> None:
+    if value not in valid:
+        raise ValidationError(field, f"{field}-choice",
+                              f"{value!r} is not a valid {name}; choose one of {', '.join(valid)}", value=value)
+
+
+class Twin:
+    """The district twin over one store. Thread-safe: writes are serialised."""
+
+    def __init__(self, store: Store, types: TypeRegistry | None = None) -> None:
+        self.store = store
+        self.types = types if types is not None else TypeRegistry()
+        register_base_types(self.types)
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+    def __enter__(self) -> Twin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def register_type(self, name: str, properties: type[BaseModel] | None = None, **kwargs: Any) -> EntityType:
+        """Register an entity type on this twin (see :func:`lingang_twin.core.types.register_type`)."""
+        if properties is None:
+            return register_type(self.types, name, **kwargs)
+        return register_type(self.types, name, properties, **kwargs)
+
+    # -- entities ---------------------------------------------------------------------------------------------
+    def _normalise(self, raw: Entity | Mapping[str, Any]) -> Entity:
+        """Check one entity on its own (no store look-ups) and return it normalised."""
+        if isinstance(raw, Entity):
+            entity = raw
+        else:
+            if not isinstance(raw, Mapping):
+                raise ValidationError("entity", "object", "an entity must be an object")
+            try:
+                entity = Entity.model_validate(dict(raw))
+            except PydanticValidationError as err:
+                raise model_errors_to_validation(err, "entity") from None
+        type_from_id, _ = parse_entity_id(entity.id, "id")
+        spec = self.types.get(entity.type, "type")
+        if type_from_id != entity.type:
+            raise ValidationError("id", "id-type-mismatch",
+                                  f"id {entity.id!r} names type {type_from_id!r} but type is {entity.type!r}")
+        seen: set[str] = set()
+        for kind, names in (("properties", entity.properties), ("relationships", entity.relationships),
+                            ("geo", entity.geo)):
+            for name in names:
+                _check_name(name, f"{kind}.{name}")
+                if name in seen:
+                    raise ValidationError(f"{kind}.{name}", "attribute-duplicate",
+                                          f"{name!r} is used by more than one kind of attribute")
+                seen.add(name)
+        props = self._check_properties(spec, entity.properties)
+        if spec.relationships is not None:
+            for name in entity.relationships:
+                if name not in spec.relationships:
+                    raise ValidationError(f"relationships.{name}", "relationship-unknown",
+                                          f"type {spec.name} has no relationship {name!r}; allowed: "
+                                          f"{', '.join(spec.relationships)}")
+        for name, rel in entity.relationships.items():
+            if not rel.targets:
+                raise ValidationError(f"relationships.{name}", "required", "a relationship needs a target")
+            for t in rel.targets:
+                parse_entity_id(t, f"relationships.{name}.object")
+                if t == entity.id:
+                    raise ValidationError(f"relationships.{name}.object", "self-reference",
+                                          "an entity cannot point at itself / 实体不能引用自身")
+        geo = {name: validate_geometry(g, f"geo.{name}") for name, g in entity.geo.items()}
+        lifecycle = sorted({c.since: c for c in entity.lifecycle}.values(), key=lambda c: c.since)
+        phase = entity.phase
+        if lifecycle and "phase" not in entity.model_fields_set:
+            phase = lifecycle[-1].phase
+        elif lifecycle and lifecycle[-1].phase != phase:
+            raise ValidationError("phase", "phase-lifecycle-mismatch",
+                                  f"phase {phase!r} differs from the latest lifecycle change "
+                                  f"({lifecycle[-1].phase!r} since {lifecycle[-1].since})")
+        return entity.model_copy(update={"properties": props, "geo": geo, "lifecycle": lifecycle,
+                                         "phase": phase})
+
+    def _check_properties(self, spec: EntityType, properties: Mapping[str, Property]) -> dict[str, Property]:
+        units = spec.property_units()
+        out: dict[str, Property] = {}
+        for name, prop in properties.items():
+            _check_finite(prop.value, f"properties.{name}.value")
+            _aware(prop.observed_at, f"properties.{name}.observed_at")
+            value, unit = prop.value, prop.unit
+            if unit is not None:
+                check_unit(unit, f"properties.{name}.unit")
+            canonical = units.get(name)
+            if canonical is not None and unit is not None and unit != canonical:
+                if not isinstance(value, int | float) or isinstance(value, bool):
+                    raise ValidationError(f"properties.{name}.value", "number",
+                                          "a value with a unit must be a number")
+                try:
+                    scale, offset = conversion(unit, canonical)
+                except ValidationError as err:
+                    raise ValidationError(f"properties.{name}.unit", err.rule, err.message, value=unit) from None
+                value = value * scale + offset
+            out[name] = Property(value=value, unit=canonical or unit, observed_at=prop.observed_at)
+        try:
+            model = spec.properties.model_validate({k: p.value for k, p in out.items()})
+        except PydanticValidationError as err:
+            raise model_errors_to_validation(err, "properties") from None
+        dumped = model.model_dump(by_alias=True, exclude_unset=True)
+        return {k: p.model_copy(update={"value": dumped.get(k, p.value)}) for k, p in out.items()}
+
+    def validate(self, entities: Iterable[Entity | Mapping[str, Any]]) -> list[Entity]:
+        """Check entities against the registry, units, geometry and the store (relationship targets exist,
+        containment has no cycle). Raises the first error with the item's ``index``; returns them normalised."""
+        checked: list[Entity] = []
+        for i, raw in enumerate(entities):
+            try:
+                checked.append(self._normalise(raw))
+            except ValidationError as err:
+                raise err.at(i) from None
+        ids = [e.id for e in checked]
+        if len(set(ids)) != len(ids):
+            dup = next(x for i, x in enumerate(ids) if x in ids[:i])
+            raise ValidationError("id", "id-duplicate", f"{dup} appears twice in one batch",
+                                  index=ids.index(dup, ids.index(dup) + 1))
+        in_batch = {e.id: e for e in checked}
+        targets = {t for e in checked for r in e.relationships.values() for t in r.targets}
+        known = self.store.existing_ids(sorted(targets - set(in_batch))) | set(in_batch)
+        for i, e in enumerate(checked):
+            for name, rel in e.relationships.items():
+                for t in rel.targets:
+                    if t not in known:
+                        raise ValidationError(f"relationships.{name}.object", "unknown-target",
+                                              f"{t} does not exist / 目标实体不存在", value=t, index=i)
+        self._check_containment(checked)
+        return checked
+
+    def _check_containment(self, entities: list[Entity]) -> None:
+        parent: dict[str, str | None] = {e.id: e.target("containedIn") for e in entities}
+        for i, e in enumerate(entities):
+            seen = {e.id}
+            node = parent[e.id]
+            while node is not None:
+                if node in seen:
+                    raise ValidationError("relationships.containedIn.object", "containment-cycle",
+                                          f"{e.id} would end up inside itself / 包含关系成环", index=i)
+                seen.add(node)
+                if node in parent:
+                    node = parent[node]
+                else:
+                    chain = self.store.ancestors(node, "containedIn")
+                    hit = next((a for a in chain if a in seen or a in parent), None)
+                    if hit is None:
+                        break
+                    node = hit
+
+    def upsert(self, entities: Iterable[Entity | Mapping[str, Any]] | Entity, *,
+               phase_since: date | None = None) -> list[str]:
+        """Create or replace entities, all or nothing. A phase that differs from the stored one is recorded as a
+        lifecycle change dated ``phase_since`` (or the entity's ``phase_since``, or today). Returns the ids."""
+        items = [entities] if isinstance(entities, Entity) else list(entities)
+        with self._lock:
+            checked = self.validate(items)
+            stored = self.store.get_entities([e.id for e in checked])
+            changes: list[tuple[str, LifecycleChange]] = []
+            out: list[Entity] = []
+            for e in checked:
+                old = stored.get(e.id)
+                history = {c.since: c for c in (old.lifecycle if old else [])}
+                for c in e.lifecycle:
+                    history[c.since] = c
+                if not e.lifecycle and (old is None or old.phase != e.phase):
+                    since = e.phase_since or phase_since or today_in_shanghai()
+                    history[since] = LifecycleChange(phase=e.phase, since=since)
+                merged = sorted(history.values(), key=lambda c: c.since)
+                new_changes = [c for c in merged if old is None or c not in old.lifecycle]
+                changes.extend((e.id, c) for c in new_changes)
+                current = merged[-1].phase if merged else e.phase
+                out.append(e.model_copy(update={"lifecycle": merged, "phase": current}))
+            self.store.write_entities(EntityWrite(entities=out, lifecycle=changes))
+        return [e.id for e in out]
+
+    def create(self, entity: Entity | Mapping[str, Any]) -> str:
+        """Create one entity; ConflictError if its id exists."""
+        with self._lock:
+            eid = entity.id if isinstance(entity, Entity) else entity.get("id")
+            if isinstance(eid, str) and self.store.existing_ids([eid]):
+                raise ConflictError(f"entity exists already: {eid} / 实体已存在")
+            return self.upsert([entity])[0]
+
+    def get(self, entity_id: str) -> Entity:
+        """One entity by id; NotFoundError if absent."""
+        parse_entity_id(entity_id)
+        found = self.store.get_entities([entity_id])
+        if entity_id not in found:
+            raise NotFoundError("entity", entity_id)
+        return found[entity_id]
+
+    def patch(self, entity_id: str, *, properties: Mapping[str, Any] | None = None,
+              relationships: Mapping[str, Any] | None = None, geo: Mapping[str, Any] | None = None,
+              remove: Iterable[str] = ()) -> Entity:
+        """Change some attributes of an entity (``None`` values in ``remove``), revalidating the whole."""
+        with self._lock:
+            current = self.get(entity_id)
+            data = current.model_dump(exclude={"created_at", "modified_at", "phase", "phase_since"})
+            for key, changes in (("properties", properties), ("relationships", relationships), ("geo", geo)):
+                if changes:
+                    data[key] = {**data[key], **dict(changes)}
+            for name in remove:
+                found = False
+                for key in ("properties", "relationships", "geo"):
+                    found = data[key].pop(name, None) is not None or found
+                if not found:
+                    raise ValidationError(f"remove.{name}", "attribute-missing", f"{entity_id} has no {name!r}")
+            self.upsert([data])
+            return self.get(entity_id)
+
+    def set_phase(self, entity_id: str, phase: Phase, since: date | None = None) -> Entity:
+        """Move an entity to lifecycle ``phase`` from ``since`` (default today, Asia/Shanghai)."""
+        _choose("phase", phase, PHASES, "phase")
+        with self._lock:
+            current = self.get(entity_id)
+            when = since or today_in_shanghai()
+            lifecycle = [c for c in current.lifecycle if c.since != when]
+            lifecycle.append(LifecycleChange(phase=phase, since=when))
+            data = current.model_dump(exclude={"created_at", "modified_at", "phase", "phase_since"})
+            data["lifecycle"] = sorted(lifecycle, key=lambda c: c.since)
+            self.upsert([data])
+            return self.get(entity_id)
+
+    def delete(self, entity_id: str) -> None:
+        """Delete an entity with its time series. Refused (ConflictError) while other entities point at it."""
+        with self._lock:
+            self.get(entity_id)
+            refs = self.store.referrers(entity_id)
+            if refs:
+                shown = ", ".join(f"{e} ({r})" for e, r in refs[:5])
+                raise ConflictError(f"{entity_id} is still referenced by {len(refs)} entities: {shown} / "
+                                    "仍被其他实体引用，无法删除")
+            self.store.delete_entity(entity_id)
+
+    def query(self, query: EntityQuery | None = None, **kwargs: Any) -> EntityPage:
+        """Entities matching a query (an :class:`EntityQuery`, or its fields as keywords; ``q`` may be text)."""
+        if query is None:
+            if isinstance(kwargs.get("q"), str):
+                kwargs["q"] = parse_q(kwargs["q"])
+            for key in ("types", "ids", "phases", "order_by"):
+                if isinstance(kwargs.get(key), str):
+                    kwargs[key] = (kwargs[key],)
+                elif key in kwargs:
+                    kwargs[key] = tuple(kwargs[key])
+            query = EntityQuery(**kwargs)
+        if query.limit < 0 or query.limit > 10_000:
+            raise ValidationError("limit", "limit-range", "limit must be between 0 and 10000")
+        if query.offset < 0:
+            raise ValidationError("offset", "offset-range", "offset must be ≥ 0")
+        for t in query.types:
+            self.types.get(t, "types")
+        for p in query.phases:
+            _choose("phase", p, PHASES, "phases")
+        for name in query.order_by:
+            _check_order_name(name)
+        return self.store.query_entities(query)
+
+    # -- time series ------------------------------------------------------------------------------------------
+    def append(self, observations: ObservationBatch | Iterable[Observation | Mapping[str, Any]], *,
+               on_conflict: OnConflict = "reject") -> IngestResult:
+        """Store readings: idempotent (a resent batch changes nothing), atomic, late data welcome.
+
+        Readings sent in another unit than the attribute's are converted; one that differs from a stored reading
+        of the same instant is refused unless ``on_conflict`` is ``"replace"`` (corrections) or ``"keep"``.
+        """
+        _choose("on_conflict policy", on_conflict, ON_CONFLICT, "on_conflict")
+        batch = observations if isinstance(observations, ObservationBatch) else \
+            ObservationBatch.from_records(observations)
+        if len(batch) == 0:
+            return IngestResult(received=0, inserted=0, duplicates=0)
+        with self._lock:
+            new_series, conversions = self._plan_series(batch)
+            return self.store.append_observations(batch, new_series, conversions, on_conflict)
+
+    def _plan_series(self, batch: ObservationBatch) -> tuple[list[SeriesSpec], list[Conversion]]:
+        combos = batch.table.select(["entity_id", "attribute", "unit"]).group_by(
+            ["entity_id", "attribute", "unit"], use_threads=False).aggregate([]).to_pylist()
+        pairs = sorted({(c["entity_id"], c["attribute"]) for c in combos})
+        units: dict[tuple[str, str], str | None] = dict(self.store.series_units(pairs))
+        missing = [p for p in pairs if p not in units]
+        new_series: list[SeriesSpec] = []
+        if missing:
+            entities = self.store.get_entities(sorted({e for e, _ in missing}))
+            sent_units: dict[tuple[str, str], list[str]] = {}
+            for c in combos:
+                if c["unit"] is not None:
+                    sent_units.setdefault((c["entity_id"], c["attribute"]), []).append(c["unit"])
+            for eid, attr in missing:
+                entity = entities.get(eid)
+                if entity is None:
+                    raise ValidationError("entity_id", "unknown-entity", f"{eid} does not exist / 实体不存在",
+                                          value=eid, index=_row_of(batch, eid))
+                if attr in entity.relationships or attr in entity.geo:
+                    raise ValidationError("attribute", "attribute-kind",
+                                          f"{attr!r} is a relationship or geo-property of {eid}, not a series",
+                                          value=attr, index=_row_of(batch, eid, attr))
+                unit = self._series_unit(entity, attr, sorted(sent_units.get((eid, attr), [])))
+                units[(eid, attr)] = unit
+                new_series.append(SeriesSpec(eid, attr, unit))
+        conversions: list[Conversion] = []
+        for c in combos:
+            sent = c["unit"]
+            if sent is None:
+                continue
+            target = units[(c["entity_id"], c["attribute"])]
+            if sent == target:
+                continue
+            idx = _row_of(batch, c["entity_id"], c["attribute"], sent)
+            if target is None:
+                raise ValidationError("unit", "unit-incompatible",
+                                      f"{c['attribute']} of {c['entity_id']} has no unit; got {sent!r}",
+                                      value=sent, index=idx)
+            try:
+                scale, offset = conversion(sent, target)
+            except ValidationError as err:
+                raise ValidationError("unit", err.rule, err.message, value=sent, index=idx) from None
+            conversions.append(Conversion(c["entity_id"], c["attribute"], sent, scale, offset))
+        return new_series, conversions
+
+    def _series_unit(self, entity: Entity, attribute: str, sent: list[str]) -> str | None:
+        spec = self.types.get(entity.type)
+        declared = spec.series.get(attribute)
+        if declared is not None:
+            if declared.startswith("@"):
+                unit = entity.value(declared[1:])
+                return str(unit) if unit is not None else None
+            return declared
+        prop = entity.properties.get(attribute)
+        if prop is not None and prop.unit is not None:
+            return prop.unit
+        return sent[0] if sent else None
+
+    def read(self, entity_id: str, attribute: str, start: datetime | None = None,
+             end: datetime | None = None) -> pa.Table:
+        """Raw readings of one series in [start, end): columns ``observed_at`` (UTC) and ``value``."""
+        return self.series(SeriesQuery(attribute=attribute, entity_id=entity_id, start=start, end=end))
+
+    def aggregate(self, attribute: str, *, bucket: str, agg: str = "sum", entity_id: str | None = None,
+                  under: str | None = None, types: Sequence[str] = (), q: str | Expr | None = None,
+                  start: datetime | None = None, end: datetime | None = None,
+                  group_by: str | None = None) -> pa.Table:
+        """Aggregate one attribute over calendar buckets in Asia/Shanghai time, in the store.
+
+        Columns: ``bucket`` (start of the bucket, Asia/Shanghai), ``group`` (when grouped), ``value``,
+        ``count`` (readings in the bucket) and, for ``delta``, ``resets`` and ``rollovers`` (flags).
+        """
+        qexpr = parse_q(q) if isinstance(q, str) else q
+        return self.series(SeriesQuery(attribute=attribute, entity_id=entity_id, under=under, types=tuple(types),
+                                       q=qexpr, start=start, end=end, bucket=bucket,  # type: ignore[arg-type]
+                                       agg=agg, group_by=group_by))  # type: ignore[arg-type]
+
+    def series(self, query: SeriesQuery) -> pa.Table:
+        """Run a :class:`SeriesQuery` after checking it."""
+        if not ATTRIBUTE_NAME.match(query.attribute or ""):
+            raise ValidationError("attribute", "attribute-name", f"{query.attribute!r} is not an attribute name")
+        if query.bucket is not None:
+            _choose("bucket", query.bucket, BUCKETS, "bucket")
+            _choose("aggregate", query.agg, AGGS, "agg")
+        _aware(query.start, "start")
+        _aware(query.end, "end")
+        if query.start and query.end and query.start >= query.end:
+            raise ValidationError("end", "range-order", "end must be after start / 结束时间须晚于开始时间")
+        if (query.entity_id is None) == (query.under is None and not query.types):
+            raise ValidationError("entity_id", "scope",
+                                  "give either entity_id, or under and/or types to choose the entities")
+        for eid in (query.entity_id, query.under):
+            if eid is not None:
+                self.get(eid)
+        for t in query.types:
+            self.types.get(t, "types")
+        if query.group_by is not None and query.group_by != "entity":
+            _check_name(query.group_by, "group_by")
+        return self.store.read_series(query)
+
+
+def _check_order_name(name: str) -> None:
+    bare = name[1:] if name.startswith("-") else name
+    if bare in ("id", "type", "phase", "createdAt", "modifiedAt"):
+        return
+    if not ATTRIBUTE_NAME.match(bare):
+        raise ValidationError("order_by", "attribute-name", f"cannot order by {name!r}")
+
+
+def _row_of(batch: ObservationBatch, entity_id: str, attribute: str | None = None,
+            unit: str | None = None) -> int:
+    """Index of the first reading in ``batch`` matching the given keys (for error messages)."""
+    t = batch.table
+    mask = pc.equal(t["entity_id"], entity_id)
+    if attribute is not None:
+        mask = pc.and_(mask, pc.equal(t["attribute"], attribute))
+    if unit is not None:
+        mask = pc.and_(mask, pc.equal(t["unit"], unit))
+    hits = np.flatnonzero(np.asarray(mask.combine_chunks() if hasattr(mask, "combine_chunks") else mask))
+    return int(hits[0]) if len(hits) else 0

@@ -1,0 +1,622 @@
+"""The embedded store: one DuckDB file (or memory), zero set-up, columnar aggregation.
+
+Layout (see :mod:`lingang_twin.stores.migrations`): entities keep their attributes as JSON beside flat columns for
+id, type and phase; relationships are also a table of edges so containment walks are a recursive CTE; time series
+are ``(series_id, ts, value)`` rows with ``ts`` in UTC epoch microseconds, which keeps aggregation in Asia/Shanghai
+buckets integer arithmetic.
+
+Writes are serialised by the twin; each call here is one transaction, rolled back whole on any error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from lingang_twin.core.errors import SchemaVersionError, StoreError, ValidationError
+from lingang_twin.core.geometry import GeoIndex
+from lingang_twin.core.model import Entity, LifecycleChange
+from lingang_twin.core.observations import IngestResult, ObservationBatch, OnConflict
+from lingang_twin.core.store import (
+    SHANGHAI_OFFSET_US,
+    Conversion,
+    EntityPage,
+    EntityQuery,
+    EntityWrite,
+    SeriesQuery,
+    SeriesSpec,
+)
+from lingang_twin.stores.migrations import LATEST_VERSION, MIGRATIONS
+from lingang_twin.stores.sql_q import compile_q, sql_string, value_json
+
+_DAY_US = 86_400 * 1_000_000
+_BUCKET_US = {"15min": 900 * 1_000_000, "hour": 3600 * 1_000_000, "day": _DAY_US}
+_SORT_COLUMNS = {"id": "e.id", "type": "e.type", "phase": "phase_now", "createdAt": "e.created_at",
+                 "modifiedAt": "e.modified_at"}
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, datetime | date):
+        return v.isoformat()
+    if isinstance(v, np.generic):
+        return v.item()
+    raise TypeError(f"cannot store {type(v).__name__} as JSON")
+
+
+def _dumps(v: Any) -> str:
+    return json.dumps(v, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+
+
+def _micros(t: datetime) -> int:
+    d = t.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
+
+
+class DuckDBStore:
+    """A :class:`~lingang_twin.core.store.Store` in one DuckDB file; ``path=None`` or ``":memory:"`` for memory.
+
+    ``target_version`` exists for migration tests: it stops migrating at that schema version.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False,
+                 target_version: int | None = None) -> None:
+        self.path = ":memory:" if path in (None, ":memory:") else str(path)
+        try:
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.IOException as err:
+            raise StoreError(f"cannot open {self.path}: {err} / 无法打开数据库（可能被其他进程占用）") from err
+        self._lock = threading.RLock()
+        self._geo: GeoIndex | None = None
+        self.schema_version = self._migrate(target_version or LATEST_VERSION, read_only)
+        row = self.con.execute("SELECT coalesce(max(series_id), 0) FROM series").fetchall()[0]
+        self._next_series = int(row[0]) + 1 if row else 1
+
+    # -- lifecycle of the store ------------------------------------------------------------------------------
+    def _migrate(self, target: int, read_only: bool) -> int:
+        con = self.con
+        if not read_only:
+            con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, "
+                        "applied_at TIMESTAMPTZ NOT NULL, description VARCHAR NOT NULL)")
+        row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0]
+        current = int(row[0]) if row else 0
+        if current > LATEST_VERSION:
+            raise SchemaVersionError(
+                f"{self.path} has schema version {current}; this Lingang Twin knows up to {LATEST_VERSION}. "
+                "Upgrade lingang-twin to open it. / 数据库版本较新，请升级软件")
+        pending = [m for m in MIGRATIONS if current < m.version <= target]
+        if pending and read_only:
+            raise StoreError(f"{self.path} needs migrations {[m.version for m in pending]}; open it writable once")
+        if pending:
+            con.begin()
+            try:
+                for m in pending:
+                    for stmt in m.statements:
+                        con.execute(stmt)
+                    con.execute("INSERT INTO schema_version VALUES (?, now(), ?)", [m.version, m.description])
+                con.commit()
+            except duckdb.Error as err:
+                con.rollback()
+                raise StoreError(f"migration failed: {err}") from err
+            current = pending[-1].version
+        return current
+
+    def close(self) -> None:
+        """Checkpoint and close the file."""
+        with self._lock:
+            try:
+                if self.path != ":memory:":
+                    self.con.execute("CHECKPOINT")
+            finally:
+                self.con.close()
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self)
+
+    # -- entities ---------------------------------------------------------------------------------------------
+    def count_entities(self) -> int:
+        """How many entities the store holds."""
+        with self._lock:
+            row = self.con.execute("SELECT count(*) FROM entities").fetchall()[0]
+            return int(row[0]) if row else 0
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        """The subset of ``ids`` that exist."""
+        if not ids:
+            return set()
+        with self._lock:
+            rows = self.con.execute("SELECT id FROM entities WHERE list_contains(?, id)", [list(ids)]).fetchall()
+        return {r[0] for r in rows}
+
+    def get_entities(self, ids: Sequence[str]) -> dict[str, Entity]:
+        """The entities among ``ids`` that exist, with their lifecycle history."""
+        if not ids:
+            return {}
+        with self._lock:
+            rows = self.con.execute(
+                f"{self._select_entities('list_contains($ids, e.id)')}", {"ids": list(ids)}).fetchall()
+        return {r[0]: self._entity(r) for r in rows}
+
+    @staticmethod
+    def _select_entities(where: str, phase_expr: str = "e.phase") -> str:
+        return (
+            "SELECT e.id, e.type, " + phase_expr + " AS phase_now, e.props, e.rels, e.geo, e.created_at, "
+            "e.modified_at, (SELECT list({'phase': l.phase, 'since': l.since} ORDER BY l.since) FROM lifecycle l "
+            f"WHERE l.entity_id = e.id) AS lifecycle FROM entities e WHERE {where}"
+        )
+
+    @staticmethod
+    def _entity(row: Sequence[Any]) -> Entity:
+        eid, etype, phase, props, rels, geo, created, modified, lifecycle = row[:9]
+        p = json.loads(props)
+        return Entity.model_validate({
+            "id": eid, "type": etype, "phase": phase,
+            "properties": {k: {"value": v.get("value"), "unit": v.get("unit"), "observed_at": v.get("observedAt")}
+                           for k, v in p.items()},
+            "relationships": {k: {"object": v["object"]} for k, v in json.loads(rels).items()},
+            "geo": json.loads(geo),
+            "lifecycle": [LifecycleChange(phase=c["phase"], since=c["since"]) for c in (lifecycle or [])],
+            "created_at": created, "modified_at": modified,
+        })
+
+    def write_entities(self, write: EntityWrite) -> None:
+        """Upsert entities and record lifecycle changes in one transaction."""
+        if not write.entities:
+            return
+        ids = [e.id for e in write.entities]
+        rows: dict[str, list[Any]] = {k: [] for k in ("id", "type", "phase", "props", "rels", "geo")}
+        edges: dict[str, list[str]] = {"entity_id": [], "name": [], "target": []}
+        for e in write.entities:
+            rows["id"].append(e.id)
+            rows["type"].append(e.type)
+            rows["phase"].append(e.phase)
+            props = {}
+            for name, p in e.properties.items():
+                item: dict[str, Any] = {"value": p.value}
+                if p.unit is not None:
+                    item["unit"] = p.unit
+                if p.observed_at is not None:
+                    item["observedAt"] = p.observed_at.isoformat()
+                props[name] = item
+            rows["props"].append(_dumps(props))
+            rows["rels"].append(_dumps({k: {"object": r.object} for k, r in e.relationships.items()}))
+            rows["geo"].append(_dumps(e.geo))
+            for name, r in e.relationships.items():
+                for t in r.targets:
+                    edges["entity_id"].append(e.id)
+                    edges["name"].append(name)
+                    edges["target"].append(t)
+        ent = pa.table(rows)
+        rel = pa.table({k: pa.array(v, type=pa.string()) for k, v in edges.items()})
+        life = pa.table({
+            "entity_id": pa.array([i for i, _ in write.lifecycle], type=pa.string()),
+            "phase": pa.array([c.phase for _, c in write.lifecycle], type=pa.string()),
+            "since": pa.array([c.since for _, c in write.lifecycle], type=pa.date32()),
+        })
+        with self._tx() as con:
+            con.register("w_ent", ent)
+            con.register("w_rel", rel)
+            con.register("w_life", life)
+            con.execute("CREATE OR REPLACE TEMP TABLE w_old AS SELECT id, created_at FROM entities "
+                        "WHERE list_contains($ids, id)", {"ids": ids})
+            con.execute("DELETE FROM entities WHERE list_contains($ids, id)", {"ids": ids})
+            con.execute("DELETE FROM relationships WHERE list_contains($ids, entity_id)", {"ids": ids})
+            con.execute(
+                "INSERT INTO entities SELECT w.id, w.type, w.phase, w.props::JSON, w.rels::JSON, w.geo::JSON, "
+                "coalesce(o.created_at, now()), now() FROM w_ent w LEFT JOIN w_old o USING (id)")
+            con.execute("INSERT INTO relationships SELECT entity_id, name, target FROM w_rel")
+            # A lifecycle change on a date replaces any earlier record for the same date.
+            con.execute("DELETE FROM lifecycle l USING w_life w WHERE l.entity_id = w.entity_id "
+                        "AND l.since = w.since")
+            con.execute("INSERT INTO lifecycle SELECT entity_id, phase, since, now() FROM w_life")
+            if self.schema_version >= 2:
+                con.execute("INSERT INTO changes (changed_at, entity_id, op) SELECT now(), w.id, "
+                            "CASE WHEN o.id IS NULL THEN 'create' ELSE 'update' END FROM w_ent w "
+                            "LEFT JOIN w_old o USING (id)")
+            for name in ("w_ent", "w_rel", "w_life"):
+                con.unregister(name)
+        if self._geo is not None:
+            for e in write.entities:
+                if e.location is not None:
+                    self._geo.put(e.id, e.location)
+                else:
+                    self._geo.remove(e.id)
+
+    def delete_entity(self, entity_id: str) -> None:
+        """Delete an entity with its relationships, lifecycle and time series."""
+        with self._tx() as con:
+            con.execute("DELETE FROM observations WHERE series_id IN "
+                        "(SELECT series_id FROM series WHERE entity_id = ?)", [entity_id])
+            con.execute("DELETE FROM series WHERE entity_id = ?", [entity_id])
+            for table, col in (("entities", "id"), ("relationships", "entity_id"), ("lifecycle", "entity_id")):
+                con.execute(f"DELETE FROM {table} WHERE {col} = ?", [entity_id])
+            if self.schema_version >= 2:
+                con.execute("INSERT INTO changes (changed_at, entity_id, op) VALUES (now(), ?, 'delete')", [entity_id])
+        if self._geo is not None:
+            self._geo.remove(entity_id)
+
+    def referrers(self, entity_id: str) -> list[tuple[str, str]]:
+        """``(entity id, relationship)`` of every entity pointing at ``entity_id``."""
+        with self._lock:
+            rows = self.con.execute("SELECT entity_id, name FROM relationships WHERE target = ? "
+                                    "ORDER BY entity_id, name", [entity_id]).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def ancestors(self, entity_id: str, relationship: str = "containedIn") -> list[str]:
+        """Targets followed from ``entity_id`` along ``relationship``, nearest first (stops on a cycle)."""
+        with self._lock:
+            rows = self.con.execute(
+                "WITH RECURSIVE up(id, depth) AS (SELECT target, 1 FROM relationships WHERE entity_id = $id "
+                "AND name = $rel UNION SELECT r.target, up.depth + 1 FROM relationships r JOIN up "
+                "ON r.entity_id = up.id WHERE r.name = $rel AND up.depth < 64) "
+                "SELECT id, min(depth) d FROM up GROUP BY id ORDER BY d", {"id": entity_id, "rel": relationship},
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def changes_since(self, seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        """Entity changes after sequence number ``seq`` (oldest first): ``seq``, ``at``, ``entity_id``, ``op``."""
+        with self._lock:
+            rows = self.con.execute("SELECT seq, changed_at, entity_id, op FROM changes WHERE seq > ? ORDER BY seq "
+                                    "LIMIT ?", [seq, limit]).fetchall()
+        return [{"seq": r[0], "changed_at": r[1], "entity_id": r[2], "op": r[3]} for r in rows]
+
+    # -- entity queries -----------------------------------------------------------------------------------------
+    def _geo_index(self) -> GeoIndex:
+        if self._geo is None:
+            index = GeoIndex()
+            rows = self.con.execute("SELECT id, geo->>'$.location' FROM entities "
+                                    "WHERE json_exists(geo, '$.location')").fetchall()
+            index.put_many((r[0], json.loads(r[1])) for r in rows)
+            self._geo = index
+        return self._geo
+
+    def _where(self, query: EntityQuery, params: dict[str, Any]) -> tuple[str, str, str]:
+        """(joins, where, phase expression) for an entity query."""
+        conds: list[str] = ["TRUE"]
+        joins = ""
+        phase = "e.phase"
+        if query.as_of is not None:
+            joins = ("JOIN (SELECT entity_id, arg_max(phase, since) AS phase_then FROM lifecycle "
+                     "WHERE since <= $as_of GROUP BY entity_id) lc ON lc.entity_id = e.id")
+            params["as_of"] = query.as_of
+            phase = "lc.phase_then"
+        if query.types:
+            params["types"] = list(query.types)
+            conds.append("list_contains($types, e.type)")
+        if query.ids:
+            params["ids"] = list(query.ids)
+            conds.append("list_contains($ids, e.id)")
+        if query.id_pattern is not None:
+            try:
+                re.compile(query.id_pattern)
+            except re.error as err:
+                raise ValidationError("idPattern", "regex", f"not a regular expression: {err}") from None
+            params["id_pattern"] = query.id_pattern
+            conds.append("regexp_matches(e.id, $id_pattern)")
+        if query.phases:
+            params["phases"] = list(query.phases)
+            conds.append(f"list_contains($phases, {phase})")
+        if query.under is not None:
+            params["under"] = query.under
+            params["traverse"] = query.traverse
+            conds.append(
+                "e.id IN (WITH RECURSIVE down(id, depth) AS (SELECT entity_id, 1 FROM relationships "
+                "WHERE target = $under AND name = $traverse UNION SELECT r.entity_id, down.depth + 1 "
+                "FROM relationships r JOIN down ON r.target = down.id WHERE r.name = $traverse "
+                "AND down.depth < 64) SELECT id FROM down)")
+        if query.related is not None:
+            params["rel_name"], params["rel_target"] = query.related
+            conds.append("EXISTS (SELECT 1 FROM relationships r WHERE r.entity_id = e.id "
+                         "AND r.name = $rel_name AND r.target = $rel_target)")
+        if query.q is not None:
+            conds.append(compile_q(query.q, "e"))
+        if query.geo is not None:
+            params["geo_ids"] = self._geo_index().query(query.geo)
+            conds.append("list_contains($geo_ids, e.id)")
+        return joins, " AND ".join(conds), phase
+
+    def query_entities(self, query: EntityQuery) -> EntityPage:
+        """One page of entities matching ``query`` and the total count (window count, one scan)."""
+        params: dict[str, Any] = {}
+        with self._lock:
+            joins, where, phase = self._where(query, params)
+            order = []
+            for name in query.order_by:
+                desc = name.startswith("-")
+                bare = name[1:] if desc else name
+                direction = " DESC" if desc else ""
+                if bare in _SORT_COLUMNS:
+                    col = phase if bare == "phase" else _SORT_COLUMNS[bare]
+                    order.append(f"{col}{direction}")
+                else:
+                    from lingang_twin.core.q import Path as QPath
+
+                    j = value_json(QPath(bare))
+                    order.append(f"TRY_CAST({j} AS DOUBLE){direction} NULLS LAST")
+                    order.append(f"({j} ->> '$'){direction} NULLS LAST")
+            order.append("e.id")
+            sql = (
+                "SELECT e.id, e.type, " + phase + " AS phase_now, e.props, e.rels, e.geo, e.created_at, "
+                "e.modified_at, (SELECT list({'phase': l.phase, 'since': l.since} ORDER BY l.since) "
+                "FROM lifecycle l WHERE l.entity_id = e.id"
+                + (" AND l.since <= $as_of" if query.as_of is not None else "")
+                + f") AS lifecycle, count(*) OVER () AS total FROM entities e {joins} WHERE {where} "
+                f"ORDER BY {', '.join(order)} LIMIT {int(query.limit)} OFFSET {int(query.offset)}"
+            )
+            try:
+                rows = self.con.execute(sql, params).fetchall()
+                if not rows and query.offset > 0:
+                    cnt = self.con.execute(f"SELECT count(*) FROM entities e {joins} WHERE {where}",
+                                           params).fetchall()[0]
+                    return EntityPage([], int(cnt[0]) if cnt else 0)
+            except duckdb.InvalidInputException as err:
+                raise ValidationError("q", "q-evaluation", f"the query could not be evaluated: {err}") from err
+        total = int(rows[0][9]) if rows else 0
+        return EntityPage([self._entity(r) for r in rows], total)
+
+    # -- time series --------------------------------------------------------------------------------------------
+    def series_units(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        """The unit of each existing series among ``(entity_id, attribute)`` pairs."""
+        if not pairs:
+            return {}
+        t = pa.table({"entity_id": [p[0] for p in pairs], "attribute": [p[1] for p in pairs]})
+        with self._lock:
+            self.con.register("q_pairs", t)
+            try:
+                rows = self.con.execute("SELECT s.entity_id, s.attribute, s.unit FROM series s "
+                                        "JOIN q_pairs USING (entity_id, attribute)").fetchall()
+            finally:
+                self.con.unregister("q_pairs")
+        return {(r[0], r[1]): r[2] for r in rows}
+
+    def series_of(self, entity_id: str) -> Mapping[str, str | None]:
+        """Attributes with a time series on ``entity_id`` and their units."""
+        with self._lock:
+            rows = self.con.execute("SELECT attribute, unit FROM series WHERE entity_id = ? ORDER BY attribute",
+                                    [entity_id]).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def append_observations(self, batch: ObservationBatch, new_series: Sequence[SeriesSpec],
+                            conversions: Sequence[Conversion], on_conflict: OnConflict = "reject") -> IngestResult:
+        """Store a validated batch idempotently and atomically (see the Store protocol)."""
+        n = len(batch)
+        table = batch.table.drop_columns(["unit"]) if not conversions else batch.table
+        table = table.append_column("idx", pa.array(np.arange(n, dtype=np.int64)))
+        conv = pa.table({
+            "entity_id": pa.array([c.entity_id for c in conversions], type=pa.string()),
+            "attribute": pa.array([c.attribute for c in conversions], type=pa.string()),
+            "unit": pa.array([c.unit for c in conversions], type=pa.string()),
+            "scale": pa.array([c.scale for c in conversions], type=pa.float64()),
+            "off": pa.array([c.offset for c in conversions], type=pa.float64()),
+        })
+        with self._tx() as con:
+            if new_series:
+                first = self._next_series
+                con.executemany("INSERT INTO series VALUES (?, ?, ?, ?)", [
+                    (first + i, s.entity_id, s.attribute, s.unit) for i, s in enumerate(new_series)])
+            con.register("in_batch", table)
+            con.register("in_conv", conv)
+            value = ("CASE WHEN c.scale IS NULL THEN b.value ELSE b.value * c.scale + c.off END"
+                     if conversions else "b.value")
+            conv_join = "LEFT JOIN in_conv c ON c.entity_id = b.entity_id AND c.attribute = b.attribute " \
+                        "AND c.unit = b.unit" if conversions else ""
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE nb AS SELECT s.series_id, b.ts, {value} AS value, b.idx "
+                f"FROM in_batch b JOIN series s ON s.entity_id = b.entity_id AND s.attribute = b.attribute "
+                f"{conv_join}")
+            con.unregister("in_batch")
+            con.unregister("in_conv")
+            lo, hi, distinct = con.execute(
+                "SELECT min(ts), max(ts), count(DISTINCT (series_id, ts)) FROM nb").fetchall()[0] or (0, 0, 0)
+            dup_in_batch = 0
+            if distinct != n:
+                dup_in_batch = self._dedupe_batch(con, on_conflict)
+            inserted = con.execute(
+                "INSERT INTO observations SELECT nb.series_id, nb.ts, nb.value FROM nb ANTI JOIN "
+                "(SELECT series_id, ts FROM observations WHERE ts BETWEEN $lo AND $hi) o "
+                "ON o.series_id = nb.series_id AND o.ts = nb.ts", {"lo": lo, "hi": hi}).fetchall()[0]
+            n_inserted = int(inserted[0]) if inserted else 0
+            replaced = kept = 0
+            duplicates = dup_in_batch
+            if n_inserted + dup_in_batch < n:
+                # Some readings exist already: identical ones are resends, differing ones are conflicts.
+                row = con.execute(
+                    "SELECT count(*) FILTER (WHERE o.value = nb.value), count(*) FILTER (WHERE o.value <> nb.value), "
+                    "min(nb.idx) FILTER (WHERE o.value <> nb.value) FROM nb JOIN (SELECT * FROM observations "
+                    "WHERE ts BETWEEN $lo AND $hi) o ON o.series_id = nb.series_id AND o.ts = nb.ts",
+                    {"lo": lo, "hi": hi}).fetchall()[0]
+                same, differ, first_idx = (int(row[0]), int(row[1]), row[2]) if row else (0, 0, None)
+                # Rows just inserted match themselves: they are neither resends nor conflicts.
+                duplicates += same - n_inserted
+                if differ:
+                    if on_conflict == "reject":
+                        raise ValidationError(
+                            "value", "conflicting-value",
+                            f"{differ} readings differ from values already stored for the same entity, attribute "
+                            "and instant; resend with on_conflict='replace' to correct them / 与已存读数冲突",
+                            index=int(first_idx) if first_idx is not None else None)
+                    if on_conflict == "replace":
+                        con.execute(
+                            "UPDATE observations o SET value = nb.value FROM nb WHERE o.series_id = nb.series_id "
+                            "AND o.ts = nb.ts AND o.value <> nb.value AND o.ts BETWEEN $lo AND $hi",
+                            {"lo": lo, "hi": hi})
+                        replaced = differ
+                    else:
+                        kept = differ
+            con.execute("DROP TABLE nb")
+        if new_series:
+            self._next_series += len(new_series)
+        return IngestResult(received=n, inserted=n_inserted, duplicates=duplicates, replaced=replaced, kept=kept)
+
+    @staticmethod
+    def _dedupe_batch(con: duckdb.DuckDBPyConnection, on_conflict: OnConflict) -> int:
+        """Collapse readings repeated inside one batch; returns how many were dropped as identical repeats."""
+        row = con.execute(
+            "SELECT count(*) - count(DISTINCT (series_id, ts)), "
+            "(SELECT min(idx) FROM (SELECT series_id, ts, max(idx) idx, count(DISTINCT value) k FROM nb "
+            "GROUP BY ALL) WHERE k > 1) FROM nb").fetchall()[0]
+        dropped, conflict_idx = (int(row[0]), row[1]) if row else (0, None)
+        if conflict_idx is not None and on_conflict == "reject":
+            raise ValidationError("value", "conflicting-value",
+                                  "the batch holds two different readings for the same entity, attribute and "
+                                  "instant / 批次内同一时刻有不同读数", index=int(conflict_idx))
+        # replace: the last in the batch wins; keep: the first.
+        order = "DESC" if on_conflict == "replace" else "ASC"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE nb AS SELECT series_id, ts, value, idx FROM (SELECT *, "
+                    f"row_number() OVER (PARTITION BY series_id, ts ORDER BY idx {order}) rn FROM nb) WHERE rn = 1")
+        return dropped
+
+    def _series_selection(self, query: SeriesQuery, params: dict[str, Any]) -> str:
+        """SQL selecting ``series_id, grp, register_max`` for the series a query covers."""
+        params["attribute"] = query.attribute
+        if query.group_by is None:
+            grp = "NULL::VARCHAR"
+        elif query.group_by == "entity":
+            grp = "e.id"
+        else:
+            path = '$."' + query.group_by + '".value'
+            grp = f"json_extract_string(e.props, {sql_string(path)})"
+        rmax = "TRY_CAST(json_extract(e.props, '$.registerMax.value') AS DOUBLE)"
+        if query.entity_id is not None:
+            params["entity_id"] = query.entity_id
+            return (f"SELECT s.series_id, {grp} AS grp, {rmax} AS rmax FROM series s JOIN entities e "
+                    "ON e.id = s.entity_id WHERE s.attribute = $attribute AND s.entity_id = $entity_id")
+        eq = EntityQuery(types=query.types, q=query.q, under=query.under)
+        joins, where, _ = self._where(eq, params)
+        return (f"SELECT s.series_id, {grp} AS grp, {rmax} AS rmax FROM series s JOIN entities e "
+                f"ON e.id = s.entity_id {joins} WHERE s.attribute = $attribute AND {where}")
+
+    def read_series(self, query: SeriesQuery) -> pa.Table:
+        """Raw readings or aggregated buckets (see :class:`~lingang_twin.core.store.SeriesQuery`)."""
+        params: dict[str, Any] = {}
+        time_conds = []
+        if query.start is not None:
+            params["start"] = _micros(query.start)
+            time_conds.append("o.ts >= $start")
+        if query.end is not None:
+            params["end"] = _micros(query.end)
+            time_conds.append("o.ts < $end")
+        trange = " AND ".join(time_conds) or "TRUE"
+        with self._lock:
+            sel = self._series_selection(query, params)
+            if query.bucket is None:
+                sql = (f"WITH sel AS ({sel}) SELECT s.entity_id, o.ts, o.value FROM observations o "
+                       f"JOIN sel USING (series_id) JOIN series s USING (series_id) WHERE {trange} "
+                       "ORDER BY s.entity_id, o.ts")
+                t = self._arrow(sql, params)
+                ts = pa.compute.cast(t["ts"], pa.timestamp("us", tz="UTC"))
+                return pa.table({"entity_id": t["entity_id"], "observed_at": ts, "value": t["value"]})
+            sql = self._aggregate_sql(query, sel, trange)
+            t = self._arrow(sql, params)
+        start = pa.compute.cast(t["bucket_us"], pa.timestamp("us", tz="UTC")).cast(
+            pa.timestamp("us", tz="Asia/Shanghai"))
+        cols: dict[str, Any] = {"bucket": start}
+        if query.group_by is not None:
+            cols["group"] = t["grp"]
+        cols["value"] = t["value"]
+        cols["count"] = t["n"]
+        if query.agg == "delta":
+            cols["resets"] = t["resets"]
+            cols["rollovers"] = t["rollovers"]
+        return pa.table(cols)
+
+    def _arrow(self, sql: str, params: dict[str, Any]) -> pa.Table:
+        try:
+            return self.con.sql(sql, params=params).to_arrow_table()
+        except duckdb.Error as err:
+            raise StoreError(f"query failed: {err}") from err
+
+    @staticmethod
+    def _aggregate_sql(query: SeriesQuery, sel: str, trange: str) -> str:
+        bucket, agg = query.bucket, query.agg
+        off = SHANGHAI_OFFSET_US
+        # First stage: a fixed-width key (15 min, hour or local day) by integer arithmetic.
+        width = _BUCKET_US.get(bucket or "day", _DAY_US)
+        partial = {
+            "sum": "sum(v) AS s", "mean": "sum(v) AS s", "min": "min(v) AS mn", "max": "max(v) AS mx",
+            "count": "NULL AS s", "first": "arg_min(v, ts) AS fv, min(ts) AS ft",
+            "last": "arg_max(v, ts) AS lv, max(ts) AS lt", "delta": "sum(v) AS s",
+        }[agg]
+        final = {
+            "sum": "sum(s)", "mean": "sum(s) / sum(n)", "min": "min(mn)", "max": "max(mx)",
+            "count": "sum(n)::DOUBLE", "first": "arg_min(fv, ft)", "last": "arg_max(lv, lt)", "delta": "sum(s)",
+        }[agg]
+        if agg == "delta":
+            start_cond = "o.ts >= $start" if "$start" in trange else "TRUE"
+            end_cond = "o.ts < $end" if "$end" in trange else "TRUE"
+            prev = ("UNION ALL SELECT o.series_id, o.ts, o.value FROM observations o JOIN "
+                    "(SELECT o.series_id, max(o.ts) AS ts FROM observations o JOIN sel USING (series_id) "
+                    "WHERE o.ts < $start GROUP BY o.series_id) p USING (series_id, ts)"
+                    if "$start" in trange else "")
+            source = (
+                f"raw AS (SELECT o.series_id, o.ts, o.value FROM observations o JOIN sel USING (series_id) "
+                f"WHERE {start_cond} AND {end_cond} {prev}), "
+                "lagged AS (SELECT r.series_id, r.ts, r.value, lag(r.value) OVER (PARTITION BY r.series_id "
+                "ORDER BY r.ts) AS prev FROM raw r), "
+                "steps AS (SELECT l.series_id, l.ts, sel.grp, "
+                "  (l.prev IS NOT NULL AND l.value < l.prev AND sel.rmax IS NOT NULL "
+                "   AND l.prev - l.value > sel.rmax / 2) AS rollover, "
+                "  (l.prev IS NOT NULL AND l.value < l.prev AND NOT coalesce(sel.rmax IS NOT NULL "
+                "   AND l.prev - l.value > sel.rmax / 2, FALSE)) AS reset, "
+                "  CASE WHEN l.prev IS NULL THEN NULL WHEN l.value >= l.prev THEN l.value - l.prev "
+                "   WHEN sel.rmax IS NOT NULL AND l.prev - l.value > sel.rmax / 2 THEN l.value + sel.rmax - l.prev "
+                "   ELSE l.value END AS v "
+                f"  FROM lagged l JOIN sel USING (series_id) WHERE {start_cond.replace('o.ts', 'l.ts')}), "
+                f"stage1 AS (SELECT (ts + {off}) // {width} AS k, grp, {partial}, count(*) AS n, "
+                "sum(reset::INT) AS resets, sum(rollover::INT) AS rollovers FROM steps GROUP BY ALL)"
+            )
+            extra_final = ", sum(resets)::BIGINT AS resets, sum(rollovers)::BIGINT AS rollovers"
+        else:
+            source = (
+                f"stage1 AS (SELECT (o.ts + {off}) // {width} AS k, sel.grp, "
+                f"{partial.replace('(v', '(o.value').replace('v, ts', 'o.value, o.ts').replace('(ts', '(o.ts')}, "
+                f"count(*) AS n FROM observations o JOIN sel USING (series_id) WHERE {trange} GROUP BY ALL)"
+            )
+            extra_final = ""
+        if bucket in ("15min", "hour", "day"):
+            bucket_us = f"k * {width} - {off}"
+        elif bucket == "week":
+            # Epoch day 0 (1970-01-01) was a Thursday: shift back to the Monday of the ISO week.
+            bucket_us = f"(k - ((k + 3) % 7)) * {_DAY_US} - {off}"
+        else:
+            unit = "month" if bucket == "month" else "year"
+            bucket_us = (f"(CAST(date_trunc('{unit}', DATE '1970-01-01' + CAST(k AS INTEGER)) AS DATE) "
+                         f"- DATE '1970-01-01')::BIGINT * {_DAY_US} - {off}")
+        return (f"WITH sel AS ({sel}), {source} SELECT {bucket_us} AS bucket_us, grp, {final} AS value, "
+                f"sum(n)::BIGINT AS n{extra_final} FROM stage1 GROUP BY ALL ORDER BY grp NULLS FIRST, bucket_us")
+
+
+class _Transaction:
+    """``with store._tx() as con``: BEGIN … COMMIT, ROLLBACK on any exception; DuckDB errors become StoreError."""
+
+    def __init__(self, store: DuckDBStore) -> None:
+        self.store = store
+
+    def __enter__(self) -> duckdb.DuckDBPyConnection:
+        self.store._lock.acquire()
+        self.store.con.begin()
+        return self.store.con
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Literal[False]:
+        try:
+            if exc_type is None:
+                try:
+                    self.store.con.commit()
+                except duckdb.Error as err:
+                    self.store.con.rollback()
+                    raise StoreError(f"commit failed: {err}") from err
+                return False
+            self.store.con.rollback()
+            if isinstance(exc, duckdb.Error):
+                raise StoreError(f"write failed, nothing was stored: {exc}") from exc
+            return False
+        finally:
+            self.store._lock.release()
