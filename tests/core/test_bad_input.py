@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from conftest import DISTRICT, LINGANG_CENTER, M_ELEC, M_WATER, PARCEL, ZONE_TSC, lingang_layout, square
+from lingang_fixtures import DISTRICT, LINGANG_CENTER, M_ELEC, M_WATER, PARCEL, ZONE_TSC, lingang_layout, square
 from lingang_twin.core.errors import GeometryError, NotFoundError, QuerySyntaxError, ValidationError
 from lingang_twin.core.observations import ObservationBatch
 from lingang_twin.core.twin import Twin

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from conftest import (
+from lingang_fixtures import (
     DISTRICT,
     HQ_TOWER,
     JOINT_LAB,
@@ -213,3 +213,18 @@ def test_change_feed_records_writes(lingang: Twin) -> None:
     lingang.delete(M_H2)
     newer = lingang.store.changes_since(last)
     assert [(c["entity_id"], c["op"]) for c in newer] == [(JOINT_LAB, "update"), (M_H2, "delete")]
+
+
+def test_upsert_each_stores_the_good_and_reports_the_bad(twin: Twin) -> None:
+    layout = lingang_layout()
+    layout[3]["properties"]["area"] = (-1, "m2")  # the parcel fails its model …
+    layout.append({"id": "urn:ngsi-ld:Building:ok", "type": "Building", "relationships": {"containedIn": DISTRICT}})
+    layout.append({"id": "urn:ngsi-ld:Building:ok", "type": "Building"})  # duplicate id
+    results = twin.upsert_each(layout)
+    failed = {r.index: r.error.rule for r in results if not r.stored and r.error is not None}
+    # … and so do both buildings in it, and the meters in those buildings (cascade).
+    assert failed == {3: "greater_than", 4: "unknown-target", 5: "unknown-target", 7: "unknown-target",
+                      8: "unknown-target", 9: "unknown-target", 12: "id-duplicate"}
+    stored = {r.id for r in results if r.stored}
+    assert stored == {DISTRICT, ZONE_TSC, ZONE_HQ, HQ_TOWER, M_H2, "urn:ngsi-ld:Building:ok"}
+    assert twin.store.count_entities() == 6

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from conftest import DISTRICT, HQ_TOWER, LINGANG_CENTER, M_ELEC, M_ELEC_SUB, M_H2, M_WATER, ZONE_TSC
+from lingang_fixtures import DISTRICT, HQ_TOWER, LINGANG_CENTER, M_ELEC, M_ELEC_SUB, M_H2, M_WATER, ZONE_TSC
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.observations import ObservationBatch
 from lingang_twin.core.twin import SHANGHAI, Twin
@@ -199,7 +199,7 @@ def test_columnar_fast_path(lingang: Twin) -> None:
 
 
 def test_file_store_keeps_everything_after_reopen(tmp_path) -> None:
-    from conftest import lingang_layout
+    from lingang_fixtures import lingang_layout
     from lingang_twin.stores.duckdb_store import DuckDBStore
 
     path = tmp_path / "persist.duckdb"

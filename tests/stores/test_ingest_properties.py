@@ -3,7 +3,7 @@ leaves the same stored series and the same aggregates."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,7 +12,7 @@ from lingang_twin.core.twin import Twin
 from lingang_twin.stores.duckdb_store import DuckDBStore
 
 METERS = ["urn:ngsi-ld:Meter:p-a", "urn:ngsi-ld:Meter:p-b"]
-T0 = datetime(2024, 3, 30, 20, tzinfo=timezone.utc)  # crosses Shanghai midnight and a month end
+T0 = datetime(2024, 3, 30, 20, tzinfo=UTC)  # crosses Shanghai midnight and a month end
 
 
 def fresh_twin() -> Twin:

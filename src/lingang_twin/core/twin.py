@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
+from dataclasses import dataclass
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -50,6 +51,16 @@ from lingang_twin.core.units import check_unit, conversion
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ON_CONFLICT = ("reject", "replace", "keep")
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """The fate of one item of a batch: ``stored``, or the ``error`` that kept it out."""
+
+    index: int
+    id: str | None
+    stored: bool
+    error: ValidationError | None = None
 
 
 def today_in_shanghai() -> date:
@@ -246,24 +257,78 @@ class Twin:
         lifecycle change dated ``phase_since`` (or the entity's ``phase_since``, or today). Returns the ids."""
         items = [entities] if isinstance(entities, Entity) else list(entities)
         with self._lock:
-            checked = self.validate(items)
-            stored = self.store.get_entities([e.id for e in checked])
-            changes: list[tuple[str, LifecycleChange]] = []
-            out: list[Entity] = []
-            for e in checked:
-                old = stored.get(e.id)
-                history = {c.since: c for c in (old.lifecycle if old else [])}
-                for c in e.lifecycle:
-                    history[c.since] = c
-                if not e.lifecycle and (old is None or old.phase != e.phase):
-                    since = e.phase_since or phase_since or today_in_shanghai()
-                    history[since] = LifecycleChange(phase=e.phase, since=since)
-                merged = sorted(history.values(), key=lambda c: c.since)
-                new_changes = [c for c in merged if old is None or c not in old.lifecycle]
-                changes.extend((e.id, c) for c in new_changes)
-                current = merged[-1].phase if merged else e.phase
-                out.append(e.model_copy(update={"lifecycle": merged, "phase": current}))
-            self.store.write_entities(EntityWrite(entities=out, lifecycle=changes))
+            return self._write(self.validate(items), phase_since)
+
+    def upsert_each(self, entities: Iterable[Entity | Mapping[str, Any]], *,
+                    phase_since: date | None = None) -> list[ItemResult]:
+        """Create or replace entities item by item: every valid item is stored (in one transaction), every
+        invalid one is reported with its error — including items whose relationship target failed."""
+        items = list(entities)
+        results: dict[int, ValidationError] = {}
+        good: dict[int, Entity] = {}
+        with self._lock:
+            for i, raw in enumerate(items):
+                try:
+                    good[i] = self._normalise(raw)
+                except ValidationError as err:
+                    results[i] = err.at(i)
+            first_of: dict[str, int] = {}
+            for i, e in list(good.items()):
+                if e.id in first_of:
+                    results[i] = ValidationError("id", "id-duplicate", f"{e.id} appears twice in one batch", index=i)
+                    del good[i]
+                else:
+                    first_of[e.id] = i
+            changed = True
+            while changed:  # a failed item fails the items that point at it, and so on
+                changed = False
+                batch_ids = {e.id for e in good.values()}
+                targets = {t for e in good.values() for r in e.relationships.values() for t in r.targets}
+                known = self.store.existing_ids(sorted(targets - batch_ids)) | batch_ids
+                for i, e in list(good.items()):
+                    missing = next(((n, t) for n, r in e.relationships.items() for t in r.targets
+                                    if t not in known), None)
+                    if missing is not None:
+                        results[i] = ValidationError(f"relationships.{missing[0]}.object", "unknown-target",
+                                                     f"{missing[1]} does not exist / 目标实体不存在",
+                                                     value=missing[1], index=i)
+                        del good[i]
+                        changed = True
+            while good:
+                order = list(good)
+                try:
+                    self._check_containment([good[i] for i in order])
+                    break
+                except ValidationError as err:
+                    bad = order[err.index or 0]
+                    results[bad] = err.at(bad)
+                    del good[bad]
+            stored = set(self._write(list(good.values()), phase_since)) if good else set()
+        out = []
+        for i, raw in enumerate(items):
+            eid = raw.id if isinstance(raw, Entity) else raw.get("id") if isinstance(raw, Mapping) else None
+            out.append(ItemResult(index=i, id=eid if isinstance(eid, str) else None,
+                                  stored=i in good and good[i].id in stored, error=results.get(i)))
+        return out
+
+    def _write(self, checked: list[Entity], phase_since: date | None) -> list[str]:
+        stored = self.store.get_entities([e.id for e in checked])
+        changes: list[tuple[str, LifecycleChange]] = []
+        out: list[Entity] = []
+        for e in checked:
+            old = stored.get(e.id)
+            history = {c.since: c for c in (old.lifecycle if old else [])}
+            for c in e.lifecycle:
+                history[c.since] = c
+            if not e.lifecycle and (old is None or old.phase != e.phase):
+                since = e.phase_since or phase_since or today_in_shanghai()
+                history[since] = LifecycleChange(phase=e.phase, since=since)
+            merged = sorted(history.values(), key=lambda c: c.since)
+            new_changes = [c for c in merged if old is None or c not in old.lifecycle]
+            changes.extend((e.id, c) for c in new_changes)
+            current = merged[-1].phase if merged else e.phase
+            out.append(e.model_copy(update={"lifecycle": merged, "phase": current}))
+        self.store.write_entities(EntityWrite(entities=out, lifecycle=changes))
         return [e.id for e in out]
 
     def create(self, entity: Entity | Mapping[str, Any]) -> str:
@@ -284,8 +349,14 @@ class Twin:
 
     def patch(self, entity_id: str, *, properties: Mapping[str, Any] | None = None,
               relationships: Mapping[str, Any] | None = None, geo: Mapping[str, Any] | None = None,
-              remove: Iterable[str] = ()) -> Entity:
-        """Change some attributes of an entity (``None`` values in ``remove``), revalidating the whole."""
+              remove: Iterable[str] = (), phase: Phase | None = None, phase_since: date | None = None) -> Entity:
+        """Change some attributes of an entity (names in ``remove`` are dropped) and optionally move it to
+        lifecycle ``phase`` from ``phase_since`` (default today); the whole entity is revalidated and written in
+        one transaction."""
+        if phase is not None:
+            _choose("phase", phase, PHASES, "phase")
+        elif phase_since is not None:
+            raise ValidationError("phase_since", "phase-required", "phase_since needs phase")
         with self._lock:
             current = self.get(entity_id)
             data = current.model_dump(exclude={"created_at", "modified_at", "phase", "phase_since"})
@@ -298,21 +369,17 @@ class Twin:
                     found = data[key].pop(name, None) is not None or found
                 if not found:
                     raise ValidationError(f"remove.{name}", "attribute-missing", f"{entity_id} has no {name!r}")
+            if phase is not None:
+                when = phase_since or today_in_shanghai()
+                lifecycle = [c for c in current.lifecycle if c.since != when]
+                lifecycle.append(LifecycleChange(phase=phase, since=when))
+                data["lifecycle"] = sorted(lifecycle, key=lambda c: c.since)
             self.upsert([data])
             return self.get(entity_id)
 
     def set_phase(self, entity_id: str, phase: Phase, since: date | None = None) -> Entity:
         """Move an entity to lifecycle ``phase`` from ``since`` (default today, Asia/Shanghai)."""
-        _choose("phase", phase, PHASES, "phase")
-        with self._lock:
-            current = self.get(entity_id)
-            when = since or today_in_shanghai()
-            lifecycle = [c for c in current.lifecycle if c.since != when]
-            lifecycle.append(LifecycleChange(phase=phase, since=when))
-            data = current.model_dump(exclude={"created_at", "modified_at", "phase", "phase_since"})
-            data["lifecycle"] = sorted(lifecycle, key=lambda c: c.since)
-            self.upsert([data])
-            return self.get(entity_id)
+        return self.patch(entity_id, phase=phase, phase_since=since)
 
     def delete(self, entity_id: str) -> None:
         """Delete an entity with its time series. Refused (ConflictError) while other entities point at it."""

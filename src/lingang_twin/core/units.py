@@ -101,7 +101,9 @@ def conversion(from_unit: str, to_unit: str) -> tuple[float, float]:
     # Two points define the affine map; this covers offset units (°C, °F) as well as plain scales.
     zero = ureg.Quantity(0.0, src).to(dst).magnitude
     one = ureg.Quantity(1.0, src).to(dst).magnitude
-    return (float(one - zero), float(zero))
+    # pint's chain of factors leaves float dust (L → m³ gives 0.0010000000000000002); 15 significant digits
+    # is below any meter's resolution and makes exact decimal factors exact again.
+    return (float(f"{one - zero:.15g}"), float(f"{zero:.15g}"))
 
 
 def convert(value: Any, from_unit: str, to_unit: str, field: str = "unit") -> Any:
