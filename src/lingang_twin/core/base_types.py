@@ -2,7 +2,9 @@
 
 District → Zone → Parcel → Building → Space, linked by ``containedIn``; meters of every carrier share one type,
 ``Meter`` (``carrier``, ``unit``, ``register``), and their readings are the series ``reading`` in the meter's own
-unit. Packs add their own types with :func:`lingang_twin.core.types.register_type`.
+unit. Two pieces of district infrastructure that several packs share also live here: ``Road`` (mobility, operations
+and the map all need the street network) and ``WeatherStation`` (energy baselines, alerts and forecasts all need the
+outdoor temperature). Packs add their own types with :func:`lingang_twin.core.types.register_type`.
 """
 
 from __future__ import annotations
@@ -66,6 +68,24 @@ class MeterProperties(_Named):
         return check_unit(v, "unit")
 
 
+class RoadProperties(_Named):
+    """A road or road segment (after FIWARE ``RoadSegment``: ``totalLaneNumber``, ``maximumAllowedSpeed``)."""
+
+    roadClass: str | None = None
+    totalLaneNumber: Annotated[int, Field(ge=1, le=20)] | None = None
+    maximumAllowedSpeed: Annotated[float, Unit("km/h"), Field(gt=0, le=200)] | None = None
+    length: Annotated[float, Unit("m"), Field(gt=0)] | None = None
+    width: Annotated[float, Unit("m"), Field(gt=0)] | None = None
+
+
+class WeatherStationProperties(_Named):
+    """An automatic weather station; its observations follow FIWARE ``WeatherObserved`` attribute names
+    (``temperature`` [°C]; ``relativeHumidity`` in [%] here, where FIWARE uses a 0–1 fraction)."""
+
+    stationCode: str | None = None
+    altitude: Annotated[float, Unit("m")] | None = None
+
+
 def register_base_types(registry: TypeRegistry) -> None:
     """Register the base types (idempotent)."""
     specs: list[tuple[str, type[BaseModel], dict[str, str], tuple[str, str]]] = [
@@ -75,8 +95,14 @@ def register_base_types(registry: TypeRegistry) -> None:
         ("Building", BuildingProperties, {}, ("建筑", "Building")),
         ("Space", SpaceProperties, {}, ("空间", "Space")),
         ("Meter", MeterProperties, {"reading": "@unit"}, ("计量表", "Meter")),
+        ("Road", RoadProperties, {}, ("道路", "Road")),
+        ("WeatherStation", WeatherStationProperties, {"temperature": "°C", "relativeHumidity": "%"},
+         ("气象站", "Weather station")),
     ]
     for name, model, series, label in specs:
         if name not in registry:
             register_type(registry, name, model, series=series, label=label,
-                          smart_data_model="Building" if name == "Building" else None)
+                          smart_data_model=_SMART_DATA_MODELS.get(name))
+
+
+_SMART_DATA_MODELS = {"Building": "Building", "Road": "RoadSegment", "WeatherStation": "WeatherObserved"}

@@ -1,0 +1,43 @@
+"""The REST API face (FastAPI): ``create_app(twin)`` wires routes, problem+json errors and the body limit."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
+
+from lingang_twin import __version__
+from lingang_twin.api import entities, meta, observations
+from lingang_twin.api.limits import BodyLimit
+from lingang_twin.api.problems import install_handlers
+from lingang_twin.core.packs import Pack
+from lingang_twin.core.twin import Twin
+from lingang_twin.settings import Settings
+
+DESCRIPTION = """
+The Lingang IICZ digital twin · 临港国际创新协同区数字孪生.
+
+Entities (zones, parcels, buildings, meters, parking, vehicles …) with relationships, geometry and lifecycle;
+time series of everything measured, aggregated in Asia/Shanghai calendar buckets. Errors are
+`application/problem+json` (RFC 9457) naming the field and the rule.
+"""
+
+
+def create_app(twin: Twin, settings: Settings | None = None, packs: list[Pack] | None = None) -> FastAPI:
+    """The API over ``twin``. Docs at ``/docs`` work offline (no CDN)."""
+    settings = settings or Settings()
+    app = FastAPIOffline(title="Lingang Twin API · 临港孪生接口", version=__version__, description=DESCRIPTION)
+    app.state.twin = twin
+    app.state.settings = settings
+    install_handlers(app)
+    app.include_router(meta.router)
+    app.include_router(entities.router)
+    app.include_router(observations.router)
+    for pack in packs or []:
+        factory = pack.hooks.get("api")
+        if factory is not None:
+            app.include_router(factory())
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+__all__ = ["FastAPI", "create_app"]

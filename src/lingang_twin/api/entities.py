@@ -1,0 +1,159 @@
+"""``/api/v1/entities``: list and query, create, get, patch, delete, and per-item batch upsert."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticError
+from starlette.responses import Response
+
+from lingang_twin.api.deps import SettingsDep, TwinDep, json_body
+from lingang_twin.core.errors import ValidationError
+from lingang_twin.core.geometry import parse_georel
+from lingang_twin.core.model import Entity, Phase
+from lingang_twin.core.types import model_errors_to_validation
+
+router = APIRouter(prefix="/api/v1", tags=["entities"])
+
+
+def entity_json(e: Entity) -> dict[str, Any]:
+    """The API form of an entity (the model's own JSON, without the write-only ``phase_since``)."""
+    return e.model_dump(mode="json", exclude={"phase_since"})
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
+
+
+def _csv_list(text: str | None) -> tuple[str, ...]:
+    return tuple(x.strip() for x in text.split(",") if x.strip()) if text else ()
+
+
+class EntityList(BaseModel):
+    """One page of entities and the total count."""
+
+    data: list[dict[str, Any]]
+    count: int = Field(description="all matches, not just this page")
+    limit: int
+    offset: int
+
+
+@router.get("/entities", response_model=EntityList, summary="List and query entities / 查询实体")
+def list_entities(
+    twin: TwinDep,
+    type: Annotated[str | None, Query(description="types, comma-separated: Building,Meter")] = None,
+    id: Annotated[str | None, Query(description="entity ids, comma-separated")] = None,
+    idPattern: Annotated[str | None, Query(description="regular expression on ids")] = None,
+    q: Annotated[str | None, Query(description='NGSI-LD q, e.g. floorArea>50000;use=="lab"')] = None,
+    georel: Annotated[str | None, Query(description="within | intersects | near;maxDistance==500 …")] = None,
+    geometry: Annotated[str | None, Query(description="GeoJSON geometry type of the query area")] = None,
+    coordinates: Annotated[str | None, Query(description="GeoJSON coordinates as JSON, lon/lat")] = None,
+    under: Annotated[str | None, Query(description="every entity anywhere below this one")] = None,
+    traverse: Annotated[str, Query(description="relationship walked by 'under'")] = "containedIn",
+    relationship: Annotated[str | None, Query(description="name==target, e.g. submeterOf==urn:…")] = None,
+    phase: Annotated[str | None, Query(description="lifecycle phases, comma-separated")] = None,
+    asOf: Annotated[date | None, Query(description="the district as it was on this date")] = None,
+    orderBy: Annotated[str | None, Query(description="comma-separated names, '-' for descending")] = None,
+    limit: Annotated[int, Query(ge=0, le=10_000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """Query entities: type, ids, id pattern, ``q``, geo (real metres), containment, relationship, lifecycle."""
+    geo = None
+    if georel is not None:
+        if geometry is None or coordinates is None:
+            raise ValidationError("geometry", "georel-geometry", "georel needs geometry and coordinates")
+        try:
+            coords = orjson.loads(coordinates)
+        except orjson.JSONDecodeError:
+            raise ValidationError("coordinates", "json-syntax", "coordinates must be a JSON array") from None
+        geo = parse_georel(georel, {"type": geometry, "coordinates": coords})
+    elif geometry is not None or coordinates is not None:
+        raise ValidationError("georel", "georel-missing", "geometry and coordinates need georel")
+    related = None
+    if relationship is not None:
+        name, sep, target = relationship.partition("==")
+        if not sep or not name or not target:
+            raise ValidationError("relationship", "relationship-format", "use name==target")
+        related = (name, target)
+    page = twin.query(types=_csv_list(type), ids=_csv_list(id), id_pattern=idPattern, q=q, geo=geo, under=under,
+                      traverse=traverse, related=related, phases=_csv_list(phase), as_of=asOf,
+                      order_by=_csv_list(orderBy) or ("id",), limit=limit, offset=offset)
+    return _json({"data": [entity_json(e) for e in page.entities], "count": page.total, "limit": limit,
+                  "offset": offset}, headers={"NGSILD-Results-Count": str(page.total)})
+
+
+@router.post("/entities", status_code=201, summary="Create an entity / 创建实体",
+             responses={409: {"description": "exists already"}, 422: {"description": "invalid"}})
+async def create_entity(request: Request, twin: TwinDep) -> Response:
+    """Create one entity (body: the entity JSON, as returned by GET)."""
+    body = await json_body(request)
+    eid = twin.create(body)
+    return _json(entity_json(twin.get(eid)), 201, headers={"Location": f"/api/v1/entities/{eid}"})
+
+
+@router.post("/entities:batch", summary="Upsert many entities, answering per item / 批量写入实体")
+async def batch_upsert(request: Request, twin: TwinDep, settings: SettingsDep) -> Response:
+    """Upsert a JSON array of entities. Every valid item is stored; every invalid one is reported with its
+    error (and items that point at a failed item fail too). 200 when all are stored, 207 when some are, 422 when
+    none is."""
+    items = await json_body(request, list)
+    if len(items) > settings.max_batch_items:
+        raise ValidationError("body", "batch-size", f"at most {settings.max_batch_items} items per batch")
+    results = twin.upsert_each(items)
+    out = []
+    for r in results:
+        item: dict[str, Any] = {"index": r.index, "id": r.id, "status": "stored" if r.stored else "failed"}
+        if r.error is not None:
+            item["error"] = r.error.to_dict()
+        out.append(item)
+    stored = sum(r.stored for r in results)
+    status = 200 if stored == len(results) else 207 if stored else 422
+    return _json({"stored": stored, "failed": len(results) - stored, "results": out}, status)
+
+
+@router.get("/entities/{entity_id}", summary="One entity / 单个实体")
+def get_entity(entity_id: str, twin: TwinDep) -> Response:
+    """One entity with its lifecycle history and the series recorded on it."""
+    e = twin.get(entity_id)
+    data = entity_json(e)
+    data["series"] = dict(twin.store.series_of(entity_id))
+    return _json(data)
+
+
+class EntityPatch(BaseModel):
+    """Changes to an entity: attributes to add or replace, attribute names to remove, a phase change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    properties: dict[str, Any] | None = None
+    relationships: dict[str, Any] | None = None
+    geo: dict[str, Any] | None = None
+    remove: list[str] = Field(default_factory=list)
+    phase: Phase | None = None
+    phaseSince: date | None = None
+
+
+@router.patch("/entities/{entity_id}", summary="Change an entity / 修改实体")
+async def patch_entity(entity_id: str, request: Request, twin: TwinDep) -> Response:
+    """Add, replace or remove attributes, or move the entity to another lifecycle phase."""
+    body = await json_body(request)
+    try:
+        patch = EntityPatch.model_validate(body)
+    except PydanticError as err:
+        raise model_errors_to_validation(err, "body") from None
+    if patch.phaseSince is not None and patch.phase is None:
+        raise ValidationError("phaseSince", "phase-required", "phaseSince needs phase")
+    updated = twin.patch(entity_id, properties=patch.properties, relationships=patch.relationships, geo=patch.geo,
+                         remove=patch.remove, phase=patch.phase, phase_since=patch.phaseSince)
+    return _json(entity_json(updated))
+
+
+@router.delete("/entities/{entity_id}", status_code=204, summary="Delete an entity / 删除实体")
+def delete_entity(entity_id: str, twin: TwinDep) -> Response:
+    """Delete an entity and its time series (refused with 409 while other entities point at it)."""
+    twin.delete(entity_id)
+    return Response(status_code=204)

@@ -1,0 +1,98 @@
+"""RFC 9457 problem details: the one place where the exception tree becomes HTTP status codes.
+
+Every error answer is ``application/problem+json`` with ``type``, ``title``, ``status``, ``detail`` and, for bad
+input, ``field``, ``rule`` and (for batches) ``index`` — or ``errors``, a list of such items.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from lingang_twin.core.errors import (
+    ConflictError,
+    NotFoundError,
+    QuerySyntaxError,
+    StoreError,
+    TwinError,
+    ValidationError,
+)
+
+PROBLEM_TYPE = "application/problem+json"
+
+# Most specific first: the first match decides the status.
+STATUS_OF: tuple[tuple[type[TwinError], int, str], ...] = (
+    (QuerySyntaxError, 400, "Query syntax error / 查询语法错误"),
+    (ValidationError, 422, "Invalid input / 输入无效"),
+    (NotFoundError, 404, "Not found / 未找到"),
+    (ConflictError, 409, "Conflict / 冲突"),
+    (StoreError, 503, "Store unavailable / 存储不可用"),
+    (TwinError, 500, "Twin error / 孪生错误"),
+)
+
+
+class ProblemError(Exception):
+    """An HTTP problem raised by a route (for conditions that are not TwinErrors: 413, 415, 400 bad JSON)."""
+
+    def __init__(self, status: int, title: str, detail: str, rule: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.rule, self.field = status, title, detail, rule, field
+
+
+def problem(status: int, title: str, detail: str, *, rule: str | None = None, field: str | None = None,
+            extra: dict[str, Any] | None = None) -> Response:
+    """A problem+json response."""
+    body: dict[str, Any] = {"type": f"urn:lingang-twin:problem:{rule or status}", "title": title, "status": status,
+                            "detail": detail}
+    if field is not None:
+        body["field"] = field
+    if rule is not None:
+        body["rule"] = rule
+    if extra:
+        body.update(extra)
+    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_TYPE)
+
+
+def from_twin_error(err: TwinError) -> Response:
+    """Translate one of our errors."""
+    status, title = next((s, t) for cls, s, t in STATUS_OF if isinstance(err, cls))
+    if isinstance(err, ValidationError):
+        extra: dict[str, Any] = {"errors": [err.to_dict()]}
+        if err.index is not None:
+            extra["index"] = err.index
+        if isinstance(err, QuerySyntaxError):
+            extra["position"] = err.position
+        return problem(status, title, str(err), rule=err.rule, field=err.field, extra=extra)
+    rule = {404: "not-found", 409: "conflict", 503: "store-unavailable"}.get(status, "error")
+    return problem(status, title, str(err), rule=rule)
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Register the translations on ``app``."""
+
+    @app.exception_handler(TwinError)
+    async def _twin(_: Request, err: TwinError) -> Response:
+        return from_twin_error(err)
+
+    @app.exception_handler(ProblemError)
+    async def _problem(_: Request, err: ProblemError) -> Response:
+        return problem(err.status, err.title, err.detail, rule=err.rule, field=err.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request(_: Request, err: RequestValidationError) -> Response:
+        items = []
+        for e in err.errors():
+            loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")]
+            items.append({"field": ".".join(loc) or "body", "rule": e.get("type", "invalid"), "message": e.get("msg")})
+        first = items[0] if items else {"field": "body", "rule": "invalid", "message": "invalid request"}
+        return problem(422, "Invalid input / 输入无效", f"{first['field']}: {first['message']}", rule=first["rule"],
+                       field=first["field"], extra={"errors": items})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, err: StarletteHTTPException) -> Response:
+        return problem(err.status_code, str(err.detail), str(err.detail), rule=f"http-{err.status_code}")

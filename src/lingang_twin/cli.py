@@ -1,0 +1,292 @@
+"""The ``lingang-twin`` command: demo, serve, import, export.
+
+Every command refuses bad input with one line on stderr and exit code 2, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from lingang_twin.core.errors import TwinError, ValidationError
+
+app = typer.Typer(
+    name="lingang-twin",
+    help="Lingang Twin · 临港孪生 — the digital twin of the Lingang IICZ.\n\n"
+         "Example: lingang-twin demo   (build the demo twin, start live telemetry and the server)",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+demo_app = typer.Typer(
+    help="The Lingang IICZ demo twin: build it, stream live telemetry and serve it.\n\n"
+         "Example: lingang-twin demo --days 30 --port 8000",
+    invoke_without_command=True,
+)
+app.add_typer(demo_app, name="demo")
+out = Console()
+err_console = Console(stderr=True)
+
+DbOption = Annotated[Path, typer.Option("--db", help="DuckDB file of the twin", envvar="LINGANG_DB")]
+
+
+def fail(message: str) -> NoReturn:
+    """One line on stderr, exit code 2."""
+    err_console.print(f"[bold red]error[/]: {message}", soft_wrap=True, highlight=False)
+    raise typer.Exit(2)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err_console, transient=False)
+
+
+def _open(db: Path) -> Any:
+    from lingang_twin.app import open_twin
+
+    try:
+        return open_twin(db)
+    except TwinError as err:
+        fail(str(err))
+
+
+def _settings(db: Path, host: str, port: int) -> Any:
+    from lingang_twin.settings import Settings
+
+    return Settings(db=db, host=host, port=port)
+
+
+def _summary(report: Any) -> str:
+    b = report.backfill
+    return (f"{report.entities} entities ({report.entities_written} written now), {b.inserted:,} readings stored "
+            f"now ({b.duplicates:,} already there)")
+
+
+def _build(twin: Any, days: int, seed: int) -> Any:
+    from lingang_twin.demo import build_demo
+
+    with _progress() as progress:
+        task = progress.add_task("building the demo twin / 构建示范孪生", total=None)
+
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return build_demo(twin, days=days, seed=seed, progress=report)
+
+
+@demo_app.callback()
+def demo(
+    ctx: typer.Context,
+    db: DbOption = Path("lingang-demo.duckdb"),
+    days: Annotated[int, typer.Option(min=0, max=3660, help="days of history to backfill")] = 90,
+    seed: Annotated[int, typer.Option(help="random seed of the layout and telemetry")] = 2022,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
+    speed: Annotated[float, typer.Option(min=0.0, max=3600.0, help="live telemetry speed (1 = real time, 0 = off)")]
+    = 1.0,
+) -> None:
+    """Build the demo twin into DB (or reuse it), backfill history, start live telemetry and serve it."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from lingang_twin.app import serve
+    from lingang_twin.demo import LiveSimulator
+
+    started = time.perf_counter()
+    twin = _open(db)
+    try:
+        report = _build(twin, days, seed)
+    except TwinError as err:
+        fail(str(err))
+    sim = LiveSimulator(twin, speed=speed, seed=seed) if speed > 0 else None  # continues where the backfill ended
+    if sim is not None:
+        sim.start()
+    url = f"http://{host}:{port}"
+    out.print(f"[bold green]Lingang Twin demo ready / 示范孪生已就绪[/] in {time.perf_counter() - started:.1f} s: "
+              f"{_summary(report)}")
+    out.print(f"  API docs / 接口文档: {url}/docs")
+    out.print(f"  entities / 实体:    {url}/api/v1/entities?type=Building&limit=5")
+    out.print(f"  live data / 实时:   {url}/api/v1/observations?type=Meter&attribute=reading&bucket=hour&"
+              f"groupBy=carrier")
+    try:
+        serve(twin, _settings(db, host, port))
+    finally:
+        if sim is not None:
+            sim.stop()
+        twin.close()
+
+
+@demo_app.command("build")
+def demo_build(
+    db: DbOption = Path("lingang-demo.duckdb"),
+    days: Annotated[int, typer.Option(min=0, max=3660, help="days of history to backfill")] = 90,
+    seed: Annotated[int, typer.Option(help="random seed")] = 2022,
+) -> None:
+    """Build the demo twin and DAYS of history into DB, without serving.
+
+    Example: lingang-twin demo build --db lingang.duckdb --days 365
+    """
+    started = time.perf_counter()
+    twin = _open(db)
+    try:
+        report = _build(twin, days, seed)
+    except TwinError as err:
+        fail(str(err))
+    finally:
+        twin.close()
+    size = db.stat().st_size / 1e6 if db.exists() else 0.0
+    out.print(f"built {db} ({size:.1f} MB) in {time.perf_counter() - started:.1f} s: {_summary(report)}")
+
+
+@app.command()
+def serve(
+    db: DbOption = Path("lingang-twin.duckdb"),
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
+) -> None:
+    """Serve the REST API for the twin in DB.
+
+    Example: lingang-twin serve --db lingang.duckdb --port 8000
+    """
+    from lingang_twin.app import serve as run
+
+    twin = _open(db)
+    out.print(f"Lingang Twin serving {db} at http://{host}:{port} (docs: /docs)")
+    try:
+        run(twin, _settings(db, host, port))
+    finally:
+        twin.close()
+
+
+def _kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".geojson", ".json"):
+        return "geojson"
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    head = path.open("rb").read(4)
+    if head == b"PAR1":
+        return "parquet"
+    if head.lstrip()[:1] == b"{":
+        return "geojson"
+    fail(f"{path}: not GeoJSON, CSV or Parquet (by name or content) / 不支持的文件类型")
+
+
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="GeoJSON FeatureCollection of entities; CSV or Parquet of readings")],
+    db: DbOption = Path("lingang-twin.duckdb"),
+    on_conflict: Annotated[str, typer.Option(help="reject | replace | keep a reading that differs")] = "reject",
+) -> None:
+    """Import entities (GeoJSON) or observations (CSV/Parquet with entity_id, attribute, observed_at, value, unit).
+
+    GeoJSON: a feature's id is the entity id, properties.type its type; a property whose value is an entity URN
+    (or a list of them) becomes a relationship; phase / phaseSince set the lifecycle. All or nothing.
+
+    Example: lingang-twin import buildings.geojson --db lingang.duckdb
+    """
+    from lingang_twin import interchange as twin_io
+
+    if not path.is_file():
+        fail(f"{path}: no such file / 文件不存在")
+    if on_conflict not in ("reject", "replace", "keep"):
+        fail(f"--on-conflict: {on_conflict!r} is not reject, replace or keep")
+    kind = _kind(path)
+    try:
+        if kind == "geojson":
+            entities = twin_io.read_geojson(path)
+            twin = _open(db)
+            try:
+                ids = twin.upsert(entities)
+            finally:
+                twin.close()
+            out.print(f"imported {len(ids)} entities from {path} / 已导入实体")
+            return
+        table = twin_io.read_observation_table(path, kind)
+        batches = twin_io.table_batches(table)  # every row checked before anything is written
+        twin = _open(db)
+        try:
+            with err_console.status(f"storing {table.num_rows} readings / 写入读数 …"):
+                totals = twin_io.append_batches(twin, batches, on_conflict)  # type: ignore[arg-type]
+        finally:
+            twin.close()
+        out.print(f"imported {totals['inserted']} new readings, {totals['duplicates']} already stored, "
+                  f"{totals['replaced']} replaced, {totals['kept']} kept from {path}")
+    except TwinError as err:
+        fail(str(err))
+
+
+@app.command()
+def export(
+    out_path: Annotated[Path, typer.Argument(metavar="OUT", help="*.geojson, *.csv or *.parquet")],
+    db: DbOption = Path("lingang-twin.duckdb"),
+    type_: Annotated[list[str] | None, typer.Option("--type", help="entity types (repeatable)")] = None,
+    under: Annotated[str | None, typer.Option(help="entities anywhere below this one")] = None,
+    entity: Annotated[str | None, typer.Option(help="one entity (observations)")] = None,
+    attribute: Annotated[str, typer.Option(help="the series to export (observations)")] = "reading",
+    start: Annotated[str | None, typer.Option(help="ISO 8601 with offset, inclusive")] = None,
+    end: Annotated[str | None, typer.Option(help="ISO 8601 with offset, exclusive")] = None,
+) -> None:
+    """Export entities as GeoJSON, or observations as CSV / Parquet, by type, parent and time range.
+
+    Examples: lingang-twin export buildings.geojson --type Building;
+    lingang-twin export meters.parquet --type Meter --start 2026-01-01T00:00+08:00
+    """
+    from lingang_twin import interchange as twin_io
+
+    suffix = out_path.suffix.lower()
+    if suffix not in (".geojson", ".json", ".csv", ".parquet"):
+        fail(f"{out_path}: the name must end in .geojson, .csv or .parquet")
+    if not db.exists():
+        fail(f"{db}: no such twin file / 数据库文件不存在")
+    try:
+        t0 = _instant(start, "--start")
+        t1 = _instant(end, "--end")
+        twin = _open(db)
+        try:
+            if suffix in (".geojson", ".json"):
+                n = twin_io.write_geojson(twin, out_path, types=tuple(type_ or ()), under=under)
+                out.print(f"exported {n} entities to {out_path}")
+            else:
+                n = twin_io.write_observations(twin, out_path, attribute=attribute, entity_id=entity,
+                                               types=tuple(type_ or ()), under=under, start=t0, end=t1)
+                out.print(f"exported {n} readings to {out_path}")
+        finally:
+            twin.close()
+    except TwinError as err:
+        fail(str(err))
+
+
+def _instant(text: str | None, field: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(field, "datetime-format", f"{text!r} is not an ISO 8601 date-time") from None
+    if value.tzinfo is None:
+        raise ValidationError(field, "timezone-required", f"{text} has no time zone; add +08:00 or Z")
+    return value
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except json.JSONDecodeError as err:  # pragma: no cover - io turns these into ValidationErrors
+        fail(str(err))
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Entity types of the energy pack: EV charging and hydrogen refuelling.
+
+Meters of every carrier stay the core ``Meter`` type (``carrier``, ``unit``, ``register``; series ``reading``);
+this pack adds the stations that turn energy into mobility:
+
+==================  =================================================  ==========================================
+type                series                                             meaning
+==================  =================================================  ==========================================
+EVChargingStation   ``power`` [kW], ``energy`` [kWh],                  mean power over the interval ending at the
+                    ``availableCapacity`` [1]                          reading, energy delivered in it, free sockets
+HydrogenStation     ``dispensed`` [kg], ``storageLevel`` [kg]          hydrogen dispensed in the interval ending at
+                                                                       the reading; hydrogen in storage
+==================  =================================================  ==========================================
+
+``EVChargingStation`` follows FIWARE ``EVChargingStation`` (``socketNumber``, ``socketType``, ``chargeType``,
+``capacity``); the rated power is ``ratedPower`` so that it cannot be mistaken for the measured ``power`` series.
+``HydrogenStation`` is our own type (no Smart Data Model exists for it).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lingang_twin.core.types import Unit
+
+if TYPE_CHECKING:
+    from lingang_twin.core.twin import Twin
+
+
+class _Open(BaseModel):
+    # Open models: integrators add attributes we have not foreseen; the declared ones are checked.
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    name: str | None = None
+    nameEn: str | None = None
+
+
+class EVChargingStationProperties(_Open):
+    """An EV charging station: ``socketNumber`` sockets of ``socketPower`` each, ``ratedPower`` in all."""
+
+    socketNumber: Annotated[int, Field(ge=0)] | None = None
+    socketType: list[str] | None = None
+    chargeType: list[str] | None = None
+    socketPower: Annotated[float, Unit("kW"), Field(ge=0)] | None = None
+    ratedPower: Annotated[float, Unit("kW"), Field(ge=0)] | None = None
+    capacity: Annotated[int, Field(ge=0)] | None = None
+
+
+class HydrogenStationProperties(_Open):
+    """A hydrogen refuelling station: daily ``capacity`` [kg/day], on-site ``storageCapacity`` [kg]."""
+
+    capacity: Annotated[float, Unit("kg/day"), Field(gt=0)] | None = None
+    storageCapacity: Annotated[float, Unit("kg"), Field(gt=0)] | None = None
+    dispenserNumber: Annotated[int, Field(ge=0)] | None = None
+    dispensingPressure: list[Annotated[float, Field(gt=0)]] | None = None  # [MPa], e.g. [35, 70]
+
+
+def register_energy_types(twin: Twin) -> None:
+    """Register the energy types on ``twin`` (idempotent: a type already registered is left alone)."""
+    specs: list[tuple[str, type[BaseModel], dict[str, str], tuple[str, str], str | None]] = [
+        ("EVChargingStation", EVChargingStationProperties,
+         {"power": "kW", "energy": "kWh", "availableCapacity": "1"}, ("充电站", "EV charging station"),
+         "EVChargingStation"),
+        ("HydrogenStation", HydrogenStationProperties, {"dispensed": "kg", "storageLevel": "kg"},
+         ("加氢站", "Hydrogen refuelling station"), None),
+    ]
+    for name, model, series, label, sdm in specs:
+        if name not in twin.types:
+            twin.register_type(name, model, series=series, label=label, smart_data_model=sdm)

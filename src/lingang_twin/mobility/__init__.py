@@ -1,0 +1,24 @@
+"""The mobility pack (出行): smart parking, the driverless shuttle, and later truck platoons.
+
+Entry point: ``PACK``. Its ``setup(twin)`` registers the pack's entity types (see :mod:`.types`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lingang_twin.core.packs import Pack
+from lingang_twin.mobility.types import register_mobility_types
+
+if TYPE_CHECKING:
+    from lingang_twin.core.twin import Twin
+
+
+def setup(twin: Twin) -> None:
+    """Register the mobility types on ``twin`` (idempotent)."""
+    register_mobility_types(twin)
+
+
+PACK = Pack("mobility", ("出行", "Mobility"), setup)
+
+__all__ = ["PACK", "setup"]

@@ -1,0 +1,105 @@
+"""Entity types of the mobility pack: smart parking, the driverless shuttle and its route.
+
+FIWARE Smart Data Models where one fits (``OffStreetParking``, ``ParkingSpot``, ``Vehicle``); the shuttle line and
+its stops are our own ``TransitRoute`` / ``TransitStop``, with GTFS names for their fields (``routeShortName``,
+``routeType`` …) so that a GTFS export is a renaming, not a redesign.
+
+Relationships (open, like every type): a parking spot is ``containedIn`` its car park, a car park in its parcel or
+building; a vehicle ``servesRoute`` its route; a stop is ``onRoute`` its route and ``containedIn`` its zone.
+
+Series (observed attributes) and their units:
+
+=================  =======================================  ==========================================
+type               series                                   meaning
+=================  =======================================  ==========================================
+OffStreetParking   ``occupancy`` [%], ``availableSpotNumber``  share of spots taken; free spots [1]
+ParkingSpot        ``occupied`` [1]                          1 taken, 0 free
+Vehicle            ``speed`` [km/h], ``lon`` / ``lat``       position as two series [degree]
+                   [degree], ``passengers`` [1],
+                   ``batteryLevel`` [%]
+=================  =======================================  ==========================================
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lingang_twin.core.types import Unit
+
+if TYPE_CHECKING:
+    from lingang_twin.core.twin import Twin
+
+
+class _Open(BaseModel):
+    # Open models: integrators add attributes we have not foreseen; the declared ones are checked.
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    name: str | None = None
+    nameEn: str | None = None
+
+
+class OffStreetParkingProperties(_Open):
+    """A car park off the street (FIWARE ``OffStreetParking``)."""
+
+    totalSpotNumber: Annotated[int, Field(ge=0)] | None = None
+    availableSpotNumber: Annotated[int, Field(ge=0)] | None = None
+    category: list[str] | None = None
+    allowedVehicleType: list[str] | None = None
+    chargeType: list[str] | None = None
+    maximumAllowedHeight: Annotated[float, Unit("m"), Field(gt=0)] | None = None
+
+
+class ParkingSpotProperties(_Open):
+    """One parking spot (FIWARE ``ParkingSpot``); ``category`` e.g. ``normal``, ``ev``, ``accessible``."""
+
+    category: str | list[str] | None = None
+    chargingPower: Annotated[float, Unit("kW"), Field(ge=0)] | None = None
+
+
+class VehicleProperties(_Open):
+    """A vehicle (FIWARE ``Vehicle``): ``vehicleType`` e.g. ``minibus``, ``category`` e.g. ``["autonomous"]``."""
+
+    vehicleType: str | None = None
+    category: str | list[str] | None = None
+    vehiclePlateIdentifier: str | None = None
+    fleetVehicleId: str | None = None
+    seats: Annotated[int, Field(ge=0, le=200)] | None = None
+    batteryCapacity: Annotated[float, Unit("kWh"), Field(gt=0)] | None = None
+    maxSpeed: Annotated[float, Unit("km/h"), Field(gt=0, le=300)] | None = None
+
+
+class TransitRouteProperties(_Open):
+    """A public transport line (GTFS route fields); the geometry is the route's LineString."""
+
+    routeShortName: str | None = None
+    routeLongName: str | None = None
+    routeType: Annotated[int, Field(ge=0)] | None = None  # GTFS route_type: 3 = bus
+    length: Annotated[float, Unit("km"), Field(gt=0)] | None = None
+    headway: Annotated[float, Unit("min"), Field(gt=0)] | None = None
+
+
+class TransitStopProperties(_Open):
+    """A stop on a line (GTFS stop fields); ``stopSequence`` is its order along the route."""
+
+    code: str | None = None
+    stopSequence: Annotated[int, Field(ge=0)] | None = None
+    distanceAlongRoute: Annotated[float, Unit("m"), Field(ge=0)] | None = None
+
+
+def register_mobility_types(twin: Twin) -> None:
+    """Register the mobility types on ``twin`` (idempotent: a type already registered is left alone)."""
+    specs: list[tuple[str, type[BaseModel], dict[str, str], tuple[str, str], str | None]] = [
+        ("OffStreetParking", OffStreetParkingProperties, {"occupancy": "%", "availableSpotNumber": "1"},
+         ("停车场", "Off-street parking"), "OffStreetParking"),
+        ("ParkingSpot", ParkingSpotProperties, {"occupied": "1"}, ("停车位", "Parking spot"), "ParkingSpot"),
+        ("Vehicle", VehicleProperties,
+         {"speed": "km/h", "lon": "degree", "lat": "degree", "passengers": "1", "batteryLevel": "%"},
+         ("车辆", "Vehicle"), "Vehicle"),
+        ("TransitRoute", TransitRouteProperties, {}, ("公交线路", "Transit route"), None),
+        ("TransitStop", TransitStopProperties, {}, ("站点", "Transit stop"), None),
+    ]
+    for name, model, series, label, sdm in specs:
+        if name not in twin.types:
+            twin.register_type(name, model, series=series, label=label, smart_data_model=sdm)

@@ -1,0 +1,22 @@
+"""One settings object for the faces (API server, CLI, demo), read from ``LINGANG_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Deployment settings. Every field can be set as ``LINGANG_<NAME>`` (e.g. ``LINGANG_DB=/data/twin.duckdb``)."""
+
+    model_config = SettingsConfigDict(env_prefix="LINGANG_", extra="ignore")
+
+    db: Path = Field(default=Path("lingang-twin.duckdb"), description="DuckDB file of the twin")
+    host: str = Field(default="127.0.0.1", description="address the server listens on")
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024,
+                                description="largest request body accepted; larger gets 413 [bytes]")
+    max_batch_items: int = Field(default=500_000, ge=1, description="largest batch of entities or readings")
+    env: str = Field(default="development", description="development | production")
