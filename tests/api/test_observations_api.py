@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -11,8 +13,10 @@ URL = "/api/v1/observations"
 
 
 def rows(entity: str, n: int, day: str = "2024-03-01", value: float = 1.0) -> list[dict]:
-    return [{"entity_id": entity, "attribute": "reading",
-             "observed_at": f"{day}T{i // 4:02d}:{(i % 4) * 15:02d}:00+08:00", "value": value} for i in range(n)]
+    """Quarter-hour meter readings closing 00:15 … 24:00 of ``day`` (a reading closes the interval before it)."""
+    start = datetime.fromisoformat(f"{day}T00:00:00+08:00")
+    return [{"entity_id": entity, "attribute": "reading", "observed_at": (start + timedelta(minutes=15 * (i + 1)))
+             .isoformat(), "value": value} for i in range(n)]
 
 
 def test_json_ingest_is_idempotent_and_aggregates(api: TestClient) -> None:
@@ -25,7 +29,7 @@ def test_json_ingest_is_idempotent_and_aggregates(api: TestClient) -> None:
     assert {(d["group"], d["value"]) for d in agg["data"]} == {("electricity", 96.0), ("water", 48.0)}
     assert agg["data"][0]["bucket"] == "2024-03-01T00:00:00+08:00"
     raw = api.get(URL, params={"entity_id": M_WATER, "attribute": "reading", "start": "2024-03-01T01:00:00+08:00",
-                               "end": "2024-03-01T02:00:00+08:00"}).json()
+                               "end": "2024-03-01T02:00:00+08:00"}).json()  # raw reads: [start, end)
     assert raw["count"] == 4 and raw["data"][0]["observed_at"] == "2024-03-01T01:00:00+08:00"
     # An unencoded '+' arrives as a space; it is restored rather than refused.
     plus = api.get(f"{URL}?entity_id={M_WATER}&attribute=reading&start=2024-03-01T01:00:00+08:00"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 
@@ -228,3 +228,29 @@ def test_upsert_each_stores_the_good_and_reports_the_bad(twin: Twin) -> None:
     stored = {r.id for r in results if r.stored}
     assert stored == {DISTRICT, ZONE_TSC, ZONE_HQ, HQ_TOWER, M_H2, "urn:ngsi-ld:Building:ok"}
     assert twin.store.count_entities() == 6
+
+
+def test_count_only_and_reopened_store_answers_geo(lingang: Twin) -> None:
+    assert lingang.query(types=["Building"], limit=0).total == 3
+    assert lingang.query(types=["Building"], limit=0).entities == []
+    # A fresh index built from what the store holds gives the same answers as the one kept up to date by writes.
+    area = {"type": "Polygon", "coordinates": [[[121.925, 30.897], [121.94, 30.897], [121.94, 30.905],
+                                                [121.925, 30.905], [121.925, 30.897]]]}
+    before = {e.id for e in lingang.query(geo=parse_georel("within", area)).entities}
+    lingang.store._geo = None  # what a reopened store starts with
+    assert {e.id for e in lingang.query(geo=parse_georel("within", area)).entities} == before == {
+        LINGANG_CENTER, JOINT_LAB}
+
+
+def test_reopen_then_append_first(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from lingang_twin.stores.duckdb_store import DuckDBStore
+
+    path = tmp_path / "reopen.duckdb"
+    with Twin(DuckDBStore(path)) as twin:
+        twin.upsert(lingang_layout())
+    with Twin(DuckDBStore(path)) as twin:  # the very first call on a reopened file is a write
+        from datetime import datetime
+
+        r = twin.append([{"entity_id": M_WATER, "attribute": "reading",
+                          "observed_at": datetime(2024, 1, 1, tzinfo=UTC), "value": 1.0}])
+        assert r.inserted == 1

@@ -88,7 +88,8 @@ def test_conflicting_value_is_refused_and_nothing_is_written(lingang: Twin) -> N
 
 
 def test_late_and_out_of_order_readings_fix_every_aggregate(lingang: Twin) -> None:
-    start = datetime(2024, 5, 6, tzinfo=CST)  # a Monday
+    # Meter readings close the quarter-hour they are stamped at: 00:15 … 24:00 is one day.
+    start = datetime(2024, 5, 6, 0, 15, tzinfo=CST)  # a Monday
     values = [float(i % 7) for i in range(96 * 3)]
     rows = readings(M_ELEC_SUB, start, values)
     order = np.random.default_rng(7).permutation(len(rows))
@@ -106,19 +107,19 @@ def test_late_and_out_of_order_readings_fix_every_aggregate(lingang: Twin) -> No
 
 
 def test_buckets_follow_shanghai_calendar(lingang: Twin) -> None:
-    # 2024-01-31 23:30 and 2024-02-01 00:30 in Shanghai: different days, weeks (Wed/Thu same week), months.
-    rows = [
-        {"entity_id": M_WATER, "attribute": "reading", "observed_at": datetime(2024, 1, 31, 15, 30, tzinfo=UTC),
-         "value": 1.0},
-        {"entity_id": M_WATER, "attribute": "reading", "observed_at": datetime(2024, 1, 31, 16, 30, tzinfo=UTC),
-         "value": 2.0},
-        {"entity_id": M_WATER, "attribute": "reading", "observed_at": datetime(2024, 12, 31, 16, 0, tzinfo=UTC),
-         "value": 4.0},  # 2025-01-01 00:00 in Shanghai
-    ]
-    lingang.append(rows)
+    # An instant series (indoor temperature): 2024-01-31 23:30 and 2024-02-01 00:30 in Shanghai are different
+    # days and months but the same ISO week; 2025-01-01 00:00 opens the new year.
+    def at(*args: int) -> datetime:
+        return datetime(*args, tzinfo=UTC)
+
+    lingang.append([
+        {"entity_id": LINGANG_CENTER, "attribute": "temp", "observed_at": at(2024, 1, 31, 15, 30), "value": 1.0},
+        {"entity_id": LINGANG_CENTER, "attribute": "temp", "observed_at": at(2024, 1, 31, 16, 30), "value": 2.0},
+        {"entity_id": LINGANG_CENTER, "attribute": "temp", "observed_at": at(2024, 12, 31, 16, 0), "value": 4.0},
+    ])
 
     def buckets(bucket: str) -> list[tuple[datetime, float]]:
-        t = lingang.aggregate("reading", entity_id=M_WATER, bucket=bucket, agg="sum")
+        t = lingang.aggregate("temp", entity_id=LINGANG_CENTER, bucket=bucket, agg="sum")
         return list(zip(t.column("bucket").to_pylist(), t.column("value").to_pylist(), strict=True))
 
     def sh(*args: int) -> datetime:
@@ -130,8 +131,34 @@ def test_buckets_follow_shanghai_calendar(lingang: Twin) -> None:
     assert buckets("week") == [(sh(2024, 1, 29), 3.0), (sh(2024, 12, 30), 4.0)]
     assert buckets("month") == [(sh(2024, 1, 1), 1.0), (sh(2024, 2, 1), 2.0), (sh(2025, 1, 1), 4.0)]
     assert buckets("year") == [(sh(2024, 1, 1), 3.0), (sh(2025, 1, 1), 4.0)]
-    t = lingang.aggregate("reading", entity_id=M_WATER, bucket="day", agg="sum")
+    t = lingang.aggregate("temp", entity_id=LINGANG_CENTER, bucket="day", agg="sum")
     assert t.schema.field("bucket").type == pa.timestamp("us", tz="Asia/Shanghai")
+
+
+def test_meter_readings_close_the_period_they_are_stamped_at(lingang: Twin) -> None:
+    # A reading stamped 2025-01-01 00:00 (Shanghai) is the consumption of 2024-12-31 23:45-24:00: it counts for
+    # the last day, month and year of 2024. The raw read of the same range stays [start, end).
+    stamps = [datetime(2024, 12, 31, 23, 45, tzinfo=CST), datetime(2025, 1, 1, 0, 0, tzinfo=CST),
+              datetime(2025, 1, 1, 0, 15, tzinfo=CST)]
+    lingang.append([{"entity_id": M_WATER, "attribute": "reading", "observed_at": t, "value": v}
+                    for t, v in zip(stamps, [1.0, 2.0, 4.0], strict=True)])
+
+    def sums(bucket: str, **kw: datetime) -> list[tuple[datetime, float]]:
+        t = lingang.aggregate("reading", entity_id=M_WATER, bucket=bucket, agg="sum", **kw)
+        return list(zip(t.column("bucket").to_pylist(), t.column("value").to_pylist(), strict=True))
+
+    sh = SHANGHAI
+    assert sums("day") == [(datetime(2024, 12, 31, tzinfo=sh), 3.0), (datetime(2025, 1, 1, tzinfo=sh), 4.0)]
+    assert sums("year") == [(datetime(2024, 1, 1, tzinfo=sh), 3.0), (datetime(2025, 1, 1, tzinfo=sh), 4.0)]
+    assert sums("15min")[1] == (datetime(2024, 12, 31, 23, 45, tzinfo=sh), 2.0)
+    day = {"start": datetime(2024, 12, 31, tzinfo=CST), "end": datetime(2025, 1, 1, tzinfo=CST)}
+    assert sums("day", **day) == [(datetime(2024, 12, 31, tzinfo=sh), 3.0)]
+    assert lingang.read(M_WATER, "reading", day["start"], day["end"]).column("value").to_pylist() == [1.0]
+    # Asked for explicitly, the instant convention applies to the same readings.
+    from lingang_twin.core.store import SeriesQuery
+
+    instant = lingang.series(SeriesQuery(attribute="reading", entity_id=M_WATER, bucket="day", period_end=False))
+    assert instant.column("value").to_pylist() == [1.0, 6.0]
 
 
 def test_delta_of_cumulative_register_with_rollover_and_reset(lingang: Twin) -> None:
@@ -143,17 +170,19 @@ def test_delta_of_cumulative_register_with_rollover_and_reset(lingang: Twin) -> 
     lingang.append(readings(M_ELEC, start + timedelta(days=1), day2, step_min=360))
     t = lingang.aggregate("reading", entity_id=M_ELEC, bucket="day", agg="delta")
     rows = t.to_pylist()
-    assert [r["value"] for r in rows] == [40.0, 20.0]  # 5 + 15 + 20; 5 + (0 → reset: 0) + 5 + 10
+    # Day 1: 5 + 15 (rollover) + 20 + 5 (the 00:00 reading of 2 July closes 1 July); day 2: 0 (reset) + 5 + 10.
+    assert [r["value"] for r in rows] == [45.0, 15.0]
     assert [r["rollovers"] for r in rows] == [1, 0]
     assert [r["resets"] for r in rows] == [0, 1]
-    # With a start inside the data, the reading before start still anchors the first delta.
+    assert [r["count"] for r in rows] == [4, 3]  # the very first reading only anchors: it measures nothing
+    # With a start inside the data, the reading at the start anchors the first step after it.
     t2 = lingang.aggregate("reading", entity_id=M_ELEC, bucket="day", agg="delta",
                            start=start + timedelta(days=1))
-    assert t2.column("value").to_pylist() == [20.0]
+    assert t2.column("value").to_pylist() == [15.0]
 
 
 def test_rollup_under_a_parent_grouped_by_carrier_and_entity(lingang: Twin) -> None:
-    start = datetime(2024, 2, 5, tzinfo=CST)
+    start = datetime(2024, 2, 5, 0, 15, tzinfo=CST)
     lingang.append(readings(M_ELEC_SUB, start, [1.0] * 96))
     lingang.append(readings(M_WATER, start, [0.5] * 96))
     lingang.append(readings(M_H2, start, [2.0] * 4, step_min=360))

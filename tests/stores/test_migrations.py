@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 import duckdb
@@ -58,3 +59,40 @@ def test_a_locked_or_unreadable_file_is_a_store_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a duckdb file" * 100)
     with pytest.raises(StoreError):
         DuckDBStore(path)
+
+
+def test_compaction_keeps_every_reading_and_orders_the_tail(tmp_path: Path) -> None:
+    from datetime import datetime, timedelta
+
+    from lingang_fixtures import M_ELEC_SUB, M_WATER, lingang_layout
+
+    store = DuckDBStore(tmp_path / "compact.duckdb", compact_rows=150)
+    twin = Twin(store)
+    twin.upsert(lingang_layout())
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def batch(day: int) -> list[dict]:
+        return [{"entity_id": m, "attribute": "reading", "observed_at": t0 + timedelta(days=day, minutes=15 * i),
+                 "value": float(i + day)} for i in range(48) for m in (M_WATER, M_ELEC_SUB)]
+
+    for day in range(4):  # 96 readings a day: the second day's append passes 150 and compacts
+        twin.append(batch(day))
+    assert store._watermark is not None and store._unsorted < 150
+    early = {"entity_id": M_WATER, "attribute": "reading", "observed_at": t0 - timedelta(days=1), "value": 5.0}
+    late = twin.append([*batch(0)[:10], early])
+    assert (late.inserted, late.duplicates) == (1, 10)
+    assert twin.read(M_WATER, "reading").num_rows == 4 * 48 + 1
+    daily = twin.aggregate("reading", entity_id=M_ELEC_SUB, bucket="day", agg="sum")
+    assert daily.column("count").to_pylist() == [48, 48, 48, 48]
+    assert store.compact() == 0  # the late reading is older than the watermark: it stays where it landed
+    stored = [tuple(r) for r in store.con.execute("SELECT series_id, ts FROM observations ORDER BY rowid").fetchall()]
+    assert len(stored) == 4 * 96 + 1
+    # Two compactions, days 0-1 and days 2-3, each rewritten in (series, time) order; then the late reading.
+    assert stored[:192] == sorted(stored[:192]) != stored[:192][::-1]
+    assert stored[192:384] == sorted(stored[192:384])
+    assert stored[0][0] != stored[96][0]  # one series after the other, not interleaved by time
+    assert stored[384][1] < stored[0][1]
+    twin.close()
+    reopened = DuckDBStore(tmp_path / "compact.duckdb")
+    assert reopened._watermark == store._watermark and reopened._unsorted == 0
+    reopened.close()

@@ -101,7 +101,9 @@ def register_base_types(registry: TypeRegistry) -> None:
     ]
     for name, model, series, label in specs:
         if name not in registry:
-            register_type(registry, name, model, series=series, label=label,
+            # A meter reading is the consumption of (or the register at the end of) the interval it closes.
+            period = ("reading",) if name == "Meter" else ()
+            register_type(registry, name, model, series=series, period_series=period, label=label,
                           smart_data_model=_SMART_DATA_MODELS.get(name))
 
 

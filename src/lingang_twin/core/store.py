@@ -73,6 +73,9 @@ class SeriesQuery:
     Entities: one ``entity_id``, or every entity ``under`` a parent (walking ``containedIn``), optionally narrowed
     by ``types`` and ``q``. ``bucket=None`` reads raw readings. ``group_by``: ``None`` (one series for all),
     ``"entity"``, or a property name (e.g. ``"carrier"``).
+    ``period_end``: readings close the period ending at their timestamp (bucket by ``(start, end]``); ``None``
+    lets the twin decide from the entity types (see ``EntityType.period_series``). Raw reads are always
+    ``[start, end)``.
     """
 
     attribute: str
@@ -85,6 +88,7 @@ class SeriesQuery:
     bucket: Bucket | None = None
     agg: Agg = "sum"
     group_by: str | None = None
+    period_end: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -234,6 +234,9 @@ class Twin:
 
     def _check_containment(self, entities: list[Entity]) -> None:
         parent: dict[str, str | None] = {e.id: e.target("containedIn") for e in entities}
+        # Stored ancestor chains, looked up once per distinct parent outside the batch (10,000 buildings in one
+        # district are one query, not 10,000).
+        chains: dict[str, list[str]] = {}
         for i, e in enumerate(entities):
             seen = {e.id}
             node = parent[e.id]
@@ -245,8 +248,9 @@ class Twin:
                 if node in parent:
                     node = parent[node]
                 else:
-                    chain = self.store.ancestors(node, "containedIn")
-                    hit = next((a for a in chain if a in seen or a in parent), None)
+                    if node not in chains:
+                        chains[node] = self.store.ancestors(node, "containedIn")
+                    hit = next((a for a in chains[node] if a in seen or a in parent), None)
                     if hit is None:
                         break
                     node = hit
@@ -525,12 +529,26 @@ class Twin:
                                   "give either entity_id, or under and/or types to choose the entities")
         for eid in (query.entity_id, query.under):
             if eid is not None:
-                self.get(eid)
+                parse_entity_id(eid, "entity_id" if eid == query.entity_id else "under")
+                if not self.store.existing_ids([eid]):  # an id look-up, not a full entity read: this is a hot path
+                    raise NotFoundError("entity", eid)
         for t in query.types:
             self.types.get(t, "types")
         if query.group_by is not None and query.group_by != "entity":
             _check_name(query.group_by, "group_by")
+        if query.period_end is None:
+            query = replace(query, period_end=self._period_end(query))
         return self.store.read_series(query)
+
+    def _period_end(self, query: SeriesQuery) -> bool:
+        """Whether the attribute closes periods for the types in play (the entity's, the query's, or any)."""
+        if query.entity_id is not None:
+            names: Iterable[str] = [parse_entity_id(query.entity_id)[0]]
+        elif query.types:
+            names = query.types
+        else:
+            names = [t.name for t in self.types]
+        return any(query.attribute in self.types.get(n).period_series for n in names if n in self.types)
 
 
 def _check_order_name(name: str) -> None:

@@ -48,6 +48,10 @@ class EntityType:
 
     ``properties``: pydantic model validating ``{property name: value}``.
     ``series``: observed attribute → unit (or ``"@prop"``: the unit is the entity's property ``prop``).
+    ``period_series``: observed attributes whose reading is the quantity over the period *ending* at its
+    timestamp (a meter's interval reading, or the register value closing the interval): buckets hold readings
+    with ``start < observed_at ≤ end``, so the reading stamped 00:00 counts for the day before. Other series
+    are instants, bucketed with ``start ≤ observed_at < end``.
     ``relationships``: relationship names this type may have, or ``None`` for any.
     ``label``: (中文, English) for the console.
     ``smart_data_model``: the FIWARE Smart Data Model this type follows, if any.
@@ -56,6 +60,7 @@ class EntityType:
     name: str
     properties: type[BaseModel] = OpenProperties
     series: Mapping[str, str] = field(default_factory=dict)
+    period_series: tuple[str, ...] = ()
     relationships: tuple[str, ...] | None = None
     label: tuple[str, str] = ("", "")
     smart_data_model: str | None = None
@@ -128,6 +133,7 @@ def register_type(
     properties: type[BaseModel] = OpenProperties,
     *,
     series: Mapping[str, str] | None = None,
+    period_series: tuple[str, ...] = (),
     relationships: tuple[str, ...] | None = None,
     label: tuple[str, str] = ("", ""),
     smart_data_model: str | None = None,
@@ -141,6 +147,7 @@ def register_type(
             name=name,
             properties=properties,
             series=dict(series or {}),
+            period_series=tuple(period_series),
             relationships=relationships,
             label=label,
             smart_data_model=smart_data_model,

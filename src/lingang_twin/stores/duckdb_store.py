@@ -26,6 +26,7 @@ from lingang_twin.core.errors import SchemaVersionError, StoreError, ValidationE
 from lingang_twin.core.geometry import GeoIndex
 from lingang_twin.core.model import Entity, LifecycleChange
 from lingang_twin.core.observations import IngestResult, ObservationBatch, OnConflict
+from lingang_twin.core.q import Path as QPath
 from lingang_twin.core.store import (
     SHANGHAI_OFFSET_US,
     Conversion,
@@ -65,10 +66,12 @@ class DuckDBStore:
     """A :class:`~lingang_twin.core.store.Store` in one DuckDB file; ``path=None`` or ``":memory:"`` for memory.
 
     ``target_version`` exists for migration tests: it stops migrating at that schema version.
+    ``compact_rows``: once this many readings newer than the last compaction have arrived, the newest part of the
+    observations table is rewritten in ``(series_id, ts)`` order (see :meth:`compact`); 0 turns it off.
     """
 
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False,
-                 target_version: int | None = None) -> None:
+                 target_version: int | None = None, compact_rows: int = 2_000_000) -> None:
         self.path = ":memory:" if path in (None, ":memory:") else str(path)
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
@@ -79,6 +82,14 @@ class DuckDBStore:
         self.schema_version = self._migrate(target_version or LATEST_VERSION, read_only)
         row = self.con.execute("SELECT coalesce(max(series_id), 0) FROM series").fetchall()[0]
         self._next_series = int(row[0]) + 1 if row else 1
+        self.compact_rows = compact_rows if self.schema_version >= 3 and not read_only else 0
+        self._watermark: int | None = None
+        self._unsorted = 0
+        if self.schema_version >= 3:
+            meta = self.con.execute("SELECT value FROM store_meta WHERE key = 'compacted_to_ts'").fetchall()
+            self._watermark = int(meta[0][0]) if meta else None
+            self._unsorted = int(self.con.execute(
+                f"SELECT count(*) FROM observations WHERE {self._newer_than_watermark()}").fetchall()[0][0])
 
     # -- lifecycle of the store ------------------------------------------------------------------------------
     def _migrate(self, target: int, read_only: bool) -> int:
@@ -121,6 +132,36 @@ class DuckDBStore:
     def _tx(self) -> _Transaction:
         return _Transaction(self)
 
+    def _newer_than_watermark(self) -> str:
+        return "TRUE" if self._watermark is None else f"ts > {int(self._watermark)}"
+
+    def compact(self) -> int:
+        """Rewrite the readings that arrived since the last compaction in ``(series_id, ts)`` order; returns how
+        many were rewritten.
+
+        Appends arrive in time order with every meter in each batch, so without this every storage block holds
+        every meter and a one-meter query reads the whole table (52 ms for a 35 M-row year; 3-10 ms after). Only
+        the part newer than the previous compaction's newest reading is rewritten, so the cost stays proportional
+        to what arrived; late readings older than that stay where they are (few, and still correct).
+        """
+        if self.schema_version < 3:
+            return 0
+        with self._tx() as con:
+            cond = self._newer_than_watermark()
+            newest, n = con.execute(f"SELECT max(ts), count(*) FROM observations WHERE {cond}").fetchall()[0]
+            if not n:
+                return 0
+            con.execute(f"CREATE OR REPLACE TEMP TABLE compact_tail AS SELECT series_id, ts, value FROM observations "
+                        f"WHERE {cond} ORDER BY series_id, ts")
+            con.execute(f"DELETE FROM observations WHERE {cond}")
+            con.execute("INSERT INTO observations SELECT * FROM compact_tail ORDER BY series_id, ts")
+            con.execute("DROP TABLE compact_tail")
+            con.execute("DELETE FROM store_meta WHERE key = 'compacted_to_ts'")
+            con.execute("INSERT INTO store_meta VALUES ('compacted_to_ts', ?)", [str(int(newest))])
+        self._watermark = int(newest)
+        self._unsorted = 0
+        return int(n)
+
     # -- entities ---------------------------------------------------------------------------------------------
     def count_entities(self) -> int:
         """How many entities the store holds."""
@@ -133,7 +174,7 @@ class DuckDBStore:
         if not ids:
             return set()
         with self._lock:
-            rows = self.con.execute("SELECT id FROM entities WHERE list_contains(?, id)", [list(ids)]).fetchall()
+            rows = self.con.execute("SELECT id FROM entities WHERE id IN (SELECT unnest(?))", [list(ids)]).fetchall()
         return {r[0] for r in rows}
 
     def get_entities(self, ids: Sequence[str]) -> dict[str, Entity]:
@@ -142,7 +183,7 @@ class DuckDBStore:
             return {}
         with self._lock:
             rows = self.con.execute(
-                f"{self._select_entities('list_contains($ids, e.id)')}", {"ids": list(ids)}).fetchall()
+                f"{self._select_entities('e.id IN (SELECT unnest($ids))')}", {"ids": list(ids)}).fetchall()
         return {r[0]: self._entity(r) for r in rows}
 
     @staticmethod
@@ -206,9 +247,9 @@ class DuckDBStore:
             con.register("w_rel", rel)
             con.register("w_life", life)
             con.execute("CREATE OR REPLACE TEMP TABLE w_old AS SELECT id, created_at FROM entities "
-                        "WHERE list_contains($ids, id)", {"ids": ids})
-            con.execute("DELETE FROM entities WHERE list_contains($ids, id)", {"ids": ids})
-            con.execute("DELETE FROM relationships WHERE list_contains($ids, entity_id)", {"ids": ids})
+                        "WHERE id IN (SELECT unnest($ids))", {"ids": ids})
+            con.execute("DELETE FROM entities WHERE id IN (SELECT unnest($ids))", {"ids": ids})
+            con.execute("DELETE FROM relationships WHERE entity_id IN (SELECT unnest($ids))", {"ids": ids})
             con.execute(
                 "INSERT INTO entities SELECT w.id, w.type, w.phase, w.props::JSON, w.rels::JSON, w.geo::JSON, "
                 "coalesce(o.created_at, now()), now() FROM w_ent w LEFT JOIN w_old o USING (id)")
@@ -274,7 +315,7 @@ class DuckDBStore:
             index = GeoIndex()
             rows = self.con.execute("SELECT id, geo->>'$.location' FROM entities "
                                     "WHERE json_exists(geo, '$.location')").fetchall()
-            index.put_many((r[0], json.loads(r[1])) for r in rows)
+            index.load_trusted([r[0] for r in rows], [r[1] for r in rows])
             self._geo = index
         return self._geo
 
@@ -293,7 +334,7 @@ class DuckDBStore:
             conds.append("list_contains($types, e.type)")
         if query.ids:
             params["ids"] = list(query.ids)
-            conds.append("list_contains($ids, e.id)")
+            conds.append("e.id IN (SELECT unnest($ids))")
         if query.id_pattern is not None:
             try:
                 re.compile(query.id_pattern)
@@ -320,11 +361,14 @@ class DuckDBStore:
             conds.append(compile_q(query.q, "e"))
         if query.geo is not None:
             params["geo_ids"] = self._geo_index().query(query.geo)
-            conds.append("list_contains($geo_ids, e.id)")
+            conds.append("e.id IN (SELECT unnest($geo_ids))")
         return joins, " AND ".join(conds), phase
 
     def query_entities(self, query: EntityQuery) -> EntityPage:
-        """One page of entities matching ``query`` and the total count (window count, one scan)."""
+        """One page of entities matching ``query`` and the total count.
+
+        Two steps: the filter, order and count run over narrow columns only; full rows and lifecycles are then
+        read for the page alone (a correlated lifecycle look-up over every match cost more than the page)."""
         params: dict[str, Any] = {}
         with self._lock:
             joins, where, phase = self._where(query, params)
@@ -337,30 +381,39 @@ class DuckDBStore:
                     col = phase if bare == "phase" else _SORT_COLUMNS[bare]
                     order.append(f"{col}{direction}")
                 else:
-                    from lingang_twin.core.q import Path as QPath
-
                     j = value_json(QPath(bare))
                     order.append(f"TRY_CAST({j} AS DOUBLE){direction} NULLS LAST")
                     order.append(f"({j} ->> '$'){direction} NULLS LAST")
-            order.append("e.id")
-            sql = (
-                "SELECT e.id, e.type, " + phase + " AS phase_now, e.props, e.rels, e.geo, e.created_at, "
-                "e.modified_at, (SELECT list({'phase': l.phase, 'since': l.since} ORDER BY l.since) "
-                "FROM lifecycle l WHERE l.entity_id = e.id"
-                + (" AND l.since <= $as_of" if query.as_of is not None else "")
-                + f") AS lifecycle, count(*) OVER () AS total FROM entities e {joins} WHERE {where} "
-                f"ORDER BY {', '.join(order)} LIMIT {int(query.limit)} OFFSET {int(query.offset)}"
-            )
+            if "e.id" not in order:
+                order.append("e.id")  # a stable order, so pages do not overlap
             try:
-                rows = self.con.execute(sql, params).fetchall()
-                if not rows and query.offset > 0:
+                if query.limit == 0:
                     cnt = self.con.execute(f"SELECT count(*) FROM entities e {joins} WHERE {where}",
-                                           params).fetchall()[0]
-                    return EntityPage([], int(cnt[0]) if cnt else 0)
+                                           params).fetchall()
+                    return EntityPage([], int(cnt[0][0]))
+                page = self.con.execute(
+                    f"SELECT e.id, {phase} AS phase_now, count(*) OVER () AS total FROM entities e {joins} "
+                    f"WHERE {where} ORDER BY {', '.join(order)} LIMIT {int(query.limit)} OFFSET {int(query.offset)}",
+                    params).fetchall()
+                if not page:
+                    if query.offset == 0:
+                        return EntityPage([], 0)
+                    cnt = self.con.execute(f"SELECT count(*) FROM entities e {joins} WHERE {where}",
+                                           params).fetchall()
+                    return EntityPage([], int(cnt[0][0]))
             except duckdb.InvalidInputException as err:
                 raise ValidationError("q", "q-evaluation", f"the query could not be evaluated: {err}") from err
-        total = int(rows[0][9]) if rows else 0
-        return EntityPage([self._entity(r) for r in rows], total)
+            ids = [r[0] for r in page]
+            life_cond = " AND l.since <= $as_of" if query.as_of is not None else ""
+            rows = self.con.execute(
+                "SELECT e.id, e.type, e.phase, e.props, e.rels, e.geo, e.created_at, e.modified_at, "
+                "(SELECT list({'phase': l.phase, 'since': l.since} ORDER BY l.since) FROM lifecycle l "
+                f"WHERE l.entity_id = e.id{life_cond}) FROM entities e WHERE e.id IN (SELECT unnest($ids))",
+                {"ids": ids, **({"as_of": query.as_of} if query.as_of is not None else {})}).fetchall()
+        by_id = {r[0]: r for r in rows}
+        phases = {r[0]: r[1] for r in page}
+        entities = [self._entity((i, by_id[i][1], phases[i], *by_id[i][3:])) for i in ids]
+        return EntityPage(entities, int(page[0][2]))
 
     # -- time series --------------------------------------------------------------------------------------------
     def series_units(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
@@ -454,6 +507,12 @@ class DuckDBStore:
             con.execute("DROP TABLE nb")
         if new_series:
             self._next_series += len(new_series)
+        if self.compact_rows:
+            # A trigger, not a ledger: late readings older than the watermark count too, which only brings the
+            # next compaction a little earlier.
+            self._unsorted += n_inserted
+            if self._unsorted >= self.compact_rows:
+                self.compact()
         return IngestResult(received=n, inserted=n_inserted, duplicates=duplicates, replaced=replaced, kept=kept)
 
     @staticmethod
@@ -497,24 +556,23 @@ class DuckDBStore:
     def read_series(self, query: SeriesQuery) -> pa.Table:
         """Raw readings or aggregated buckets (see :class:`~lingang_twin.core.store.SeriesQuery`)."""
         params: dict[str, Any] = {}
-        time_conds = []
         if query.start is not None:
             params["start"] = _micros(query.start)
-            time_conds.append("o.ts >= $start")
         if query.end is not None:
             params["end"] = _micros(query.end)
-            time_conds.append("o.ts < $end")
-        trange = " AND ".join(time_conds) or "TRUE"
+        # Period-closing readings (meters) belong to (start, end]; instants to [start, end).
+        closing = bool(query.period_end) and query.bucket is not None
+        lo_op, hi_op = (">", "<=") if closing else (">=", "<")
         with self._lock:
             sel = self._series_selection(query, params)
             if query.bucket is None:
                 sql = (f"WITH sel AS ({sel}) SELECT s.entity_id, o.ts, o.value FROM observations o "
-                       f"JOIN sel USING (series_id) JOIN series s USING (series_id) WHERE {trange} "
-                       "ORDER BY s.entity_id, o.ts")
+                       f"JOIN sel USING (series_id) JOIN series s USING (series_id) "
+                       f"WHERE {_time_filter(params, 'o.ts', lo_op, hi_op)} ORDER BY s.entity_id, o.ts")
                 t = self._arrow(sql, params)
                 ts = pa.compute.cast(t["ts"], pa.timestamp("us", tz="UTC"))
                 return pa.table({"entity_id": t["entity_id"], "observed_at": ts, "value": t["value"]})
-            sql = self._aggregate_sql(query, sel, trange)
+            sql = self._aggregate_sql(query, sel, params, closing)
             t = self._arrow(sql, params)
         start = pa.compute.cast(t["bucket_us"], pa.timestamp("us", tz="UTC")).cast(
             pa.timestamp("us", tz="Asia/Shanghai"))
@@ -535,9 +593,13 @@ class DuckDBStore:
             raise StoreError(f"query failed: {err}") from err
 
     @staticmethod
-    def _aggregate_sql(query: SeriesQuery, sel: str, trange: str) -> str:
+    def _aggregate_sql(query: SeriesQuery, sel: str, params: dict[str, Any], closing: bool) -> str:
+        """SQL of a bucketed aggregate. ``closing``: readings close the period ending at their timestamp, so the
+        bucket key is taken from ``ts - 1`` µs and the range is ``(start, end]``."""
         bucket, agg = query.bucket, query.agg
         off = SHANGHAI_OFFSET_US
+        lo_op, hi_op = (">", "<=") if closing else (">=", "<")
+        shift = " - 1" if closing else ""
         # First stage: a fixed-width key (15 min, hour or local day) by integer arithmetic.
         width = _BUCKET_US.get(bucket or "day", _DAY_US)
         partial = {
@@ -550,35 +612,36 @@ class DuckDBStore:
             "count": "sum(n)::DOUBLE", "first": "arg_min(fv, ft)", "last": "arg_max(lv, lt)", "delta": "sum(s)",
         }[agg]
         if agg == "delta":
-            start_cond = "o.ts >= $start" if "$start" in trange else "TRUE"
-            end_cond = "o.ts < $end" if "$end" in trange else "TRUE"
+            # The last reading at or before the range anchors the first step inside it.
+            anchor_op = "<=" if closing else "<"
             prev = ("UNION ALL SELECT o.series_id, o.ts, o.value FROM observations o JOIN "
                     "(SELECT o.series_id, max(o.ts) AS ts FROM observations o JOIN sel USING (series_id) "
-                    "WHERE o.ts < $start GROUP BY o.series_id) p USING (series_id, ts)"
-                    if "$start" in trange else "")
+                    f"WHERE o.ts {anchor_op} $start GROUP BY o.series_id) p USING (series_id, ts)"
+                    if "start" in params else "")
+            wrap = "sel.rmax IS NOT NULL AND l.prev - l.value > sel.rmax / 2"
             source = (
                 f"raw AS (SELECT o.series_id, o.ts, o.value FROM observations o JOIN sel USING (series_id) "
-                f"WHERE {start_cond} AND {end_cond} {prev}), "
+                f"WHERE {_time_filter(params, 'o.ts', lo_op, hi_op)} {prev}), "
                 "lagged AS (SELECT r.series_id, r.ts, r.value, lag(r.value) OVER (PARTITION BY r.series_id "
                 "ORDER BY r.ts) AS prev FROM raw r), "
                 "steps AS (SELECT l.series_id, l.ts, sel.grp, "
-                "  (l.prev IS NOT NULL AND l.value < l.prev AND sel.rmax IS NOT NULL "
-                "   AND l.prev - l.value > sel.rmax / 2) AS rollover, "
-                "  (l.prev IS NOT NULL AND l.value < l.prev AND NOT coalesce(sel.rmax IS NOT NULL "
-                "   AND l.prev - l.value > sel.rmax / 2, FALSE)) AS reset, "
-                "  CASE WHEN l.prev IS NULL THEN NULL WHEN l.value >= l.prev THEN l.value - l.prev "
-                "   WHEN sel.rmax IS NOT NULL AND l.prev - l.value > sel.rmax / 2 THEN l.value + sel.rmax - l.prev "
-                "   ELSE l.value END AS v "
-                f"  FROM lagged l JOIN sel USING (series_id) WHERE {start_cond.replace('o.ts', 'l.ts')}), "
-                f"stage1 AS (SELECT (ts + {off}) // {width} AS k, grp, {partial}, count(*) AS n, "
+                f"  (l.value < l.prev AND {wrap}) AS rollover, "
+                f"  (l.value < l.prev AND NOT coalesce({wrap}, FALSE)) AS reset, "
+                "  CASE WHEN l.value >= l.prev THEN l.value - l.prev "
+                f"   WHEN {wrap} THEN l.value + sel.rmax - l.prev ELSE l.value END AS v "
+                # A first reading (no previous one) measures nothing yet: it is an anchor, not a step.
+                f"  FROM lagged l JOIN sel USING (series_id) WHERE l.prev IS NOT NULL "
+                f"  AND {_time_filter(params, 'l.ts', lo_op, hi_op)}), "
+                f"stage1 AS (SELECT (ts{shift} + {off}) // {width} AS k, grp, {partial}, count(*) AS n, "
                 "sum(reset::INT) AS resets, sum(rollover::INT) AS rollovers FROM steps GROUP BY ALL)"
             )
             extra_final = ", sum(resets)::BIGINT AS resets, sum(rollovers)::BIGINT AS rollovers"
         else:
             source = (
-                f"stage1 AS (SELECT (o.ts + {off}) // {width} AS k, sel.grp, "
+                f"stage1 AS (SELECT (o.ts{shift} + {off}) // {width} AS k, sel.grp, "
                 f"{partial.replace('(v', '(o.value').replace('v, ts', 'o.value, o.ts').replace('(ts', '(o.ts')}, "
-                f"count(*) AS n FROM observations o JOIN sel USING (series_id) WHERE {trange} GROUP BY ALL)"
+                f"count(*) AS n FROM observations o JOIN sel USING (series_id) "
+                f"WHERE {_time_filter(params, 'o.ts', lo_op, hi_op)} GROUP BY ALL)"
             )
             extra_final = ""
         if bucket in ("15min", "hour", "day"):
@@ -592,6 +655,16 @@ class DuckDBStore:
                          f"- DATE '1970-01-01')::BIGINT * {_DAY_US} - {off}")
         return (f"WITH sel AS ({sel}), {source} SELECT {bucket_us} AS bucket_us, grp, {final} AS value, "
                 f"sum(n)::BIGINT AS n{extra_final} FROM stage1 GROUP BY ALL ORDER BY grp NULLS FIRST, bucket_us")
+
+
+def _time_filter(params: dict[str, Any], column: str, lo_op: str, hi_op: str) -> str:
+    """``column`` within the query's range (bounds present in ``params``), with the given comparison operators."""
+    conds = []
+    if "start" in params:
+        conds.append(f"{column} {lo_op} $start")
+    if "end" in params:
+        conds.append(f"{column} {hi_op} $end")
+    return " AND ".join(conds) or "TRUE"
 
 
 class _Transaction:

@@ -48,6 +48,11 @@ MIGRATIONS: tuple[Migration, ...] = (
                 changed_at TIMESTAMPTZ NOT NULL, entity_id VARCHAR NOT NULL, op VARCHAR NOT NULL)""",
         ),
     ),
+    Migration(
+        3,
+        "store metadata (the compaction watermark of the observations table)",
+        ("CREATE TABLE store_meta (key VARCHAR NOT NULL, value VARCHAR NOT NULL)",),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
