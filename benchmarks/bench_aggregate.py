@@ -15,6 +15,9 @@ The stores are built once through the library itself — ``Twin.upsert`` of the 
 (so its memory is not charged to the query process), and cached under ``--cache-dir`` keyed by
 ``BUILD_VERSION``, the schema version and the sizes. Delete the files (or bump ``BUILD_VERSION``) to rebuild.
 
+Meter readings close the interval they are stamped at, so the twin buckets them by ``ts - 1 µs`` over
+``(start, end]``; the hand-written SQL does the same, so both give the same answer.
+
 Run: ``.venv/bin/python benchmarks/bench_aggregate.py [--meters N] [--days N] [--runs N]``
 (tiny: ``--meters 50 --days 20``).
 """
@@ -149,17 +152,17 @@ METERS_SQL = (
 )
 HAND_DAILY = {
     "A join→group": (
-        f"WITH m AS ({METERS_SQL}) SELECT (o.ts + {OFF_US}) // {DAY_US} AS day, m.carrier, sum(o.value) AS value, "
+        f"WITH m AS ({METERS_SQL}) SELECT (o.ts - 1 + {OFF_US}) // {DAY_US} AS day, m.carrier, sum(o.value) AS value, "
         "count(*) AS n FROM observations o JOIN m USING (series_id) GROUP BY ALL ORDER BY carrier, day"
     ),
     "B group→join": (
-        f"WITH m AS ({METERS_SQL}), per AS (SELECT series_id, (ts + {OFF_US}) // {DAY_US} AS day, "
+        f"WITH m AS ({METERS_SQL}), per AS (SELECT series_id, (ts - 1 + {OFF_US}) // {DAY_US} AS day, "
         "sum(value) AS s, count(*) AS n FROM observations GROUP BY ALL) "
         "SELECT day, m.carrier, sum(s) AS value, sum(n) AS n FROM per JOIN m USING (series_id) "
         "GROUP BY ALL ORDER BY carrier, day"
     ),
     "C semi-join filter, join→group": (
-        f"WITH m AS ({METERS_SQL}) SELECT (o.ts + {OFF_US}) // {DAY_US} AS day, m.carrier, sum(o.value) AS value, "
+        f"WITH m AS ({METERS_SQL}) SELECT (o.ts - 1 + {OFF_US}) // {DAY_US} AS day, m.carrier, sum(o.value) AS value, "
         "count(*) AS n FROM observations o JOIN m USING (series_id) "
         "WHERE o.series_id IN (SELECT series_id FROM m) GROUP BY ALL ORDER BY carrier, day"
     ),
@@ -167,11 +170,11 @@ HAND_DAILY = {
 HAND_MONTH = {
     "A join→group by month": (
         f"WITH m AS ({METERS_SQL}) SELECT date_trunc('month', DATE '1970-01-01' + "
-        f"CAST((o.ts + {OFF_US}) // {DAY_US} AS INTEGER)) AS month, m.carrier, sum(o.value) AS value, "
+        f"CAST((o.ts - 1 + {OFF_US}) // {DAY_US} AS INTEGER)) AS month, m.carrier, sum(o.value) AS value, "
         "count(*) AS n FROM observations o JOIN m USING (series_id) GROUP BY ALL ORDER BY carrier, month"
     ),
     "B day first, then month": (
-        f"WITH m AS ({METERS_SQL}), d AS (SELECT (o.ts + {OFF_US}) // {DAY_US} AS day, m.carrier, "
+        f"WITH m AS ({METERS_SQL}), d AS (SELECT (o.ts - 1 + {OFF_US}) // {DAY_US} AS day, m.carrier, "
         "sum(o.value) AS s, count(*) AS n FROM observations o JOIN m USING (series_id) GROUP BY ALL) "
         "SELECT date_trunc('month', DATE '1970-01-01' + CAST(day AS INTEGER)) AS month, carrier, "
         "sum(s) AS value, sum(n) AS n FROM d GROUP BY ALL ORDER BY carrier, month"
@@ -179,9 +182,9 @@ HAND_MONTH = {
 }
 HAND_HOURLY = {
     "A join series by entity id": (
-        f"SELECT (o.ts + {OFF_US}) // 3600000000 AS hour, sum(o.value) AS value, count(*) AS n "
+        f"SELECT (o.ts - 1 + {OFF_US}) // 3600000000 AS hour, sum(o.value) AS value, count(*) AS n "
         "FROM observations o JOIN series s USING (series_id) WHERE s.entity_id = $entity AND "
-        "s.attribute = 'reading' AND o.ts >= $start AND o.ts < $end GROUP BY ALL ORDER BY hour"
+        "s.attribute = 'reading' AND o.ts > $start AND o.ts <= $end GROUP BY ALL ORDER BY hour"
     ),
     "B series_id looked up, then constant filter": None,  # two statements, see hourly_b()
 }
@@ -189,11 +192,11 @@ HAND_DELTA = {
     "A lag() over every reading": (
         f"WITH m AS ({METERS_SQL}), l AS (SELECT o.series_id, o.ts, o.value - lag(o.value) OVER "
         "(PARTITION BY o.series_id ORDER BY o.ts) AS d FROM observations o JOIN m USING (series_id)) "
-        f"SELECT (ts + {OFF_US}) // {DAY_US} AS day, m.carrier, sum(d) AS value, count(*) AS n "
-        "FROM l JOIN m USING (series_id) GROUP BY ALL ORDER BY carrier, day"
+        f"SELECT (ts - 1 + {OFF_US}) // {DAY_US} AS day, m.carrier, sum(d) AS value, count(*) AS n "
+        "FROM l JOIN m USING (series_id) WHERE d IS NOT NULL GROUP BY ALL ORDER BY carrier, day"
     ),
     "B last per day, lag() over days (assumes no resets)": (
-        f"WITH m AS ({METERS_SQL}), last AS (SELECT series_id, (ts + {OFF_US}) // {DAY_US} AS day, "
+        f"WITH m AS ({METERS_SQL}), last AS (SELECT series_id, (ts - 1 + {OFF_US}) // {DAY_US} AS day, "
         "arg_max(value, ts) AS v, count(*) AS n FROM observations GROUP BY ALL), "
         "d AS (SELECT series_id, day, n, v - lag(v) OVER (PARTITION BY series_id ORDER BY day) AS dv, "
         "row_number() OVER (PARTITION BY series_id ORDER BY day) AS k FROM last) "
@@ -348,8 +351,8 @@ def main() -> int:
     def hourly_b(k: int) -> pa.Table:
         sid = con.execute("SELECT series_id FROM series WHERE entity_id = ? AND attribute = 'reading'",
                           [meter(k)]).fetchall()[0][0]
-        return con.sql(f"SELECT (ts + {OFF_US}) // 3600000000 AS hour, sum(value) AS value, count(*) AS n "
-                       f"FROM observations WHERE series_id = {int(sid)} AND ts >= $start AND ts < $end "
+        return con.sql(f"SELECT (ts - 1 + {OFF_US}) // 3600000000 AS hour, sum(value) AS value, count(*) AS n "
+                       f"FROM observations WHERE series_id = {int(sid)} AND ts > $start AND ts <= $end "
                        "GROUP BY ALL ORDER BY hour", params=params).to_arrow_table()
 
     fns = {"twin": twin_hourly, "A join series by entity id": hourly_a,
@@ -480,8 +483,8 @@ def clustered(args: argparse.Namespace, cache: Path, rows: list[list[Any]]) -> N
     def hourly_b(k: int) -> pa.Table:
         sid = con.execute("SELECT series_id FROM series WHERE entity_id = ? AND attribute = 'reading'",
                           [meter(k)]).fetchall()[0][0]
-        return con.sql(f"SELECT (ts + {OFF_US}) // 3600000000 AS hour, sum(value) AS value, count(*) AS n "
-                       f"FROM observations WHERE series_id = {int(sid)} AND ts >= $start AND ts < $end "
+        return con.sql(f"SELECT (ts - 1 + {OFF_US}) // 3600000000 AS hour, sum(value) AS value, count(*) AS n "
+                       f"FROM observations WHERE series_id = {int(sid)} AND ts > $start AND ts <= $end "
                        "GROUP BY ALL ORDER BY hour", params=params).to_arrow_table()
 
     fns: dict[str, Callable[[int], Any]] = {

@@ -33,14 +33,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import shapely
 from pyproj import Transformer
 
 from _bench_common import file_size_mib, median, peak_rss_mib, print_machine, print_table, remove_db, spread, verdict
 from _sql_timer import SqlTimer
 from lingang_twin.core.geometry import GeoQuery, geodesic_area_m2, parse_georel
-from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
 from lingang_twin.stores import open_store
 
@@ -209,78 +207,23 @@ def main() -> int:
 
 
 def breakdown(twin: Twin, qs: list[GeoQuery]) -> None:
-    """Where twin.query's time goes."""
+    """Cold (entity snapshot cache emptied before each call, as right after opening the store) against warm, and
+    where a warm call spends its time."""
     store = twin.store
-    con = store.con
-    index = store._geo_index()
     n = min(len(qs), 10)
     for limit in (10_000, 100):
-        with SqlTimer(store) as timer:
-            for q in qs[:n]:
-                twin.query(geo=q, limit=limit)
-        sql, args, _ = timer.statements[-1]
-        params = dict(args[0]) if args else {}
-        t_index, t_sql, t_fetch, t_json, t_pyd, t_entity, t_total, n_rows = [], [], [], [], [], [], [], []
-        t_nogc = []
+        cold, warm = [], []
         for q in qs[:n]:
+            store._cache.clear()
             a = time.perf_counter()
             twin.query(geo=q, limit=limit)
-            t_total.append(time.perf_counter() - a)
-            gc.disable()
+            cold.append(time.perf_counter() - a)
             a = time.perf_counter()
             twin.query(geo=q, limit=limit)
-            t_nogc.append(time.perf_counter() - a)
-            gc.enable()
-            a = time.perf_counter()
-            ids = index.query(q)
-            t_index.append(time.perf_counter() - a)
-            params["geo_ids"] = ids
-            a = time.perf_counter()
-            cur = con.execute(sql, params)
-            b = time.perf_counter()
-            rows = cur.fetchall()
-            c = time.perf_counter()
-            t_sql.append(b - a)
-            t_fetch.append(c - b)
-            n_rows.append(len(rows))
-            # Results are kept alive, as the store does (it returns them in a list): that matters for the GC.
-            a = time.perf_counter()
-            dicts = [_json_part(r) for r in rows]
-            b = time.perf_counter()
-            built = [Entity.model_validate(d) for d in dicts]
-            c = time.perf_counter()
-            t_json.append(b - a)
-            t_pyd.append(c - b)
-            del dicts, built
-            a = time.perf_counter()
-            entities = [store._entity(r) for r in rows]
-            t_entity.append(time.perf_counter() - a)
-            del entities, rows
-        total = median(t_total)
-        parts = [
-            ("GeoIndex.query (STRtree + shapely)", median(t_index)),
-            ("SQL execute (list_contains($geo_ids, e.id), lifecycle subquery, count() OVER, ORDER BY, LIMIT)",
-             median(t_sql)),
-            ("fetchall → Python tuples", median(t_fetch)),
-            ("DuckDBStore._entity: json.loads of props/rels/geo + dict building", median(t_json)),
-            ("DuckDBStore._entity: Entity.model_validate (pydantic)", median(t_pyd)),
-        ]
-        accounted = median(t_index) + median(t_sql) + median(t_fetch) + median(t_entity)
-        print(f"\nBreakdown of twin.query(geo=within, limit={limit}) — {median(n_rows):.0f} rows returned, "
-              f"median of {n}; end-to-end {total * 1e3:.1f} ms")
-        print_table(["ms", "share", "part"],
-                    [[f"{t * 1e3:.2f}", f"{t / total:.0%}", p] for p, t in parts]
-                    + [[f"{max(total - accounted, 0) * 1e3:.2f}", f"{max(total - accounted, 0) / total:.0%}",
-                        "rest (Twin.query checks, EntityQuery, _where, …)"]])
-        print(f"  (_entity as a whole: {median(t_entity) * 1e3:.2f} ms for {median(n_rows):.0f} rows = "
-              f"{median(t_entity) / max(median(n_rows), 1) * 1e6:.0f} µs per entity; the json/pydantic split "
-              "above times the two halves separately, so it does not add up to it exactly)")
-        print(f"  the same twin.query with Python's cyclic GC disabled: {median(t_nogc) * 1e3:.1f} ms "
-              f"(GC passes triggered by the allocations cost {(total - median(t_nogc)) * 1e3:.1f} ms)")
-        sql_variants(con, sql, params, qs[:n], index)
+            warm.append(time.perf_counter() - a)
+        print(f"\ntwin.query(geo=within, limit={limit}): cold {median(cold) * 1e3:.1f} ms (snapshot cache empty: "
+              f"JSON + pydantic for every row), warm {median(warm) * 1e3:.1f} ms, median of {n}")
         if limit == 10_000:
-            # With the GC off: a GC pass is charged to whatever frame happens to allocate, which scrambles the
-            # attribution; its total cost is measured separately above.
             gc.disable()
             prof = cProfile.Profile()
             prof.enable()
@@ -289,79 +232,9 @@ def breakdown(twin: Twin, qs: list[GeoQuery]) -> None:
             prof.disable()
             gc.enable()
             out = io.StringIO()
-            pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(14)
-            print(f"\ncProfile of {n} × twin.query(limit=10000), GC off, by own time (top 14; the DuckDB "
-                  "execute/fetchall calls are charged to query_entities):")
-            print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:5000])
-
-
-def _json_part(r: Any) -> dict[str, Any]:
-    """The dict DuckDBStore._entity builds before pydantic (mirrors it, to time the two halves apart)."""
-    eid, etype, phase, props, rels, geo, created, modified, lifecycle = r[:9]
-    p = json.loads(props)
-    return {
-        "id": eid, "type": etype, "phase": phase,
-        "properties": {k: {"value": v.get("value"), "unit": v.get("unit"), "observed_at": v.get("observedAt")}
-                       for k, v in p.items()},
-        "relationships": {k: {"object": v["object"]} for k, v in json.loads(rels).items()},
-        "geo": json.loads(geo),
-        "lifecycle": [{"phase": c["phase"], "since": c["since"]} for c in (lifecycle or [])],
-        "created_at": created, "modified_at": modified,
-    }
-
-
-def sql_variants(con: Any, sql: str, params: dict[str, Any], qs: list[GeoQuery], index: Any) -> None:
-    """The store's SQL for limit=10000 against alternative formulations of the id filter (same rows)."""
-    variants: dict[str, tuple[str, Callable[[list[str]], None] | None]] = {}
-    variants["store SQL as is: list_contains($geo_ids, e.id)"] = (sql, None)
-    if "list_contains($geo_ids, e.id)" in sql:
-        variants["e.id IN (SELECT unnest($geo_ids))"] = (
-            sql.replace("list_contains($geo_ids, e.id)", "e.id IN (SELECT unnest($geo_ids))"), None)
-
-        def reg(ids: list[str]) -> None:
-            con.register("geo_hits", pa.table({"id": pa.array(ids, type=pa.string())}))
-
-        variants["e.id IN (SELECT id FROM registered Arrow table)"] = (
-            sql.replace("list_contains($geo_ids, e.id)", "e.id IN (SELECT id FROM geo_hits)"), reg)
-    start = sql.find("(SELECT list(")
-    stop = sql.find(") AS lifecycle")
-    if start >= 0 and stop > start:
-        variants["as is, without the lifecycle subquery"] = (sql[:start] + "NULL" + sql[stop + 1:], None)
-    if "list_contains($geo_ids, e.id)" in sql:
-        variants["filter only: SELECT count(*) … WHERE list_contains($geo_ids, e.id)"] = (
-            "SELECT count(*) FROM entities e WHERE list_contains($geo_ids, e.id)", None)
-        variants["filter only: SELECT count(*) … WHERE e.id IN (SELECT unnest($geo_ids))"] = (
-            "SELECT count(*) FROM entities e WHERE e.id IN (SELECT unnest($geo_ids))", None)
-    limit = sql.rsplit("LIMIT", 1)[1].split()[0] if "LIMIT" in sql else "10000"
-    page = (f"WITH hits AS (SELECT e.id, e.type, e.phase, e.props, e.rels, e.geo, e.created_at, e.modified_at, "
-            f"count(*) OVER () AS total FROM entities e WHERE e.id IN (SELECT unnest($geo_ids)) ORDER BY e.id "
-            f"LIMIT {limit}), lc AS (SELECT l.entity_id, list({{'phase': l.phase, 'since': l.since}} ORDER BY "
-            "l.since) AS lifecycle FROM lifecycle l WHERE l.entity_id IN (SELECT id FROM hits) GROUP BY "
-            "l.entity_id) SELECT h.id, h.type, h.phase, h.props, h.rels, h.geo, h.created_at, h.modified_at, "
-            "lc.lifecycle, h.total FROM hits h LEFT JOIN lc ON lc.entity_id = h.id ORDER BY h.id")
-    variants["rewrite: page first (IN unnest, LIMIT), then lifecycle for the page by one join"] = (page, None)
-    variants["rewrite: page first … and created_at/modified_at as epoch_us (cheaper fetch)"] = (
-        page.replace("h.created_at, h.modified_at", "epoch_us(h.created_at), epoch_us(h.modified_at)"), None)
-    times: dict[str, list[float]] = {k: [] for k in variants}
-    counts: dict[str, set[int]] = {k: set() for k in variants}
-    for q in qs:
-        ids = index.query(q)
-        for name, (text, prep) in variants.items():
-            p = {k: v for k, v in params.items() if f"${k}" in text}
-            if "$geo_ids" in text:
-                p["geo_ids"] = ids
-            if prep is not None:
-                prep(ids)
-            a = time.perf_counter()
-            rows = con.execute(text, p).fetchall()
-            times[name].append(time.perf_counter() - a)
-            counts[name].add(len(rows) if not name.startswith("filter only") else rows[0][0])
-            if prep is not None:
-                con.unregister("geo_hits")
-    print(f"\nSQL alternatives (LIMIT {limit}; execute + fetchall, median ms):")
-    print_table(["ms", "min–max", "rows (or count)", "formulation"],
-                [[f"{median(t) * 1e3:.2f}", spread(t), "/".join(str(c) for c in sorted(counts[name])[:3]), name]
-                 for name, t in times.items()])
+            pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(10)
+            print(f"cProfile of {n} warm calls, GC off, by own time (top 10):")
+            print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:4000])
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -16,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from lingang_twin.core.errors import TwinError, ValidationError
+from lingang_twin.core.errors import TwinError
+from lingang_twin.core.observations import parse_instant
 
 app = typer.Typer(
     name="lingang-twin",
@@ -71,15 +71,20 @@ def _summary(report: Any) -> str:
 
 
 def _build(twin: Any, days: int, seed: int) -> Any:
+    """Build (or top up) the demo twin with a progress bar; on a TwinError close the twin and fail."""
     from lingang_twin.demo import build_demo
 
-    with _progress() as progress:
-        task = progress.add_task("building the demo twin / 构建示范孪生", total=None)
+    try:
+        with _progress() as progress:
+            task = progress.add_task("building the demo twin / 构建示范孪生", total=None)
 
-        def report(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            def report(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
 
-        return build_demo(twin, days=days, seed=seed, progress=report)
+            return build_demo(twin, days=days, seed=seed, progress=report)
+    except TwinError as err:
+        twin.close()
+        fail(str(err))
 
 
 @demo_app.callback()
@@ -101,10 +106,7 @@ def demo(
 
     started = time.perf_counter()
     twin = _open(db)
-    try:
-        report = _build(twin, days, seed)
-    except TwinError as err:
-        fail(str(err))
+    report = _build(twin, days, seed)
     sim = LiveSimulator(twin, speed=speed, seed=seed) if speed > 0 else None  # continues where the backfill ended
     if sim is not None:
         sim.start()
@@ -135,12 +137,8 @@ def demo_build(
     """
     started = time.perf_counter()
     twin = _open(db)
-    try:
-        report = _build(twin, days, seed)
-    except TwinError as err:
-        fail(str(err))
-    finally:
-        twin.close()
+    report = _build(twin, days, seed)
+    twin.close()
     size = db.stat().st_size / 1e6 if db.exists() else 0.0
     out.print(f"built {db} ({size:.1f} MB) in {time.perf_counter() - started:.1f} s: {_summary(report)}")
 
@@ -249,8 +247,8 @@ def export(
     if not db.exists():
         fail(f"{db}: no such twin file / 数据库文件不存在")
     try:
-        t0 = _instant(start, "--start")
-        t1 = _instant(end, "--end")
+        t0 = parse_instant(start, "--start")
+        t1 = parse_instant(end, "--end")
         twin = _open(db)
         try:
             if suffix in (".geojson", ".json"):
@@ -264,18 +262,6 @@ def export(
             twin.close()
     except TwinError as err:
         fail(str(err))
-
-
-def _instant(text: str | None, field: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError(field, "datetime-format", f"{text!r} is not an ISO 8601 date-time") from None
-    if value.tzinfo is None:
-        raise ValidationError(field, "timezone-required", f"{text} has no time zone; add +08:00 or Z")
-    return value
 
 
 def main() -> None:

@@ -254,3 +254,13 @@ def test_reopen_then_append_first(tmp_path) -> None:  # type: ignore[no-untyped-
         r = twin.append([{"entity_id": M_WATER, "attribute": "reading",
                           "observed_at": datetime(2024, 1, 1, tzinfo=UTC), "value": 1.0}])
         assert r.inserted == 1
+
+
+def test_pages_show_writes_at_once(lingang: Twin) -> None:
+    first = lingang.query(types=["Building"], q='use=="lab"').entities[0]
+    assert first.value("occupants") is None
+    lingang.patch(JOINT_LAB, properties={"occupants": 640})
+    again = lingang.query(types=["Building"], q='use=="lab"').entities[0]
+    assert again.value("occupants") == 640 and lingang.get(JOINT_LAB).value("occupants") == 640
+    lingang.delete(M_H2)
+    assert M_H2 not in {e.id for e in lingang.query(types=["Meter"]).entities}

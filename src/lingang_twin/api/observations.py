@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -17,7 +16,7 @@ from starlette.responses import Response
 from lingang_twin.api.deps import SettingsDep, TwinDep, json_body, media_type
 from lingang_twin.api.problems import ProblemError
 from lingang_twin.core.errors import ValidationError
-from lingang_twin.core.observations import ObservationBatch, OnConflict
+from lingang_twin.core.observations import ObservationBatch, OnConflict, parse_instant
 from lingang_twin.core.store import SeriesQuery
 
 router = APIRouter(prefix="/api/v1", tags=["observations"])
@@ -103,23 +102,6 @@ async def post_observations(
     policy: OnConflict = on_conflict
     result = twin.append(batch, on_conflict=policy)
     return Response(orjson.dumps(result.__dict__), media_type="application/json")
-
-
-def parse_instant(text: str | None, field: str) -> datetime | None:
-    """An ISO 8601 instant from a query string; a '+' that arrived as a space (unencoded URL) is restored."""
-    if text is None:
-        return None
-    t = text.strip()
-    if " " in t and "+" not in t[10:]:
-        head, _, tail = t.rpartition(" ")
-        t = f"{head}+{tail}"
-    try:
-        value = datetime.fromisoformat(t.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError(field, "datetime-format", f"{text!r} is not an ISO 8601 date-time") from None
-    if value.tzinfo is None:
-        raise ValidationError(field, "timezone-required", f"{text} has no time zone; add +08:00 or Z / 时间须带时区")
-    return value
 
 
 @router.get("/observations", summary="Read or aggregate readings / 查询与聚合观测值")

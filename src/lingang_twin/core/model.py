@@ -81,9 +81,12 @@ class Entity(BaseModel):
     ``phase`` is the current lifecycle phase; ``lifecycle`` the dated changes (oldest first). When an entity is
     written with no lifecycle, the store records ``phase`` as entered on ``phase_since`` (default: today in
     Asia/Shanghai).
+
+    Entities are values: frozen, changed with ``model_copy(update=...)`` or through the twin (``patch``), so a
+    store can hand the same snapshot to many readers.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
     type: str

@@ -155,6 +155,27 @@ def _check_attribute(name: str) -> None:
                               f"{name!r} is not an attribute name (letters, digits, _; not starting with a digit)")
 
 
+def parse_instant(text: str | None, field: str) -> datetime | None:
+    """An ISO 8601 instant typed by a person (query string, command line); ``None`` stays ``None``.
+
+    A time zone is required. A ``+08:00`` whose ``+`` arrived as a space (an unencoded URL) is restored."""
+    if text is None:
+        return None
+    t = text.strip()
+    if " " in t and "+" not in t[10:]:
+        head, _, tail = t.rpartition(" ")
+        t = f"{head}+{tail}"
+    try:
+        value = datetime.fromisoformat(t.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(field, "datetime-format", f"{text!r} is not an ISO 8601 date-time / 时间格式错误",
+                              value=text) from None
+    if value.tzinfo is None:
+        raise ValidationError(field, "timezone-required", f"{text} has no time zone; add +08:00 or Z / 时间须带时区",
+                              value=text)
+    return value
+
+
 class ObservationBatch:
     """A validated, columnar batch of readings (see :data:`BATCH_SCHEMA`)."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -79,6 +80,10 @@ class DuckDBStore:
             raise StoreError(f"cannot open {self.path}: {err} / 无法打开数据库（可能被其他进程占用）") from err
         self._lock = threading.RLock()
         self._geo: GeoIndex | None = None
+        # Snapshots of current entities by id (frozen models): pages and look-ups skip the JSON → pydantic
+        # rebuild, which dominated large pages. Writes and deletes evict; as-of queries bypass it.
+        self._cache: OrderedDict[str, Entity] = OrderedDict()
+        self.cache_size = 100_000
         self.schema_version = self._migrate(target_version or LATEST_VERSION, read_only)
         row = self.con.execute("SELECT coalesce(max(series_id), 0) FROM series").fetchall()[0]
         self._next_series = int(row[0]) + 1 if row else 1
@@ -182,17 +187,31 @@ class DuckDBStore:
         if not ids:
             return {}
         with self._lock:
-            rows = self.con.execute(
-                f"{self._select_entities('e.id IN (SELECT unnest($ids))')}", {"ids": list(ids)}).fetchall()
-        return {r[0]: self._entity(r) for r in rows}
+            found = {i: self._cache[i] for i in ids if i in self._cache}
+            missing = [i for i in dict.fromkeys(ids) if i not in found]
+            if missing:
+                found.update(self._load(missing))
+        return found
 
-    @staticmethod
-    def _select_entities(where: str, phase_expr: str = "e.phase") -> str:
-        return (
-            "SELECT e.id, e.type, " + phase_expr + " AS phase_now, e.props, e.rels, e.geo, e.created_at, "
-            "e.modified_at, (SELECT list({'phase': l.phase, 'since': l.since} ORDER BY l.since) FROM lifecycle l "
-            f"WHERE l.entity_id = e.id) AS lifecycle FROM entities e WHERE {where}"
-        )
+    def _load(self, ids: list[str]) -> dict[str, Entity]:
+        """Read entities from the database (lifecycle in a second, narrow query) and cache them."""
+        rows = self.con.execute(
+            "SELECT e.id, e.type, e.phase, e.props, e.rels, e.geo, e.created_at, e.modified_at FROM entities e "
+            "WHERE e.id IN (SELECT unnest($ids))", {"ids": ids}).fetchall()
+        life: dict[str, list[dict[str, Any]]] = {}
+        if rows:
+            for eid, phase, since in self.con.execute(
+                    "SELECT entity_id, phase, since FROM lifecycle WHERE entity_id IN (SELECT unnest($ids)) "
+                    "ORDER BY entity_id, since", {"ids": [r[0] for r in rows]}).fetchall():
+                life.setdefault(eid, []).append({"phase": phase, "since": since})
+        out = {}
+        for r in rows:
+            entity = self._entity((*r, life.get(r[0], [])))
+            out[r[0]] = entity
+            self._cache[r[0]] = entity
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return out
 
     @staticmethod
     def _entity(row: Sequence[Any]) -> Entity:
@@ -264,6 +283,8 @@ class DuckDBStore:
                             "LEFT JOIN w_old o USING (id)")
             for name in ("w_ent", "w_rel", "w_life"):
                 con.unregister(name)
+        for e in write.entities:
+            self._cache.pop(e.id, None)
         if self._geo is not None:
             for e in write.entities:
                 if e.location is not None:
@@ -281,6 +302,7 @@ class DuckDBStore:
                 con.execute(f"DELETE FROM {table} WHERE {col} = ?", [entity_id])
             if self.schema_version >= 2:
                 con.execute("INSERT INTO changes (changed_at, entity_id, op) VALUES (now(), ?, 'delete')", [entity_id])
+        self._cache.pop(entity_id, None)
         if self._geo is not None:
             self._geo.remove(entity_id)
 
@@ -404,15 +426,19 @@ class DuckDBStore:
             except duckdb.InvalidInputException as err:
                 raise ValidationError("q", "q-evaluation", f"the query could not be evaluated: {err}") from err
             ids = [r[0] for r in page]
-            life_cond = " AND l.since <= $as_of" if query.as_of is not None else ""
-            rows = self.con.execute(
-                "SELECT e.id, e.type, e.phase, e.props, e.rels, e.geo, e.created_at, e.modified_at, "
-                "(SELECT list({'phase': l.phase, 'since': l.since} ORDER BY l.since) FROM lifecycle l "
-                f"WHERE l.entity_id = e.id{life_cond}) FROM entities e WHERE e.id IN (SELECT unnest($ids))",
-                {"ids": ids, **({"as_of": query.as_of} if query.as_of is not None else {})}).fetchall()
-        by_id = {r[0]: r for r in rows}
-        phases = {r[0]: r[1] for r in page}
-        entities = [self._entity((i, by_id[i][1], phases[i], *by_id[i][3:])) for i in ids]
+            if query.as_of is None:
+                by_id = self.get_entities(ids)
+                entities = [by_id[i] for i in ids]
+            else:
+                # The district as it was: phases and lifecycles of that date, not the cached present.
+                rows = self.con.execute(
+                    "SELECT e.id, e.type, e.phase, e.props, e.rels, e.geo, e.created_at, e.modified_at, "
+                    "(SELECT list({'phase': l.phase, 'since': l.since} ORDER BY l.since) FROM lifecycle l "
+                    "WHERE l.entity_id = e.id AND l.since <= $as_of) FROM entities e "
+                    "WHERE e.id IN (SELECT unnest($ids))", {"ids": ids, "as_of": query.as_of}).fetchall()
+                by_row = {r[0]: r for r in rows}
+                phases = {r[0]: r[1] for r in page}
+                entities = [self._entity((i, by_row[i][1], phases[i], *by_row[i][3:])) for i in ids]
         return EntityPage(entities, int(page[0][2]))
 
     # -- time series --------------------------------------------------------------------------------------------
