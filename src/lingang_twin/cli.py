@@ -5,7 +5,6 @@ Every command refuses bad input with one line on stderr and exit code 2, and wri
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -112,11 +111,12 @@ def demo(
         sim.start()
     url = f"http://{host}:{port}"
     out.print(f"[bold green]Lingang Twin demo ready / 示范孪生已就绪[/] in {time.perf_counter() - started:.1f} s: "
-              f"{_summary(report)}")
-    out.print(f"  API docs / 接口文档: {url}/docs")
-    out.print(f"  entities / 实体:    {url}/api/v1/entities?type=Building&limit=5")
+              f"{_summary(report)}", soft_wrap=True)
+    # soft_wrap: a URL must stay on one line, whatever the terminal (or log file) width.
+    out.print(f"  API docs / 接口文档: {url}/docs", soft_wrap=True)
+    out.print(f"  entities / 实体:    {url}/api/v1/entities?type=Building&limit=5", soft_wrap=True)
     out.print(f"  live data / 实时:   {url}/api/v1/observations?type=Meter&attribute=reading&bucket=hour&"
-              f"groupBy=carrier")
+              f"groupBy=carrier", soft_wrap=True)
     try:
         serve(twin, _settings(db, host, port))
     finally:
@@ -265,13 +265,23 @@ def export(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: usage errors, like every other error, are one line on stderr and exit code 2."""
+    command = typer.main.get_command(app)
     try:
-        app()
-    except json.JSONDecodeError as err:  # pragma: no cover - io turns these into ValidationErrors
-        fail(str(err))
+        code = command.main(args=sys.argv[1:], prog_name="lingang-twin", standalone_mode=False)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as err:
+        # Click's UsageError / BadParameter / NoSuchOption (vendored by Typer) carry format_message and exit_code.
+        if hasattr(err, "format_message") and hasattr(err, "exit_code"):
+            message = " ".join(str(err.format_message()).split())
+            if not message:  # no arguments at all: the help was printed; nothing to add
+                sys.exit(2)
+            err_console.print(f"[bold red]error[/]: {message} (see lingang-twin --help)", soft_wrap=True,
+                              highlight=False)
+            sys.exit(2)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

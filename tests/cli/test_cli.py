@@ -118,8 +118,11 @@ def test_bad_arguments_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2 and ".geojson, .csv or .parquet" in proc.stderr
     proc = run("export", str(tmp_path / "x.csv"), "--db", str(tmp_path / "nope.duckdb"), check=False)
     assert proc.returncode == 2 and "no such twin file" in proc.stderr
-    assert run("serve", "--port", "0", check=False).returncode == 2
-    assert run("demo", "build", "--days", "-1", check=False).returncode == 2
+    for args in (("serve", "--port", "0"), ("demo", "build", "--days", "-1"), ("bogus",),
+                 ("import", "x.csv", "--on-conflict")):
+        proc = run(*args, check=False)
+        assert proc.returncode == 2, args
+        assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("error:"), proc.stderr
 
 
 def test_a_file_with_one_unknown_entity_writes_nothing(tmp_path: Path, geojson: Path) -> None:
