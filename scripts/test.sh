@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_setup.sh
 ensure_python_env test
+# The console's browser tests drive Debian's Chromium through Playwright (no browser download); a CJK font so
+# that the Chinese labels in their screenshots are glyphs, not boxes.
+apt_install chromium fonts-wqy-microhei
 echo "== ruff ==";  .venv/bin/ruff check src tests benchmarks examples
 echo "== mypy ==";  .venv/bin/mypy
 echo "== pytest =="

@@ -22,10 +22,12 @@ def open_twin(db: str | Path | None) -> Twin:
 
 
 def serve(twin: Twin, settings: Settings) -> None:
-    """Serve the API for ``twin`` until interrupted (blocking)."""
+    """Serve the API and the operations-centre console (``/console``) for ``twin`` until interrupted (blocking)."""
     import uvicorn
 
+    from lingang_twin import console
     from lingang_twin.api import create_app
 
     app = create_app(twin, settings, PACKS)
+    console.mount(app, twin, settings, PACKS)  # same process, same twin: one writer of the DuckDB file
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)

@@ -19,4 +19,6 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024,
                                 description="largest request body accepted; larger gets 413 [bytes]")
     max_batch_items: int = Field(default=500_000, ge=1, description="largest batch of entities or readings")
+    tile_url: str | None = Field(default=None, description="console map basemap, a Leaflet tile URL template "
+                                 "(e.g. https://tiles.example/{z}/{x}/{y}.png); none: vector layers only, offline")
     env: str = Field(default="development", description="development | production")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lingang_twin.core.packs import Pack
+from lingang_twin.mobility.page import console_pages
 from lingang_twin.mobility.types import register_mobility_types
 
 if TYPE_CHECKING:
@@ -19,6 +20,6 @@ def setup(twin: Twin) -> None:
     register_mobility_types(twin)
 
 
-PACK = Pack("mobility", ("出行", "Mobility"), setup)
+PACK = Pack("mobility", ("出行", "Mobility"), setup, hooks={"console": console_pages})
 
 __all__ = ["PACK", "setup"]

@@ -1,0 +1,118 @@
+"""The operations-centre console (运营中心控制台): a NiceGUI face over the twin, served by the API's process.
+
+``mount(app, twin, settings, packs)`` puts it under ``/console`` of the API's FastAPI app: overview, entity explorer,
+entity pages, the map, and every page a pack registers through ``Pack.hooks["console"]`` (see
+:mod:`lingang_twin.console.registry`). Everything works offline: NiceGUI ships ECharts, Leaflet and Quasar, and the
+map has no basemap unless ``LINGANG_TILE_URL`` names one.
+
+Arrows: the console imports core, stores' results through the twin, and packs' hooks; nothing imports it but the
+wiring in :mod:`lingang_twin.app`.
+
+NiceGUI keeps its pages in one process-wide app, so one process serves one console (the server's case).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from urllib.parse import unquote
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, RedirectResponse
+from nicegui import app as nicegui_app
+from nicegui import run, ui
+
+from lingang_twin.console import data
+from lingang_twin.console.i18n import MESSAGES, text
+from lingang_twin.console.live import LiveHub
+from lingang_twin.console.pages import entity, explorer, map, overview
+from lingang_twin.console.registry import Console, ConsolePage, PageContext, call_builder
+from lingang_twin.console.shell import render
+from lingang_twin.core.packs import Pack
+from lingang_twin.core.twin import Twin
+from lingang_twin.settings import Settings
+
+MOUNT_PATH = "/console"
+
+
+def setup(twin: Twin, settings: Settings | None = None, packs: list[Pack] | None = None, *,
+          prefix: str = MOUNT_PATH, live_interval: float = 1.0, start_hub: bool = True) -> Console:
+    """Register the console's pages on NiceGUI's app for ``twin`` (and the pages of ``packs``); returns the
+    console. ``prefix`` is where the app will be mounted ("" when NiceGUI serves it directly, as in tests)."""
+    console = Console(twin, settings or Settings(), prefix, LiveHub(twin, live_interval))
+
+    @ui.page("/", title=text("app.title", "zh"))
+    async def overview_page() -> None:
+        await render(console, "/", overview.build)
+
+    @ui.page("/entities", title=text("app.title", "zh"))
+    async def explorer_page(q: str = "", type: str = "") -> None:
+        await render(console, "/entities", lambda ctx: explorer.build(ctx, q, type))
+
+    @ui.page("/entity/{entity_id}", title=text("app.title", "zh"))
+    async def entity_page(entity_id: str) -> None:
+        await render(console, "/entities", lambda ctx: entity.build(ctx, unquote(entity_id)))
+
+    @ui.page("/map", title=text("app.title", "zh"))
+    async def map_page() -> None:
+        await render(console, "/map", map.build)
+
+    @nicegui_app.get("/data/map.geojson", include_in_schema=False)
+    async def map_geojson(lang: str = "zh") -> JSONResponse:
+        collection = await run.io_bound(data.map_features, twin, "en" if lang == "en" else "zh")
+        return JSONResponse(collection)
+
+    def page_factory(page: ConsolePage) -> None:
+        async def pack_page() -> None:
+            await render(console, page.path, lambda ctx: call_builder(page.builder, ctx))
+
+        ui.page(page.path, title=text("app.title", "zh"))(pack_page)
+
+    console.page_factory = page_factory
+    for pack in packs or []:
+        hook = pack.hooks.get("console")
+        if hook is not None:
+            hook(console.register_page)
+    if start_hub:
+        console.hub.start()
+    return console
+
+
+def console_dir(settings: Settings) -> Path:
+    """Where the console keeps its own files (session key, per-user choices): beside the twin's file, so that a
+    server started anywhere never litters its working directory."""
+    return Path(f"{settings.db}.console")
+
+
+def _storage_secret(settings: Settings) -> str:
+    """The key signing the console's session cookie: kept on disk so that a user's language and theme survive a
+    restart (a fresh random key would forget every user)."""
+    path = console_dir(settings) / "secret"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_file():
+            return path.read_text(encoding="utf-8").strip()
+        key = secrets.token_urlsafe(32)
+        path.write_text(key, encoding="utf-8")
+        path.chmod(0o600)
+        return key
+    except OSError:  # a read-only directory: the console still works, choices last until restart
+        return secrets.token_urlsafe(32)
+
+
+def mount(app: FastAPI, twin: Twin, settings: Settings, packs: list[Pack] | None = None) -> Console:
+    """Serve the console from ``app`` under ``/console`` (same process, same twin as the API)."""
+    from nicegui.storage import Storage
+
+    Storage.path = console_dir(settings).resolve()
+    nicegui_app.storage = Storage()  # NiceGUI reads the path when its storage is built: rebuild it
+    console = setup(twin, settings, packs, prefix=MOUNT_PATH)
+    if not any(getattr(r, "path", None) == "/" for r in app.routes):
+        # The server's root leads people to the console (the API's own pages stay where they are).
+        app.add_api_route("/", lambda: RedirectResponse(f"{MOUNT_PATH}/"), include_in_schema=False)
+    ui.run_with(app, mount_path=MOUNT_PATH, storage_secret=_storage_secret(settings), title=text("app.title", "zh"),
+                show_welcome_message=False, favicon="🌐", reconnect_timeout=10.0)
+    return console
+
+
+__all__ = ["MESSAGES", "MOUNT_PATH", "Console", "ConsolePage", "PageContext", "mount", "setup"]

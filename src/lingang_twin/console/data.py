@@ -1,0 +1,275 @@
+"""What the console's pages show, computed from the twin, without any UI: each function here is one question the
+operations centre asks, answered with plain Python values so that it can be tested on its own and shared by every
+open page (the live hub computes each answer once per tick, not once per browser)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from lingang_twin.core.errors import NotFoundError, TwinError
+from lingang_twin.core.ids import parse_entity_id
+from lingang_twin.core.model import Entity
+from lingang_twin.core.twin import SHANGHAI, Twin
+
+CARRIERS_ORDER = ("electricity", "water", "natural_gas", "hydrogen", "diesel", "gasoline", "heat")
+# How many direct children an entity page lists; a district holds thousands, the page shows the first ones.
+CHILDREN_SHOWN = 200
+
+
+def start_of_today(now: datetime | None = None) -> datetime:
+    """00:00 today in Asia/Shanghai (the district's day)."""
+    now = (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def display_name(entity: Entity, lang: str) -> str:
+    """The entity's name in ``lang`` (``name`` is Chinese, ``nameEn`` English), else its local id."""
+    zh, en = entity.value("name"), entity.value("nameEn")
+    chosen = (zh or en) if lang == "zh" else (en or zh)
+    return str(chosen) if chosen else entity.id.rsplit(":", 1)[-1]
+
+
+# -- overview ---------------------------------------------------------------------------------------------------
+@dataclass
+class CarrierEnergy:
+    """Consumption of one carrier today, in the meters' unit."""
+
+    carrier: str
+    value: float
+    unit: str
+
+
+@dataclass
+class Overview:
+    """The overview's tiles. ``None`` means "not available" (no such data, or the pack that computes it is not
+    built yet) — never a made-up number."""
+
+    entities: int
+    energy: list[CarrierEnergy] | None
+    carbon_kg: float | None
+    open_alerts: int | None
+    free_parking: int | None
+    parking_facilities: int
+    shuttles: int | None
+    at: datetime = field(default_factory=lambda: datetime.now(SHANGHAI))
+
+
+def energy_today(twin: Twin, now: datetime | None = None) -> list[CarrierEnergy] | None:
+    """Today's consumption per carrier over every meter, computed in the store.
+
+    Interval registers are summed; cumulative registers contribute their ``delta`` (summing a cumulative register
+    would add up meter positions, not consumption). ``None`` when no meter has a reading today."""
+    start = start_of_today(now)
+    totals: dict[str, float] = {}
+    for register, agg in (("interval", "sum"), ("cumulative", "delta")):
+        try:
+            table = twin.aggregate("reading", types=["Meter"], q=f'register=="{register}"', bucket="day", agg=agg,
+                                   group_by="carrier", start=start)
+        except NotFoundError:
+            continue
+        for row in table.to_pylist():
+            if row["group"] is not None and row["value"] is not None:
+                totals[row["group"]] = totals.get(row["group"], 0.0) + float(row["value"])
+    if not totals:
+        return None
+    units = {"electricity": "kWh", "water": "m³", "natural_gas": "m³", "hydrogen": "kg", "diesel": "L",
+             "gasoline": "L", "heat": "GJ"}
+    ordered = sorted(totals, key=lambda c: (CARRIERS_ORDER.index(c) if c in CARRIERS_ORDER else 99, c))
+    return [CarrierEnergy(c, totals[c], units.get(c, "")) for c in ordered]
+
+
+def latest_by_entity(twin: Twin, entity_type: str, attribute: str, now: datetime | None = None,
+                     lookback: timedelta = timedelta(days=2)) -> dict[str, float]:
+    """The newest value of ``attribute`` of every entity of ``entity_type`` within ``lookback``, by entity id."""
+    now = now or datetime.now(SHANGHAI)
+    if entity_type not in twin.types:
+        return {}
+    table = twin.aggregate(attribute, types=[entity_type], bucket="day", agg="last", group_by="entity",
+                           start=now - lookback)
+    latest: dict[str, tuple[datetime, float]] = {}
+    for row in table.to_pylist():
+        if row["value"] is None:
+            continue
+        seen = latest.get(row["group"])
+        if seen is None or row["bucket"] > seen[0]:
+            latest[row["group"]] = (row["bucket"], float(row["value"]))
+    return {k: v for k, (_, v) in latest.items()}
+
+
+def overview(twin: Twin, now: datetime | None = None) -> Overview:
+    """Every tile of the overview in one call."""
+    entities = twin.store.count_entities()
+    parking = latest_by_entity(twin, "OffStreetParking", "availableSpotNumber", now)
+    shuttles = twin.query(types=["Vehicle"], phases=["operation"], limit=0).total if "Vehicle" in twin.types else None
+    return Overview(
+        entities=entities,
+        energy=energy_today(twin, now),
+        carbon_kg=None,  # the energy pack (emission factors) computes carbon; not built yet
+        open_alerts=None,  # the operations pack (alerts, work orders) is not built yet
+        free_parking=int(sum(parking.values())) if parking else None,
+        parking_facilities=len(parking),
+        shuttles=shuttles,
+    )
+
+
+# -- explorer ---------------------------------------------------------------------------------------------------
+def _q_string(text: str) -> str:
+    """``text`` as a case-insensitive literal pattern inside a double-quoted q string."""
+    return "(?i)" + re.escape(text).replace("\\", "\\\\").replace('"', '\\"')
+
+
+def search(twin: Twin, text: str, entity_type: str | None = None, limit: int = 100) -> tuple[list[Entity], int]:
+    """Entities whose name (中文 or English), type or id contains ``text`` (case-insensitive), optionally of one
+    type. Returns a page and the total number of matches."""
+    text = text.strip()
+    types = [entity_type] if entity_type else []
+    if not text:
+        page = twin.query(types=types, limit=limit, order_by=["type", "id"])
+        return page.entities, page.total
+    wanted_type = next((t.name for t in twin.types if t.name.lower() == text.lower()), None)
+    if wanted_type is not None and (not entity_type or entity_type == wanted_type):
+        page = twin.query(types=[wanted_type], limit=limit, order_by=["id"])
+        return page.entities, page.total
+    pattern = _q_string(text)
+    by_name = twin.query(types=types, q=f'name~="{pattern}"|nameEn~="{pattern}"', limit=limit, order_by=["type", "id"])
+    by_id = twin.query(types=types, id_pattern="(?i)" + re.escape(text), limit=limit, order_by=["type", "id"])
+    merged: dict[str, Entity] = {e.id: e for e in by_name.entities}
+    for e in by_id.entities:
+        merged.setdefault(e.id, e)
+    # Both totals may count the same entity; the larger is a floor, their sum a ceiling — show the exact number
+    # when both pages were complete.
+    complete = by_name.total <= limit and by_id.total <= limit
+    total = len(merged) if complete else max(by_name.total, by_id.total)
+    return list(merged.values())[:limit], total
+
+
+# -- entity page ------------------------------------------------------------------------------------------------
+@dataclass
+class EntityView:
+    """Everything an entity page shows."""
+
+    entity: Entity
+    ancestors: list[Entity]
+    children: list[Entity]
+    children_total: int
+    series: dict[str, str | None]
+
+
+def check_entity_id(entity_id: str) -> bool:
+    """Whether ``entity_id`` is a well-formed entity id."""
+    try:
+        parse_entity_id(entity_id, "id")
+    except TwinError:
+        return False
+    return True
+
+
+def entity_view(twin: Twin, entity_id: str) -> EntityView | None:
+    """The entity, its containment chain up and its direct children, and its series; ``None`` if it is unknown."""
+    found = twin.store.get_entities([entity_id]).get(entity_id)
+    if found is None:
+        return None
+    up_ids = twin.store.ancestors(entity_id, "containedIn")
+    up = twin.store.get_entities(up_ids)
+    children = twin.query(related=("containedIn", entity_id), limit=CHILDREN_SHOWN, order_by=["type", "id"])
+    return EntityView(found, [up[i] for i in up_ids if i in up], children.entities, children.total,
+                      dict(twin.store.series_of(entity_id)))
+
+
+@dataclass
+class History:
+    """One chart: bucket starts (Asia/Shanghai) and values; ``unit`` of the series."""
+
+    attribute: str
+    unit: str | None
+    bucket: str
+    agg: str
+    times: list[datetime]
+    values: list[float | None]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The chart as rows (what the CSV export writes)."""
+        return [{"time": t.isoformat(), "value": v} for t, v in zip(self.times, self.values, strict=True)]
+
+
+def default_agg(twin: Twin, entity: Entity, attribute: str) -> str:
+    """The aggregate that makes sense by default: consumption for meters, the mean for everything else."""
+    if entity.type == "Meter" and attribute == "reading":
+        return "delta" if entity.value("register") == "cumulative" else "sum"
+    return "mean"
+
+
+def history(twin: Twin, entity_id: str, attribute: str, bucket: str, agg: str, days: int,
+            now: datetime | None = None) -> History:
+    """``attribute`` of ``entity_id`` over the last ``days`` days in ``bucket`` buckets aggregated by ``agg``.
+    Raises the twin's errors (unknown entity, bad bucket …) for the page to show."""
+    now = now or datetime.now(SHANGHAI)
+    start = start_of_today(now) - timedelta(days=max(days, 1) - 1)
+    table = twin.aggregate(attribute, entity_id=entity_id, bucket=bucket, agg=agg, start=start)
+    unit = twin.store.series_of(entity_id).get(attribute)
+    times = [t.astimezone(SHANGHAI) for t in table.column("bucket").to_pylist()]
+    values = [None if v is None else float(v) for v in table.column("value").to_pylist()]
+    return History(attribute, unit, bucket, agg, times, values)
+
+
+def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
+    """Rows as CSV text with a header (UTF-8 with BOM added by the caller when Excel needs it)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+    return out.getvalue()
+
+
+# -- map --------------------------------------------------------------------------------------------------------
+# The map draws what has a place on it; meters have no location of their own (they sit in a building).
+MAP_PAGE = 10_000
+
+
+def map_features(twin: Twin, lang: str) -> dict[str, Any]:
+    """Every located entity as one GeoJSON FeatureCollection (``id``, ``type``, ``phase``, ``name`` properties),
+    areas first so that points are drawn on top."""
+    features: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        page = twin.query(limit=MAP_PAGE, offset=offset, order_by=["id"])
+        for e in page.entities:
+            geometry = e.geo.get("location")
+            if geometry is None:
+                continue
+            features.append({"type": "Feature", "geometry": geometry,
+                             "properties": {"id": e.id, "type": e.type, "phase": e.phase,
+                                            "name": display_name(e, lang)}})
+        offset += len(page.entities)
+        if not page.entities or offset >= page.total:
+            break
+    order = {"District": 0, "Zone": 1, "Parcel": 2, "Road": 3}
+    features.sort(key=lambda f: (order.get(f["properties"]["type"], 4 if f["geometry"]["type"] != "Point" else 5)))
+    return {"type": "FeatureCollection", "features": features}
+
+
+def bounds(collection: dict[str, Any]) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """``((south, west), (north, east))`` of a FeatureCollection, or ``None`` when it is empty."""
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def walk(coords: Any) -> None:
+        if coords and isinstance(coords[0], int | float):
+            xs.append(float(coords[0]))
+            ys.append(float(coords[1]))
+        else:
+            for c in coords:
+                walk(c)
+
+    for f in collection["features"]:
+        walk(f["geometry"].get("coordinates", []))
+    if not xs:
+        return None
+    return (min(ys), min(xs)), (max(ys), max(xs))

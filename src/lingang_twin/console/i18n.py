@@ -1,0 +1,142 @@
+"""Every word the console shows, in Simplified Chinese and English, from one table.
+
+Chinese is the default: the console is first of all the operations centre's own screen. A user's choice is kept in
+``app.storage.user["lang"]`` (see :func:`current_lang`), so it follows them across pages and restarts.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["zh", "en"]
+LANGS: tuple[Lang, ...] = ("zh", "en")
+DEFAULT_LANG: Lang = "zh"
+
+# key: (简体中文, English). Placeholders use str.format names, identical in both languages.
+MESSAGES: dict[str, tuple[str, str]] = {
+    "app.title": ("临港孪生 · 运营中心", "Lingang Twin · Operations Centre"),
+    "app.clock": ("临港时间", "District time"),
+    "lang.switch": ("English", "简体中文"),
+    "lang.switch.tip": ("切换到英文", "Switch to Chinese"),
+    "theme.dark": ("深色", "Dark"),
+    "theme.tip": ("切换明暗主题", "Toggle light / dark theme"),
+    "nav.overview": ("总览", "Overview"),
+    "nav.entities": ("实体", "Entities"),
+    "nav.map": ("地图", "Map"),
+    "live.updated": ("实时更新于 {time}", "Live, updated {time}"),
+    # overview
+    "overview.title": ("运营总览", "Operations overview"),
+    "tile.energy": ("今日能耗（按能源品种）", "Energy today, by carrier"),
+    "tile.carbon": ("今日碳排放", "Carbon today"),
+    "tile.alerts": ("未关闭告警", "Open alerts"),
+    "tile.parking": ("空闲车位", "Free parking spots"),
+    "tile.shuttles": ("运营中的接驳车", "Shuttles in service"),
+    "tile.na": ("暂无", "not available"),
+    "tile.na.pack": ("能源包尚未上线", "energy pack not built yet"),
+    "tile.na.ops": ("运营包尚未上线", "operations pack not built yet"),
+    "tile.na.series": ("暂无数据", "no data yet"),
+    "tile.facilities": ("{n} 个停车场", "{n} car parks"),
+    "tile.vehicles": ("辆", "vehicles"),
+    "carrier.electricity": ("电", "Electricity"),
+    "carrier.water": ("水", "Water"),
+    "carrier.natural_gas": ("天然气", "Natural gas"),
+    "carrier.diesel": ("柴油", "Diesel"),
+    "carrier.gasoline": ("汽油", "Gasoline"),
+    "carrier.hydrogen": ("氢", "Hydrogen"),
+    "carrier.heat": ("热", "Heat"),
+    "empty.store": ("孪生中还没有任何实体。可用 `lingang-twin demo` 构建示范孪生，或通过接口导入。",
+                    "The twin holds no entities yet. Build the demo with `lingang-twin demo`, "
+                    "or import through the API."),
+    # explorer
+    "entities.title": ("实体浏览", "Entity explorer"),
+    "entities.search": ("按名称、类型或编号搜索", "Search by name, type or id"),
+    "entities.type": ("类型", "Type"),
+    "entities.any_type": ("全部类型", "All types"),
+    "entities.count": ("共 {total} 个，显示 {shown} 个", "{total} found, {shown} shown"),
+    "entities.none": ("没有找到匹配“{text}”的实体。", "No entity matches “{text}”."),
+    "col.name": ("名称", "Name"),
+    "col.type": ("类型", "Type"),
+    "col.id": ("编号", "Id"),
+    "col.phase": ("阶段", "Phase"),
+    "col.value": ("数值", "Value"),
+    "col.unit": ("单位", "Unit"),
+    "col.property": ("属性", "Property"),
+    "col.relationship": ("关系", "Relationship"),
+    "col.target": ("目标", "Target"),
+    "col.time": ("时间", "Time"),
+    # entity page
+    "entity.not_found": ("找不到实体 {id}。请检查编号，或回到实体浏览重新搜索。",
+                         "There is no entity {id}. Check the id, or search again in the entity explorer."),
+    "entity.bad_id": ("“{id}”不是有效的实体编号（应为 urn:ngsi-ld:<类型>:<编号>）。",
+                      "“{id}” is not an entity id (expected urn:ngsi-ld:<Type>:<id>)."),
+    "entity.properties": ("属性", "Properties"),
+    "entity.relationships": ("关系", "Relationships"),
+    "entity.ancestors": ("上级（包含于）", "Up the tree (contained in)"),
+    "entity.children": ("下级（直接包含）", "Down the tree (directly contains)"),
+    "entity.children.more": ("另有 {n} 个未显示", "{n} more not shown"),
+    "entity.lifecycle": ("生命周期", "Lifecycle"),
+    "entity.history": ("历史曲线", "History"),
+    "entity.no_series": ("该实体没有时间序列。", "This entity has no time series."),
+    "entity.none": ("无", "none"),
+    "history.attribute": ("序列", "Series"),
+    "history.bucket": ("时间粒度", "Bucket"),
+    "history.agg": ("聚合方式", "Aggregate"),
+    "history.days": ("天数", "Days"),
+    "history.no_data": ("所选时段内“{attribute}”没有数据。", "No data for “{attribute}” in the chosen period."),
+    "history.error": ("无法绘制曲线：{error}", "Cannot draw the chart: {error}"),
+    "history.csv": ("导出 CSV", "Export CSV"),
+    "bucket.15min": ("15 分钟", "15 min"),
+    "bucket.hour": ("小时", "Hour"),
+    "bucket.day": ("日", "Day"),
+    "bucket.week": ("周", "Week"),
+    "bucket.month": ("月", "Month"),
+    "bucket.year": ("年", "Year"),
+    "agg.sum": ("求和", "Sum"),
+    "agg.mean": ("平均", "Mean"),
+    "agg.min": ("最小", "Min"),
+    "agg.max": ("最大", "Max"),
+    "agg.count": ("计数", "Count"),
+    "agg.first": ("首值", "First"),
+    "agg.last": ("末值", "Last"),
+    "agg.delta": ("差值（累计表）", "Delta (cumulative)"),
+    "phase.planned": ("规划", "Planned"),
+    "phase.design": ("设计", "Design"),
+    "phase.construction": ("建设", "Construction"),
+    "phase.operation": ("运营", "Operation"),
+    "phase.retired": ("退役", "Retired"),
+    # map
+    "map.title": ("孪生地图", "District map"),
+    "map.legend": ("按生命周期阶段着色；点击建筑打开其详情。",
+                   "Coloured by lifecycle phase; click a building to open it."),
+    "map.count": ("{n} 个带位置的实体", "{n} entities with a location"),
+    "map.empty": ("没有带位置的实体可以显示。", "No entity with a location to show."),
+    # errors
+    "error.page": ("页面出错了：{error}", "This page failed: {error}"),
+    "error.not_found": ("没有这个页面：{path}", "There is no page {path}"),
+}
+
+
+def text(key: str, lang: Lang, /, **values: object) -> str:
+    """The message ``key`` in ``lang``, with ``values`` filled in. An unknown key shows itself (never raises):
+    a missing translation must not take a page down."""
+    pair = MESSAGES.get(key)
+    if pair is None:
+        return key
+    template = pair[0] if lang == "zh" else pair[1]
+    return template.format(**values) if values else template
+
+
+def pick(pair: tuple[str, str], lang: Lang) -> str:
+    """Choose from a ``(中文, English)`` pair (packs bring their own pairs)."""
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def current_lang() -> Lang:
+    """The language of the user of the current page (``app.storage.user``), Chinese when none was chosen."""
+    from nicegui import app
+
+    try:
+        lang = app.storage.user.get("lang", DEFAULT_LANG)
+    except RuntimeError:  # outside a page (a background timer): the default
+        return DEFAULT_LANG
+    return lang if lang in LANGS else DEFAULT_LANG

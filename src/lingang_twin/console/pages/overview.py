@@ -1,0 +1,82 @@
+"""The overview (总览): the district at a glance, every tile linking to its page, refreshed by the live hub."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from lingang_twin.console import data
+from lingang_twin.console.registry import PageContext
+from lingang_twin.console.shell import clock_text, message
+
+TOPIC = "overview"
+
+
+def _fmt(value: float) -> str:
+    """Numbers as an operator reads them: thousands separated, no false precision."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
+
+
+def _tile(ctx: PageContext, key: str, testid: str, link: str | None) -> ui.element:
+    card = ui.card().classes("w-72 min-h-36").props(f'data-testid="tile-{testid}"')
+    with card:
+        if link is not None:
+            ui.link(ctx.text(key), link).classes("text-subtitle1 font-bold")
+        else:
+            ui.label(ctx.text(key)).classes("text-subtitle1 font-bold")
+    return card
+
+
+def _na(ctx: PageContext, why_key: str) -> None:
+    ui.label(ctx.text("tile.na")).classes("text-h5 text-grey-6")
+    ui.label(ctx.text(why_key)).classes("text-caption text-grey-6")
+
+
+def tiles(ctx: PageContext, view: data.Overview) -> None:
+    """Draw the tiles for ``view`` into the current container."""
+    with ui.row().classes("w-full gap-4"):
+        with _tile(ctx, "tile.energy", "energy", ctx.url("/entities?type=Meter")):
+            if view.energy is None:
+                _na(ctx, "tile.na.series")
+            else:
+                for c in view.energy:
+                    with ui.row().classes("w-full justify-between"):
+                        ui.label(ctx.text(f"carrier.{c.carrier}"))
+                        ui.label(f"{_fmt(c.value)} {c.unit}").classes("font-mono")
+        with _tile(ctx, "tile.carbon", "carbon", None):
+            _na(ctx, "tile.na.pack")
+        with _tile(ctx, "tile.alerts", "alerts", None):
+            _na(ctx, "tile.na.ops")
+        with _tile(ctx, "tile.parking", "parking", ctx.url("/mobility")):
+            if view.free_parking is None:
+                _na(ctx, "tile.na.series")
+            else:
+                ui.label(f"{view.free_parking:,}").classes("text-h4 font-mono").props('data-testid="free-parking"')
+                ui.label(ctx.text("tile.facilities", n=view.parking_facilities)).classes("text-caption")
+        with _tile(ctx, "tile.shuttles", "shuttles", ctx.url("/entities?type=Vehicle")):
+            if view.shuttles is None:
+                _na(ctx, "tile.na.series")
+            else:
+                ui.label(f"{view.shuttles}").classes("text-h4 font-mono")
+                ui.label(ctx.text("tile.vehicles")).classes("text-caption")
+
+
+async def build(ctx: PageContext) -> None:
+    """The overview page."""
+    ui.label(ctx.text("overview.title")).classes("text-h5")
+    ctx.console.hub.add_topic(TOPIC, data.overview)
+    view: data.Overview = await ctx.console.hub.compute(TOPIC)
+    if view.entities == 0:
+        message("info", ctx.text("empty.store"))
+    updated = ui.label(ctx.text("live.updated", time=clock_text(view.at))).classes("text-caption text-grey-7")
+
+    @ui.refreshable
+    def area(v: data.Overview) -> None:
+        tiles(ctx, v)
+
+    area(view)
+
+    def refresh(v: data.Overview) -> None:
+        updated.set_text(ctx.text("live.updated", time=clock_text(v.at)))
+        area.refresh(v)
+
+    ctx.live(TOPIC, data.overview, refresh)

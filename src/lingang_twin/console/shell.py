@@ -1,0 +1,96 @@
+"""The frame around every page: header with navigation, the district clock, language and theme switches; and the
+guard that turns a failing page into a clear bilingual message instead of a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from nicegui import app, ui
+
+from lingang_twin.console.i18n import current_lang, pick
+from lingang_twin.console.registry import Console, PageContext
+from lingang_twin.core.twin import SHANGHAI
+
+log = logging.getLogger(__name__)
+
+# (path, message key, icon) of the console's own pages, in navigation order; pack pages follow.
+CORE_NAV: tuple[tuple[str, str, str], ...] = (
+    ("/", "nav.overview", "dashboard"),
+    ("/entities", "nav.entities", "search"),
+    ("/map", "nav.map", "map"),
+)
+
+
+def clock_text(now: datetime | None = None) -> str:
+    """The district clock: Asia/Shanghai wall time, whatever the server's time zone."""
+    return (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def message(kind: str, body: str) -> ui.element:
+    """A visible notice inside the page (not a toast: it must still be there when the user looks)."""
+    colours = {"info": "bg-blue-1 text-blue-10", "warning": "bg-orange-1 text-orange-10",
+               "error": "bg-red-1 text-red-10"}
+    card = ui.card().classes(f"w-full {colours.get(kind, '')}").props("flat bordered")
+    with card, ui.row().classes("items-center no-wrap"):
+        ui.icon({"info": "info", "warning": "warning", "error": "error"}.get(kind, "info"))
+        ui.label(body).classes("whitespace-pre-wrap").props(f'data-testid="message-{kind}"')
+    return card
+
+
+def _header(console: Console, ctx: PageContext, active: str) -> None:
+    lang = ctx.lang
+    with ui.header(elevated=True).classes("items-center gap-2 px-4 py-2 bg-primary"):
+        ui.link(ctx.text("app.title"), console.url("/")).classes("text-lg font-bold text-white no-underline mr-4")
+        for path, key, icon in CORE_NAV:
+            _nav_link(console.url(path), ctx.text(key), icon, path == active)
+        for page in console.pages:
+            _nav_link(console.url(page.path), pick(page.title, lang), page.icon, page.path == active)
+        ui.space()
+        with ui.row().classes("items-center gap-1 text-white"):
+            ui.icon("schedule")
+            ui.label(ctx.text("app.clock")).classes("text-xs opacity-80")
+            clock = ui.label(clock_text()).classes("font-mono").props('data-testid="clock"')
+        ctx._unsubscribe.append(console.hub.on_tick(lambda now: clock.set_text(clock_text(now))))
+        dark = ui.dark_mode().bind_value(app.storage.user, "dark")
+        ui.switch(ctx.text("theme.dark")).bind_value(dark).props("dense color=white keep-color") \
+            .classes("text-white").tooltip(ctx.text("theme.tip"))
+        ui.button(ctx.text("lang.switch"), on_click=_switch_language).props(
+            'flat dense no-caps color=white data-testid="lang-switch"').tooltip(ctx.text("lang.switch.tip"))
+
+
+def _nav_link(url: str, label: str, icon: str, active: bool) -> None:
+    link = ui.link(target=url).classes("no-underline text-white px-2 py-1 rounded"
+                                       + (" bg-white/20 font-bold" if active else ""))
+    with link, ui.row().classes("items-center gap-1 no-wrap"):
+        ui.icon(icon)
+        ui.label(label)
+
+
+def _switch_language() -> None:
+    app.storage.user["lang"] = "en" if current_lang() == "zh" else "zh"
+    ui.navigate.reload()
+
+
+async def render(console: Console, active: str, body: Callable[[PageContext], Awaitable[None] | None]) -> None:
+    """Build a whole page: the frame, then ``body(ctx)`` in the content area. An exception in ``body`` becomes a
+    bilingual message; the traceback goes to the server log, never to the screen."""
+    ctx = PageContext(console, current_lang())
+    ui.query("html").props(f'lang="{"zh-CN" if ctx.lang == "zh" else "en"}"')
+    ui.context.client.on_delete(ctx.close)
+    _header(console, ctx, active)
+    with ui.column().classes("w-full max-w-screen-xl mx-auto p-4 gap-4"):
+        try:
+            result = body(ctx)
+            if result is not None:
+                await result
+        except Exception as err:
+            log.exception("console page %s failed", active)
+            message("error", ctx.text("error.page", error=_short(err)))
+
+
+def _short(err: Exception) -> str:
+    """One line about an error: its message, not its traceback."""
+    line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return line[:300]

@@ -1,0 +1,170 @@
+"""The console in a real browser: Debian's Chromium driven by Playwright against a real ``lingang-twin demo``
+server process. Screenshots of every page go to ``artifacts/screenshots/``."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+BUILDING = "urn:ngsi-ld:Building:hq-exhibition-centre"
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed "
+                                "(scripts/test.sh installs it: apt-get install chromium)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``lingang-twin demo --days 1 --speed 60`` on a free port; yields its base URL."""
+    db = tmp_path_factory.mktemp("console-browser") / "demo.duckdb"
+    port = _free_port()
+    # pytest's marker variable makes NiceGUI behave as under test; the server must run as in production.
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"} | {"PYTHONUNBUFFERED": "1"}
+    log = db.with_suffix(".log")
+    with log.open("wb") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "lingang_twin.cli", "demo", "--db", str(db), "--days", "1",
+                                 "--speed", "60", "--port", str(port)], stdout=sink, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    output = log.read_text(errors="replace")
+    assert "Traceback" not in output, output[-3000:]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    """A fresh browser context (its own cookies: Chinese by default) that records console errors."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+    pg = context.new_page()
+    pg.errors = []  # type: ignore[attr-defined]
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    yield pg
+    context.close()
+
+
+def _shot(pg: object, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def test_every_page_loads_without_console_errors(server: str, page: object) -> None:
+    pg = page
+    visits = {"overview": ("/console/", "运营总览"), "entities": ("/console/entities?q=中心", "实体浏览"),
+              "entity": (f"/console/entity/{BUILDING}", "科创总部湾展示中心"),
+              "map": ("/console/map", "孪生地图"), "mobility": ("/console/mobility", "停车场实时空位"),
+              "unknown-entity": ("/console/entity/urn:ngsi-ld:Building:nope", "找不到实体")}
+    for name, (path, expected) in visits.items():
+        pg.goto(server + path, wait_until="networkidle")  # type: ignore[attr-defined]
+        pg.get_by_text(expected).first.wait_for(timeout=10_000)  # type: ignore[attr-defined]
+        if name == "map":
+            pg.wait_for_function("document.querySelector('[data-testid=map]')?.dataset.features > 0",
+                                 timeout=10_000)  # type: ignore[attr-defined]
+        _shot(pg, name)
+    assert pg.errors == []  # type: ignore[attr-defined]
+    # The server's root leads to the console.
+    pg.goto(server + "/")  # type: ignore[attr-defined]
+    assert pg.url.endswith("/console/")  # type: ignore[attr-defined]
+
+
+def test_language_switch_changes_labels(server: str, page: object) -> None:
+    pg = page
+    pg.goto(server + "/console/", wait_until="networkidle")  # type: ignore[attr-defined]
+    pg.get_by_text("运营总览").wait_for()  # type: ignore[attr-defined]
+    pg.get_by_test_id("lang-switch").click()  # type: ignore[attr-defined]
+    pg.get_by_text("Operations overview").wait_for(timeout=10_000)  # type: ignore[attr-defined]
+    assert pg.get_by_text("Energy today, by carrier").count() == 1  # type: ignore[attr-defined]
+    assert pg.get_by_text("运营总览").count() == 0  # type: ignore[attr-defined]
+    pg.goto(server + "/console/map", wait_until="networkidle")  # type: ignore[attr-defined]
+    pg.get_by_text("District map").wait_for()  # type: ignore[attr-defined]  # remembered across pages
+    _shot(pg, "overview-en-map")
+    assert pg.errors == []  # type: ignore[attr-defined]
+
+
+def test_clicking_a_building_on_the_map_opens_its_page(server: str, page: object) -> None:
+    pg = page
+    pg.goto(server + "/console/map", wait_until="networkidle")  # type: ignore[attr-defined]
+    pg.wait_for_function("window.twinMap && document.querySelector('[data-testid=map]').dataset.features > 0")  # type: ignore[attr-defined]
+    # The building's centre on screen, from the map itself.
+    point = pg.evaluate("""(id) => {
+        const {map, layer} = window.twinMap;
+        const hit = layer.getLayers().find(l => l.feature.properties.id === id);
+        map.setView(hit.getBounds().getCenter(), 18, {animate: false});
+        const p = map.latLngToContainerPoint(hit.getBounds().getCenter());
+        const box = map.getContainer().getBoundingClientRect();
+        return [box.left + p.x, box.top + p.y];
+    }""", BUILDING)  # type: ignore[attr-defined]
+    pg.wait_for_timeout(300)  # type: ignore[attr-defined]
+    pg.mouse.click(point[0], point[1])  # type: ignore[attr-defined]
+    pg.wait_for_url("**/console/entity/**", timeout=10_000)  # type: ignore[attr-defined]
+    pg.get_by_test_id("entity-name").wait_for()  # type: ignore[attr-defined]
+    assert "hq-exhibition-centre" in pg.url  # type: ignore[attr-defined]
+    assert pg.get_by_test_id("entity-name").inner_text() == "科创总部湾展示中心"  # type: ignore[attr-defined]
+
+
+def test_history_chart_renders(server: str, page: object) -> None:
+    pg = page
+    meters = httpx.get(f"{server}/api/v1/entities", params={"type": "Meter", "under": BUILDING, "limit": 1}).json()
+    meter = meters["data"][0]["id"] if "data" in meters else meters[0]["id"]
+    pg.goto(f"{server}/console/entity/{meter}", wait_until="networkidle")  # type: ignore[attr-defined]
+    chart = pg.get_by_test_id("history-chart")  # type: ignore[attr-defined]
+    chart.wait_for(timeout=10_000)
+    pg.wait_for_function("document.querySelector('[data-testid=history-chart] canvas')")  # type: ignore[attr-defined]
+    box = chart.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 200
+    # ECharts drew something: the canvas is not blank.
+    inked = pg.evaluate("""() => {
+        const c = document.querySelector('[data-testid=history-chart] canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+        return n;
+    }""")  # type: ignore[attr-defined]
+    assert inked > 1000
+    _shot(pg, "entity-meter-history")
+    assert pg.errors == []  # type: ignore[attr-defined]

@@ -1,0 +1,175 @@
+"""The console's pages through NiceGUI's simulated user: labels, language, search, entity pages, bad input, live
+updates and the pack page hook — against the demo twin, with no mock of our own components."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+
+from conftest import simulated_console
+from lingang_twin.console import Console
+from lingang_twin.core.twin import SHANGHAI, Twin
+from lingang_twin.demo import DEMO_DISTRICT_ID
+from lingang_twin.stores.duckdb_store import DuckDBStore
+
+pytestmark = pytest.mark.asyncio
+
+BUILDING = "urn:ngsi-ld:Building:hq-exhibition-centre"
+
+
+async def test_overview_tiles_in_chinese_then_english(console_user: tuple[User, Console]) -> None:
+    user, _ = console_user
+    await user.open("/")
+    await user.should_see("运营总览")
+    await user.should_see("今日能耗（按能源品种）")
+    await user.should_see("电")
+    await user.should_see("能源包尚未上线")  # carbon: the energy pack is not built, so no number is invented
+    await user.should_see("运营包尚未上线")
+    await user.should_see("临港时间")
+    user.find("English").click()
+    await user.should_see("Operations overview")
+    await user.should_see("Energy today, by carrier")
+    await user.should_see("Electricity")
+    await user.should_see("not available")
+    await user.should_not_see("运营总览")
+    # The choice is remembered for this user: another page opens in English too.
+    await user.open("/entities")
+    await user.should_see("Entity explorer")
+
+
+async def test_overview_free_parking_is_the_sum_of_latest_readings(console_user: tuple[User, Console]) -> None:
+    user, console = console_user
+    from lingang_twin.console import data
+
+    view = data.overview(console.twin)
+    assert view.free_parking is not None and view.parking_facilities == 7
+    assert view.shuttles == 5
+    assert view.energy is not None and {"electricity", "water"} <= {c.carrier for c in view.energy}
+    await user.open("/")
+    await user.should_see(f"{view.free_parking:,}")
+
+
+async def test_explorer_search_by_name_type_and_id(console_user: tuple[User, Console]) -> None:
+    user, _ = console_user
+    await user.open("/entities?q=展示中心")
+    await user.should_see("科创总部湾展示中心")
+    await user.open("/entities?q=OffStreetParking")
+    await user.should_see("共 7 个，显示 7 个")
+    await user.open("/entities?q=hq-exhibition")
+    await user.should_see(BUILDING)
+    user.find(ui.input).clear().type("no-such-thing-anywhere").trigger("keydown.enter")
+    await user.should_see("没有找到匹配“no-such-thing-anywhere”的实体。")
+
+
+async def test_entity_page_shows_properties_tree_lifecycle_and_chart(console_user: tuple[User, Console]) -> None:
+    user, _ = console_user
+    await user.open(f"/entity/{BUILDING}")
+    await user.should_see("科创总部湾展示中心")
+    await user.should_see("floorArea")
+    await user.should_see("12,000 m2")
+    # up the tree: parcel → zone → district, each a link to its page
+    links = {el.props["href"] for el in user.find(ui.link).elements}
+    assert "/entity/urn:ngsi-ld:Parcel:hq-01" in links
+    assert f"/entity/{DEMO_DISTRICT_ID}" in links
+    # down the tree: its meters
+    assert any(h.startswith("/entity/urn:ngsi-ld:Meter:") for h in links)
+    await user.should_see("生命周期")
+    entries = [(el.props["title"], el.props["subtitle"]) for el in user.find(ui.timeline_entry).elements]
+    assert sorted(entries, key=lambda x: x[1])[-1] == ("运营", "2023-03-07")  # in operation since
+    assert len(entries) == 4
+    await user.should_see("该实体没有时间序列。")  # a building's own series: none; its meters have them
+
+    meter = next(h for h in sorted(links) if h.startswith("/entity/urn:ngsi-ld:Meter:"))
+    await user.open(meter)
+    await user.should_see(kind=ui.echart)
+    chart = user.find(ui.echart).elements.pop()
+    points = chart.options["series"][0]["data"]
+    assert len(points) >= 12 and all(v is None or v >= 0 for _, v in points)
+
+
+async def test_bad_input_gets_a_message_not_a_traceback(console_user: tuple[User, Console]) -> None:
+    user, console = console_user
+    await user.open("/entity/urn:ngsi-ld:Building:does-not-exist")
+    await user.should_see("找不到实体 urn:ngsi-ld:Building:does-not-exist")
+    await user.open("/entity/not-an-id")
+    await user.should_see("不是有效的实体编号")
+    # A series with readings only long ago: the chart says so for the chosen period.
+    twin = console.twin
+    old = "urn:ngsi-ld:Building:console-test-old-series"
+    twin.upsert([{"id": old, "type": "Building", "properties": {"name": "旧数据楼"}}])
+    long_ago = datetime.now(SHANGHAI) - timedelta(days=400)
+    twin.append([{"entity_id": old, "attribute": "visitors", "observed_at": long_ago, "value": 5.0}])
+    await user.open(f"/entity/{old}")
+    await user.should_see("所选时段内“visitors”没有数据。")
+
+
+async def test_empty_store_says_so_on_every_page(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from lingang_twin.app import PACKS
+    from lingang_twin.core.packs import install
+
+    twin = Twin(DuckDBStore(None))
+    install(twin, PACKS)
+    async with simulated_console(twin) as (user, _):
+        for path in ("/", "/entities", "/map"):
+            await user.open(path)
+            await user.should_see("孪生中还没有任何实体")
+        await user.open("/mobility")
+        await user.should_see("孪生中没有停车场。")
+    twin.close()
+
+
+async def test_live_updates_reach_open_pages_on_the_next_tick(console_user: tuple[User, Console]) -> None:
+    user, console = console_user
+    twin = console.twin
+    lab = "urn:ngsi-ld:Building:console-test-live-lab"
+    twin.upsert([{"id": lab, "type": "Building", "properties": {"name": "实时测试楼"}, "phase": "construction"}])
+    await console.hub.tick()  # the creation is old news for the page opened next
+    await user.open(f"/entity/{lab}")
+    await user.should_see("建设")
+    twin.upsert([{"id": lab, "type": "Building", "properties": {"name": "实时测试楼"}, "phase": "operation"}],
+                phase_since=date.today())
+    await console.hub.tick()
+    await user.should_see("运营")
+    assert console.hub.seq > 0
+
+
+async def test_overview_refreshes_from_new_readings(console_user: tuple[User, Console]) -> None:
+    user, console = console_user
+    twin = console.twin
+    await user.open("/")
+    park = "urn:ngsi-ld:OffStreetParking:console-test-park"
+    twin.upsert([{"id": park, "type": "OffStreetParking", "properties": {"name": "测试停车场",
+                                                                          "totalSpotNumber": 12345}}])
+    before = console.hub.topics["overview"].last.free_parking
+    twin.append([{"entity_id": park, "attribute": "availableSpotNumber", "observed_at": datetime.now(SHANGHAI),
+                  "value": 10000.0}])
+    await console.hub.tick()
+    after = console.hub.topics["overview"].last.free_parking
+    assert after == before + 10000
+    await user.should_see(f"{after:,}")
+    await user.should_see("8 个停车场")
+
+
+async def test_hub_timer_ticks_by_itself_within_two_seconds(demo_twin: Twin) -> None:
+    import asyncio
+
+    async with simulated_console(demo_twin) as (user, console):
+        console.hub.start()
+        await user.open("/")
+        await asyncio.sleep(2.2)
+        assert console.hub.ticks >= 1
+
+
+async def test_pack_page_through_the_console_hook(console_user: tuple[User, Console]) -> None:
+    user, console = console_user
+    assert [p.path for p in console.pages] == ["/mobility"]  # registered by the mobility pack's hook
+    await user.open("/")
+    await user.should_see("出行")  # in the navigation of every page
+    await user.open("/mobility")
+    await user.should_see("停车场实时空位")
+    await user.should_see("创晶科技中心智慧停车场")
+    with pytest.raises(ValueError, match="already has a page"):
+        console.register_page("/mobility", "重复", "Duplicate", lambda page: None)
