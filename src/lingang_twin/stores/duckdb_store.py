@@ -78,12 +78,21 @@ class DuckDBStore:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.IOException as err:
             raise StoreError(f"cannot open {self.path}: {err} / 无法打开数据库（可能被其他进程占用）") from err
+        # Writes go through ``self.con`` under ``self._lock``, one at a time. Reads use a cursor per thread (DuckDB
+        # runs them concurrently, each on a committed snapshot), so a long history query does not hold up the
+        # console's cheap reads or the writers.
         self._lock = threading.RLock()
+        self._local = threading.local()
+        self._readers: list[duckdb.DuckDBPyConnection] = []
         self._geo: GeoIndex | None = None
         # Snapshots of current entities by id (frozen models): pages and look-ups skip the JSON → pydantic
         # rebuild, which dominated large pages. Writes and deletes evict; as-of queries bypass it.
         self._cache: OrderedDict[str, Entity] = OrderedDict()
         self.cache_size = 100_000
+        self._cache_lock = threading.Lock()
+        # Bumped after every committed entity write: a reader caches what it loaded only if no write committed
+        # meanwhile, so a snapshot older than a write can never be cached after the write evicted its entity.
+        self._generation = 0
         self.schema_version = self._migrate(target_version or LATEST_VERSION, read_only)
         row = self.con.execute("SELECT coalesce(max(series_id), 0) FROM series").fetchall()[0]
         self._next_series = int(row[0]) + 1 if row else 1
@@ -129,6 +138,8 @@ class DuckDBStore:
         """Checkpoint and close the file."""
         with self._lock:
             try:
+                for cur in self._readers:
+                    cur.close()
                 if self.path != ":memory:":
                     self.con.execute("CHECKPOINT")
             finally:
@@ -136,6 +147,22 @@ class DuckDBStore:
 
     def _tx(self) -> _Transaction:
         return _Transaction(self)
+
+    def _reader(self) -> duckdb.DuckDBPyConnection:
+        """This thread's read cursor on the database (created on first use, closed with the store)."""
+        cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "con", None)
+        if cur is None:
+            with self._lock:
+                cur = self.con.cursor()
+                self._readers.append(cur)
+            self._local.con = cur
+        return cur
+
+    def _evict(self, ids: Sequence[str]) -> None:
+        with self._cache_lock:
+            self._generation += 1
+            for i in ids:
+                self._cache.pop(i, None)
 
     def _newer_than_watermark(self) -> str:
         return "TRUE" if self._watermark is None else f"ts > {int(self._watermark)}"
@@ -170,48 +197,55 @@ class DuckDBStore:
     # -- entities ---------------------------------------------------------------------------------------------
     def count_entities(self) -> int:
         """How many entities the store holds."""
-        with self._lock:
-            row = self.con.execute("SELECT count(*) FROM entities").fetchall()[0]
-            return int(row[0]) if row else 0
+        row = self._reader().execute("SELECT count(*) FROM entities").fetchall()[0]
+        return int(row[0]) if row else 0
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         """The subset of ``ids`` that exist."""
         if not ids:
             return set()
-        with self._lock:
-            rows = self.con.execute("SELECT id FROM entities WHERE id IN (SELECT unnest(?))", [list(ids)]).fetchall()
+        rows = self._reader().execute("SELECT id FROM entities WHERE id IN (SELECT unnest(?))",
+                                      [list(ids)]).fetchall()
         return {r[0] for r in rows}
 
     def get_entities(self, ids: Sequence[str]) -> dict[str, Entity]:
         """The entities among ``ids`` that exist, with their lifecycle history."""
         if not ids:
             return {}
-        with self._lock:
+        with self._cache_lock:
             found = {i: self._cache[i] for i in ids if i in self._cache}
-            missing = [i for i in dict.fromkeys(ids) if i not in found]
-            if missing:
-                found.update(self._load(missing))
+            generation = self._generation
+        missing = [i for i in dict.fromkeys(ids) if i not in found]
+        if missing:
+            loaded = self._load(missing)
+            with self._cache_lock:
+                if self._generation == generation:
+                    self._cache.update(loaded)
+                    while len(self._cache) > self.cache_size:
+                        self._cache.popitem(last=False)
+            found.update(loaded)
         return found
 
     def _load(self, ids: list[str]) -> dict[str, Entity]:
-        """Read entities from the database (lifecycle in a second, narrow query) and cache them."""
-        rows = self.con.execute(
+        """Read entities from the database (lifecycle in a second, narrow query, same snapshot)."""
+        con = self._reader()
+        con.begin()  # one snapshot for both statements
+        try:
+            return self._load_on(con, ids)
+        finally:
+            con.commit()
+
+    def _load_on(self, con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, Entity]:
+        rows = con.execute(
             "SELECT e.id, e.type, e.phase, e.props, e.rels, e.geo, e.created_at, e.modified_at FROM entities e "
             "WHERE e.id IN (SELECT unnest($ids))", {"ids": ids}).fetchall()
         life: dict[str, list[dict[str, Any]]] = {}
         if rows:
-            for eid, phase, since in self.con.execute(
+            for eid, phase, since in con.execute(
                     "SELECT entity_id, phase, since FROM lifecycle WHERE entity_id IN (SELECT unnest($ids)) "
                     "ORDER BY entity_id, since", {"ids": [r[0] for r in rows]}).fetchall():
                 life.setdefault(eid, []).append({"phase": phase, "since": since})
-        out = {}
-        for r in rows:
-            entity = self._entity((*r, life.get(r[0], [])))
-            out[r[0]] = entity
-            self._cache[r[0]] = entity
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return out
+        return {r[0]: self._entity((*r, life.get(r[0], []))) for r in rows}
 
     @staticmethod
     def _entity(row: Sequence[Any]) -> Entity:
@@ -261,79 +295,83 @@ class DuckDBStore:
             "phase": pa.array([c.phase for _, c in write.lifecycle], type=pa.string()),
             "since": pa.array([c.since for _, c in write.lifecycle], type=pa.date32()),
         })
-        with self._tx() as con:
-            con.register("w_ent", ent)
-            con.register("w_rel", rel)
-            con.register("w_life", life)
-            con.execute("CREATE OR REPLACE TEMP TABLE w_old AS SELECT id, created_at FROM entities "
-                        "WHERE id IN (SELECT unnest($ids))", {"ids": ids})
-            con.execute("DELETE FROM entities WHERE id IN (SELECT unnest($ids))", {"ids": ids})
-            con.execute("DELETE FROM relationships WHERE entity_id IN (SELECT unnest($ids))", {"ids": ids})
-            con.execute(
-                "INSERT INTO entities SELECT w.id, w.type, w.phase, w.props::JSON, w.rels::JSON, w.geo::JSON, "
-                "coalesce(o.created_at, now()), now() FROM w_ent w LEFT JOIN w_old o USING (id)")
-            con.execute("INSERT INTO relationships SELECT entity_id, name, target FROM w_rel")
-            # A lifecycle change on a date replaces any earlier record for the same date.
-            con.execute("DELETE FROM lifecycle l USING w_life w WHERE l.entity_id = w.entity_id "
-                        "AND l.since = w.since")
-            con.execute("INSERT INTO lifecycle SELECT entity_id, phase, since, now() FROM w_life")
-            if self.schema_version >= 2:
-                con.execute("INSERT INTO changes (changed_at, entity_id, op) SELECT now(), w.id, "
-                            "CASE WHEN o.id IS NULL THEN 'create' ELSE 'update' END FROM w_ent w "
-                            "LEFT JOIN w_old o USING (id)")
-            for name in ("w_ent", "w_rel", "w_life"):
-                con.unregister(name)
-        for e in write.entities:
-            self._cache.pop(e.id, None)
-        if self._geo is not None:
-            for e in write.entities:
-                if e.location is not None:
-                    self._geo.put(e.id, e.location)
-                else:
-                    self._geo.remove(e.id)
+        with self._lock:  # the commit, the eviction and the index update, with no write or index build between
+            with self._tx() as con:
+                con.register("w_ent", ent)
+                con.register("w_rel", rel)
+                con.register("w_life", life)
+                con.execute("CREATE OR REPLACE TEMP TABLE w_old AS SELECT id, created_at FROM entities "
+                            "WHERE id IN (SELECT unnest($ids))", {"ids": ids})
+                con.execute("DELETE FROM entities WHERE id IN (SELECT unnest($ids))", {"ids": ids})
+                con.execute("DELETE FROM relationships WHERE entity_id IN (SELECT unnest($ids))", {"ids": ids})
+                con.execute(
+                    "INSERT INTO entities SELECT w.id, w.type, w.phase, w.props::JSON, w.rels::JSON, w.geo::JSON, "
+                    "coalesce(o.created_at, now()), now() FROM w_ent w LEFT JOIN w_old o USING (id)")
+                con.execute("INSERT INTO relationships SELECT entity_id, name, target FROM w_rel")
+                # A lifecycle change on a date replaces any earlier record for the same date.
+                con.execute("DELETE FROM lifecycle l USING w_life w WHERE l.entity_id = w.entity_id "
+                            "AND l.since = w.since")
+                con.execute("INSERT INTO lifecycle SELECT entity_id, phase, since, now() FROM w_life")
+                if self.schema_version >= 2:
+                    con.execute("INSERT INTO changes (changed_at, entity_id, op) SELECT now(), w.id, "
+                                "CASE WHEN o.id IS NULL THEN 'create' ELSE 'update' END FROM w_ent w "
+                                "LEFT JOIN w_old o USING (id)")
+                for name in ("w_ent", "w_rel", "w_life"):
+                    con.unregister(name)
+            # After the commit: a reader that loads now sees the new rows; one that loaded before is refused.
+            self._evict(ids)
+            if self._geo is not None:  # still under the write lock: the index cannot be rebuilt meanwhile
+                for e in write.entities:
+                    if e.location is not None:
+                        self._geo.put(e.id, e.location)
+                    else:
+                        self._geo.remove(e.id)
 
     def delete_entity(self, entity_id: str) -> None:
         """Delete an entity with its relationships, lifecycle and time series."""
-        with self._tx() as con:
-            con.execute("DELETE FROM observations WHERE series_id IN "
-                        "(SELECT series_id FROM series WHERE entity_id = ?)", [entity_id])
-            con.execute("DELETE FROM series WHERE entity_id = ?", [entity_id])
-            for table, col in (("entities", "id"), ("relationships", "entity_id"), ("lifecycle", "entity_id")):
-                con.execute(f"DELETE FROM {table} WHERE {col} = ?", [entity_id])
-            if self.schema_version >= 2:
-                con.execute("INSERT INTO changes (changed_at, entity_id, op) VALUES (now(), ?, 'delete')", [entity_id])
-        self._cache.pop(entity_id, None)
-        if self._geo is not None:
-            self._geo.remove(entity_id)
+        with self._lock:
+            with self._tx() as con:
+                con.execute("DELETE FROM observations WHERE series_id IN "
+                            "(SELECT series_id FROM series WHERE entity_id = ?)", [entity_id])
+                con.execute("DELETE FROM series WHERE entity_id = ?", [entity_id])
+                for table, col in (("entities", "id"), ("relationships", "entity_id"), ("lifecycle", "entity_id")):
+                    con.execute(f"DELETE FROM {table} WHERE {col} = ?", [entity_id])
+                if self.schema_version >= 2:
+                    con.execute("INSERT INTO changes (changed_at, entity_id, op) VALUES (now(), ?, 'delete')",
+                                [entity_id])
+            self._evict([entity_id])
+            if self._geo is not None:
+                self._geo.remove(entity_id)
 
     def referrers(self, entity_id: str) -> list[tuple[str, str]]:
         """``(entity id, relationship)`` of every entity pointing at ``entity_id``."""
-        with self._lock:
-            rows = self.con.execute("SELECT entity_id, name FROM relationships WHERE target = ? "
-                                    "ORDER BY entity_id, name", [entity_id]).fetchall()
+        rows = self._reader().execute("SELECT entity_id, name FROM relationships WHERE target = ? "
+                                      "ORDER BY entity_id, name", [entity_id]).fetchall()
         return [(r[0], r[1]) for r in rows]
 
     def ancestors(self, entity_id: str, relationship: str = "containedIn") -> list[str]:
         """Targets followed from ``entity_id`` along ``relationship``, nearest first (stops on a cycle)."""
-        with self._lock:
-            rows = self.con.execute(
-                "WITH RECURSIVE up(id, depth) AS (SELECT target, 1 FROM relationships WHERE entity_id = $id "
-                "AND name = $rel UNION SELECT r.target, up.depth + 1 FROM relationships r JOIN up "
-                "ON r.entity_id = up.id WHERE r.name = $rel AND up.depth < 64) "
-                "SELECT id, min(depth) d FROM up GROUP BY id ORDER BY d", {"id": entity_id, "rel": relationship},
-            ).fetchall()
+        rows = self._reader().execute(
+            "WITH RECURSIVE up(id, depth) AS (SELECT target, 1 FROM relationships WHERE entity_id = $id "
+            "AND name = $rel UNION SELECT r.target, up.depth + 1 FROM relationships r JOIN up "
+            "ON r.entity_id = up.id WHERE r.name = $rel AND up.depth < 64) "
+            "SELECT id, min(depth) d FROM up GROUP BY id ORDER BY d", {"id": entity_id, "rel": relationship},
+        ).fetchall()
         return [r[0] for r in rows]
 
     def changes_since(self, seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         """Entity changes after sequence number ``seq`` (oldest first): ``seq``, ``at``, ``entity_id``, ``op``."""
-        with self._lock:
-            rows = self.con.execute("SELECT seq, changed_at, entity_id, op FROM changes WHERE seq > ? ORDER BY seq "
-                                    "LIMIT ?", [seq, limit]).fetchall()
+        rows = self._reader().execute("SELECT seq, changed_at, entity_id, op FROM changes WHERE seq > ? "
+                                      "ORDER BY seq LIMIT ?", [seq, limit]).fetchall()
         return [{"seq": r[0], "changed_at": r[1], "entity_id": r[2], "op": r[3]} for r in rows]
 
     # -- entity queries -----------------------------------------------------------------------------------------
     def _geo_index(self) -> GeoIndex:
-        if self._geo is None:
+        if self._geo is not None:
+            return self._geo
+        with self._lock:  # built from the write connection, with no write in between (see write_entities)
+            if self._geo is not None:
+                return self._geo
             index = GeoIndex()
             rows = self.con.execute("SELECT id, geo->>'$.location' FROM entities "
                                     "WHERE json_exists(geo, '$.location')").fetchall()
@@ -392,53 +430,54 @@ class DuckDBStore:
         Two steps: the filter, order and count run over narrow columns only; full rows and lifecycles are then
         read for the page alone (a correlated lifecycle look-up over every match cost more than the page)."""
         params: dict[str, Any] = {}
-        with self._lock:
-            joins, where, phase = self._where(query, params)
-            order = []
-            for name in query.order_by:
-                desc = name.startswith("-")
-                bare = name[1:] if desc else name
-                direction = " DESC" if desc else ""
-                if bare in _SORT_COLUMNS:
-                    col = phase if bare == "phase" else _SORT_COLUMNS[bare]
-                    order.append(f"{col}{direction}")
-                else:
-                    j = value_json(QPath(bare))
-                    order.append(f"TRY_CAST({j} AS DOUBLE){direction} NULLS LAST")
-                    order.append(f"({j} ->> '$'){direction} NULLS LAST")
-            if "e.id" not in order:
-                order.append("e.id")  # a stable order, so pages do not overlap
-            try:
-                if query.limit == 0:
-                    cnt = self.con.execute(f"SELECT count(*) FROM entities e {joins} WHERE {where}",
-                                           params).fetchall()
-                    return EntityPage([], int(cnt[0][0]))
-                page = self.con.execute(
-                    f"SELECT e.id, {phase} AS phase_now, count(*) OVER () AS total FROM entities e {joins} "
-                    f"WHERE {where} ORDER BY {', '.join(order)} LIMIT {int(query.limit)} OFFSET {int(query.offset)}",
-                    params).fetchall()
-                if not page:
-                    if query.offset == 0:
-                        return EntityPage([], 0)
-                    cnt = self.con.execute(f"SELECT count(*) FROM entities e {joins} WHERE {where}",
-                                           params).fetchall()
-                    return EntityPage([], int(cnt[0][0]))
-            except duckdb.InvalidInputException as err:
-                raise ValidationError("q", "q-evaluation", f"the query could not be evaluated: {err}") from err
-            ids = [r[0] for r in page]
-            if query.as_of is None:
-                by_id = self.get_entities(ids)
-                entities = [by_id[i] for i in ids]
+        con = self._reader()
+        joins, where, phase = self._where(query, params)
+        order = []
+        for name in query.order_by:
+            desc = name.startswith("-")
+            bare = name[1:] if desc else name
+            direction = " DESC" if desc else ""
+            if bare in _SORT_COLUMNS:
+                col = phase if bare == "phase" else _SORT_COLUMNS[bare]
+                order.append(f"{col}{direction}")
             else:
-                # The district as it was: phases and lifecycles of that date, not the cached present.
-                rows = self.con.execute(
-                    "SELECT e.id, e.type, e.phase, e.props, e.rels, e.geo, e.created_at, e.modified_at, "
-                    "(SELECT list({'phase': l.phase, 'since': l.since} ORDER BY l.since) FROM lifecycle l "
-                    "WHERE l.entity_id = e.id AND l.since <= $as_of) FROM entities e "
-                    "WHERE e.id IN (SELECT unnest($ids))", {"ids": ids, "as_of": query.as_of}).fetchall()
-                by_row = {r[0]: r for r in rows}
-                phases = {r[0]: r[1] for r in page}
-                entities = [self._entity((i, by_row[i][1], phases[i], *by_row[i][3:])) for i in ids]
+                j = value_json(QPath(bare))
+                order.append(f"TRY_CAST({j} AS DOUBLE){direction} NULLS LAST")
+                order.append(f"({j} ->> '$'){direction} NULLS LAST")
+        if "e.id" not in order:
+            order.append("e.id")  # a stable order, so pages do not overlap
+        try:
+            if query.limit == 0:
+                cnt = con.execute(f"SELECT count(*) FROM entities e {joins} WHERE {where}",
+                                       params).fetchall()
+                return EntityPage([], int(cnt[0][0]))
+            page = con.execute(
+                f"SELECT e.id, {phase} AS phase_now, count(*) OVER () AS total FROM entities e {joins} "
+                f"WHERE {where} ORDER BY {', '.join(order)} LIMIT {int(query.limit)} OFFSET {int(query.offset)}",
+                params).fetchall()
+            if not page:
+                if query.offset == 0:
+                    return EntityPage([], 0)
+                cnt = con.execute(f"SELECT count(*) FROM entities e {joins} WHERE {where}",
+                                       params).fetchall()
+                return EntityPage([], int(cnt[0][0]))
+        except duckdb.InvalidInputException as err:
+            raise ValidationError("q", "q-evaluation", f"the query could not be evaluated: {err}") from err
+        ids = [r[0] for r in page]
+        if query.as_of is None:
+            by_id = self.get_entities(ids)
+            # An entity deleted between the two steps is left out rather than failing the page.
+            entities = [by_id[i] for i in ids if i in by_id]
+        else:
+            # The district as it was: phases and lifecycles of that date, not the cached present.
+            rows = con.execute(
+                "SELECT e.id, e.type, e.phase, e.props, e.rels, e.geo, e.created_at, e.modified_at, "
+                "(SELECT list({'phase': l.phase, 'since': l.since} ORDER BY l.since) FROM lifecycle l "
+                "WHERE l.entity_id = e.id AND l.since <= $as_of) FROM entities e "
+                "WHERE e.id IN (SELECT unnest($ids))", {"ids": ids, "as_of": query.as_of}).fetchall()
+            by_row = {r[0]: r for r in rows}
+            phases = {r[0]: r[1] for r in page}
+            entities = [self._entity((i, by_row[i][1], phases[i], *by_row[i][3:])) for i in ids if i in by_row]
         return EntityPage(entities, int(page[0][2]))
 
     # -- time series --------------------------------------------------------------------------------------------
@@ -447,20 +486,19 @@ class DuckDBStore:
         if not pairs:
             return {}
         t = pa.table({"entity_id": [p[0] for p in pairs], "attribute": [p[1] for p in pairs]})
-        with self._lock:
-            self.con.register("q_pairs", t)
-            try:
-                rows = self.con.execute("SELECT s.entity_id, s.attribute, s.unit FROM series s "
-                                        "JOIN q_pairs USING (entity_id, attribute)").fetchall()
-            finally:
-                self.con.unregister("q_pairs")
+        con = self._reader()  # a registered view is private to its connection: this thread's cursor
+        con.register("q_pairs", t)
+        try:
+            rows = con.execute("SELECT s.entity_id, s.attribute, s.unit FROM series s "
+                               "JOIN q_pairs USING (entity_id, attribute)").fetchall()
+        finally:
+            con.unregister("q_pairs")
         return {(r[0], r[1]): r[2] for r in rows}
 
     def series_of(self, entity_id: str) -> Mapping[str, str | None]:
         """Attributes with a time series on ``entity_id`` and their units."""
-        with self._lock:
-            rows = self.con.execute("SELECT attribute, unit FROM series WHERE entity_id = ? ORDER BY attribute",
-                                    [entity_id]).fetchall()
+        rows = self._reader().execute("SELECT attribute, unit FROM series WHERE entity_id = ? ORDER BY attribute",
+                                      [entity_id]).fetchall()
         return {r[0]: r[1] for r in rows}
 
     def append_observations(self, batch: ObservationBatch, new_series: Sequence[SeriesSpec],
@@ -589,17 +627,15 @@ class DuckDBStore:
         # Period-closing readings (meters) belong to (start, end]; instants to [start, end).
         closing = bool(query.period_end) and query.bucket is not None
         lo_op, hi_op = (">", "<=") if closing else (">=", "<")
-        with self._lock:
-            sel = self._series_selection(query, params)
-            if query.bucket is None:
-                sql = (f"WITH sel AS ({sel}) SELECT s.entity_id, o.ts, o.value FROM observations o "
-                       f"JOIN sel USING (series_id) JOIN series s USING (series_id) "
-                       f"WHERE {_time_filter(params, 'o.ts', lo_op, hi_op)} ORDER BY s.entity_id, o.ts")
-                t = self._arrow(sql, params)
-                ts = pa.compute.cast(t["ts"], pa.timestamp("us", tz="UTC"))
-                return pa.table({"entity_id": t["entity_id"], "observed_at": ts, "value": t["value"]})
-            sql = self._aggregate_sql(query, sel, params, closing)
+        sel = self._series_selection(query, params)
+        if query.bucket is None:
+            sql = (f"WITH sel AS ({sel}) SELECT s.entity_id, o.ts, o.value FROM observations o "
+                   f"JOIN sel USING (series_id) JOIN series s USING (series_id) "
+                   f"WHERE {_time_filter(params, 'o.ts', lo_op, hi_op)} ORDER BY s.entity_id, o.ts")
             t = self._arrow(sql, params)
+            ts = pa.compute.cast(t["ts"], pa.timestamp("us", tz="UTC"))
+            return pa.table({"entity_id": t["entity_id"], "observed_at": ts, "value": t["value"]})
+        t = self._arrow(self._aggregate_sql(query, sel, params, closing), params)
         start = pa.compute.cast(t["bucket_us"], pa.timestamp("us", tz="UTC")).cast(
             pa.timestamp("us", tz="Asia/Shanghai"))
         cols: dict[str, Any] = {"bucket": start}
@@ -614,7 +650,7 @@ class DuckDBStore:
 
     def _arrow(self, sql: str, params: dict[str, Any]) -> pa.Table:
         try:
-            return self.con.sql(sql, params=params).to_arrow_table()
+            return self._reader().sql(sql, params=params).to_arrow_table()
         except duckdb.Error as err:
             raise StoreError(f"query failed: {err}") from err
 
