@@ -106,6 +106,11 @@ def test_every_page_loads_without_console_errors(server: str, page: object) -> N
         if name == "map":
             pg.wait_for_function("document.querySelector('[data-testid=map]')?.dataset.features > 0",
                                  timeout=10_000)  # type: ignore[attr-defined]
+            # The point layers: seven car parks, five shuttles, nine stations.
+            pg.wait_for_function("(document.querySelector('[data-testid=map]').dataset.overlays || '')"
+                                 ".includes('parking:7')", timeout=10_000)  # type: ignore[attr-defined]
+            overlays = pg.get_by_test_id("map").get_attribute("data-overlays")  # type: ignore[attr-defined]
+            assert {"parking:7", "shuttles:5", "stations:9"} <= set(overlays.split(","))
         _shot(pg, name)
     assert pg.errors == []  # type: ignore[attr-defined]
     # The server's root leads to the console.
@@ -167,4 +172,18 @@ def test_history_chart_renders(server: str, page: object) -> None:
     }""")  # type: ignore[attr-defined]
     assert inked > 1000
     _shot(pg, "entity-meter-history")
+    assert pg.errors == []  # type: ignore[attr-defined]
+
+
+def test_3d_twin_renders_a_canvas(server: str, page: object) -> None:
+    pg = page
+    pg.goto(server + "/console/3d", wait_until="networkidle")  # type: ignore[attr-defined]
+    pg.get_by_text("三维孪生").first.wait_for(timeout=10_000)  # type: ignore[attr-defined]
+    pg.wait_for_function("document.querySelector('[data-testid=scene-3d] canvas')")  # type: ignore[attr-defined]
+    pg.get_by_test_id("count-3d").wait_for()  # type: ignore[attr-defined]
+    pg.wait_for_timeout(1500)  # type: ignore[attr-defined]  # the buildings arrive and the camera settles
+    box = pg.locator("[data-testid=scene-3d] canvas").first.bounding_box()  # type: ignore[attr-defined]
+    assert box is not None and box["width"] > 300 and box["height"] > 300
+    assert "栋建筑" in pg.get_by_test_id("count-3d").inner_text()  # type: ignore[attr-defined]
+    _shot(pg, "3d")
     assert pg.errors == []  # type: ignore[attr-defined]

@@ -1,7 +1,7 @@
 """The operations-centre console (运营中心控制台): a NiceGUI face over the twin, served by the API's process.
 
 ``mount(app, twin, settings, packs)`` puts it under ``/console`` of the API's FastAPI app: overview, entity explorer,
-entity pages, the map, and every page a pack registers through ``Pack.hooks["console"]`` (see
+entity pages, the map, the 3D twin, and every page a pack registers through ``Pack.hooks["console"]`` (see
 :mod:`lingang_twin.console.registry`). Everything works offline: NiceGUI ships ECharts, Leaflet and Quasar, and the
 map has no basemap unless ``LINGANG_TILE_URL`` names one.
 
@@ -22,10 +22,10 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from nicegui import app as nicegui_app
 from nicegui import run, ui
 
-from lingang_twin.console import data
+from lingang_twin.console import layers
 from lingang_twin.console.i18n import MESSAGES, text
 from lingang_twin.console.live import LiveHub
-from lingang_twin.console.pages import entity, explorer, map, overview
+from lingang_twin.console.pages import entity, explorer, map, overview, twin3d
 from lingang_twin.console.registry import Console, ConsolePage, PageContext, call_builder
 from lingang_twin.console.shell import render
 from lingang_twin.core.packs import Pack
@@ -57,9 +57,13 @@ def setup(twin: Twin, settings: Settings | None = None, packs: list[Pack] | None
     async def map_page() -> None:
         await render(console, "/map", map.build)
 
+    @ui.page("/3d", title=text("app.title", "zh"))
+    async def twin3d_page() -> None:
+        await render(console, "/3d", twin3d.build)
+
     @nicegui_app.get("/data/map.geojson", include_in_schema=False)
     async def map_geojson(lang: str = "zh") -> JSONResponse:
-        collection = await run.io_bound(data.map_features, twin, "en" if lang == "en" else "zh")
+        collection = await run.io_bound(layers.map_collection, twin, "en" if lang == "en" else "zh")
         return JSONResponse(collection)
 
     def page_factory(page: ConsolePage) -> None:

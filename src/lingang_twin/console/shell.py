@@ -20,6 +20,7 @@ CORE_NAV: tuple[tuple[str, str, str], ...] = (
     ("/", "nav.overview", "dashboard"),
     ("/entities", "nav.entities", "search"),
     ("/map", "nav.map", "map"),
+    ("/3d", "nav.3d", "view_in_ar"),
 )
 
 

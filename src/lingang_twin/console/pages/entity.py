@@ -144,6 +144,8 @@ async def history_panel(ctx: PageContext, e: Entity, series: dict[str, str | Non
         except TwinError as err:
             message("warning", ctx.text("history.error", error=str(err).splitlines()[0]))
             return
+        if h is None:  # NiceGUI's io_bound answers None while the server shuts down: nothing to draw
+            return
         if not h.times:
             message("info", ctx.text("history.no_data", attribute=state["attribute"]))
             return
@@ -182,4 +184,27 @@ async def history_panel(ctx: PageContext, e: Entity, series: dict[str, str | Non
                             f"{local}-{h.attribute}-{h.bucket}-{h.agg}.csv", "text/csv")
 
     export.on_click(download)
+
+    # The chart follows live readings: a per-(entity, series) topic of the live hub fingerprints today's readings
+    # (computed once per tick for every page showing that series); the chart redraws only when it changes.
+    hub = ctx.console.hub
+    watch: dict[str, Any] = {"unsubscribe": None, "seen": None}
+
+    async def follow(attribute: str) -> None:
+        if watch["unsubscribe"] is not None:
+            watch["unsubscribe"]()
+        topic = f"entity.newest:{e.id}:{attribute}"
+        hub.add_topic(topic, lambda twin: data.newest_today(twin, e.id, attribute))
+        watch["seen"] = await run.io_bound(data.newest_today, ctx.twin, e.id, attribute)
+
+        def arrived(value: tuple[int, float | None]) -> None:
+            if value != watch["seen"] and state["attribute"] == attribute:
+                watch["seen"] = value
+                chart.refresh()
+
+        watch["unsubscribe"] = hub.subscribe(topic, arrived)
+
+    ctx._unsubscribe.append(lambda: watch["unsubscribe"]() if watch["unsubscribe"] is not None else None)
+    attr.on_value_change(lambda ev: follow(ev.value))
+    await follow(state["attribute"])
     await chart()
