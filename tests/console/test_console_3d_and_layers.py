@@ -150,9 +150,25 @@ async def test_map_stations_and_layer_toggles(console_user: tuple[User, Console]
     stations = {p["id"]: p for p in leaflet.overlays["stations"]}
     assert "urn:ngsi-ld:HydrogenStation:lingang-h2" in stations
     assert sum(1 for p in stations.values() if p["type"] == "EVChargingStation") == 8
-    assert leaflet.visible == {"parking": True, "shuttles": True, "stations": True}
+    assert leaflet.visible == {"parking": True, "shuttles": True, "stations": True, "meters": True}
     user.find(marker="layer-shuttles").click()
     assert leaflet.visible["shuttles"] is False and leaflet.visible["parking"] is True
+
+
+async def test_map_meters_layer_counts_the_meters_of_each_place(console_user: tuple[User, Console]) -> None:
+    user, console = console_user
+    await user.open("/map")
+    shown = {p["id"]: p for p in _map(user).overlays["meters"]}
+    meters = console.twin.query(types=["Meter"], limit=10_000).entities
+    expected: dict[str, int] = {}
+    for m in meters:
+        parent = m.target("containedIn")
+        assert parent is not None
+        expected[parent] = expected.get(parent, 0) + 1
+    assert {pid: int(p["value"]) for pid, p in shown.items()} == expected
+    assert sum(int(p["value"]) for p in shown.values()) == len(meters) > 500
+    lc = shown["urn:ngsi-ld:Building:lingang-center"]
+    assert lc["label"] == f"临港中心：{expected['urn:ngsi-ld:Building:lingang-center']} 块计量表"
 
 
 async def test_station_without_geometry_sits_at_its_building(console_user: tuple[User, Console]) -> None:

@@ -106,7 +106,7 @@ def test_every_page_loads_without_console_errors(server: str, page: object) -> N
         if name == "map":
             pg.wait_for_function("document.querySelector('[data-testid=map]')?.dataset.features > 0",
                                  timeout=10_000)  # type: ignore[attr-defined]
-            # The point layers: seven car parks, five shuttles, nine stations.
+            # The point layers: seven car parks, five shuttles, nine stations, and the metered places.
             pg.wait_for_function("(document.querySelector('[data-testid=map]').dataset.overlays || '')"
                                  ".includes('parking:7')", timeout=10_000)  # type: ignore[attr-defined]
             overlays = pg.get_by_test_id("map").get_attribute("data-overlays")  # type: ignore[attr-defined]

@@ -115,6 +115,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "map.layer.parking": ("停车场空位", "Car parks (free spots)"),
     "map.layer.shuttles": ("接驳车（实时）", "Shuttles (live)"),
     "map.layer.stations": ("充电站与加氢站", "EV charging & hydrogen stations"),
+    "map.layer.meters": ("计量表（按所在建筑）", "Meters (by building)"),
+    "map.meters": ("{name}：{n} 块计量表", "{name}: {n} meters"),
     "legend.low": ("低（{unit}）", "low ({unit})"),
     "legend.high": ("高（{unit}）", "high ({unit})"),
     "map.colour_by": ("建筑着色", "Colour buildings by"),

@@ -265,6 +265,26 @@ def station_markers(twin: Twin, lang: str = "zh") -> list[Marker]:
     return out
 
 
+def meter_markers(twin: Twin, lang: str = "zh") -> list[Marker]:
+    """Metered places: one point per entity that contains meters (a building, a station), at its centroid, valued
+    with how many meters it holds. Meters carry no geometry of their own, and a dot per meter would stack dozens
+    on one spot; the point opens the building, whose page lists its meters. Two store questions."""
+    meters = twin.query(types=["Meter"], limit=BUILDINGS_LIMIT).entities
+    counts: dict[str, int] = {}
+    for m in meters:
+        parent = m.target("containedIn")
+        if parent is not None:
+            counts[parent] = counts.get(parent, 0) + 1
+    found = twin.store.get_entities(sorted(counts)) if counts else {}
+    out = []
+    for pid, n in sorted(counts.items()):
+        parent = found.get(pid)
+        centre = _centre(parent) if parent is not None else None
+        if parent is not None and centre is not None:
+            out.append(Marker(pid, parent.type, display_name(parent, lang), centre[0], centre[1], float(n)))
+    return out
+
+
 def live_layers(twin: Twin, now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
     """The map's live layers (parking, shuttles) for every open map at once: the live hub's topic. Names are left
     to the page (they are in the user's language and do not change)."""

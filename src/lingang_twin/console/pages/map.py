@@ -26,8 +26,8 @@ PHASE_COLOURS = layers.PHASE_COLOURS
 # The district's centre (Dishui Lake side of the IICZ), used until the features' bounds are known.
 CENTRE = (30.91, 121.92)
 LIVE_TOPIC = "map.live"
-OVERLAYS = ("parking", "shuttles", "stations")
-OVERLAY_COLOURS = {"parking": "#3949ab", "shuttles": "#d81b60", "stations": "#00897b"}
+OVERLAYS = ("parking", "shuttles", "stations", "meters")
+OVERLAY_COLOURS = {"parking": "#3949ab", "shuttles": "#d81b60", "stations": "#00897b", "meters": "#6d4c41"}
 
 _DRAW = """
 (async () => {
@@ -98,7 +98,8 @@ _OVERLAY = """
       if (!m) {
         m = markers[p.id] = L.circleMarker([p.lat, p.lon], {pane: "twinPoints", weight: 2,
               renderer: el.twinPointRenderer,
-              radius: name === "shuttles" ? 7 : 6, color: "#fff", fillColor: colours[name], fillOpacity: 1});
+              radius: name === "shuttles" ? 7 : name === "meters" ? 4 : 6, color: "#fff",
+              fillColor: colours[name], fillOpacity: 1});
         m.on("click", () => { window.location.href = entity + encodeURIComponent(p.id); });
         m.bindTooltip(p.label, {permanent: name === "parking", direction: "top", offset: [0, -6]});
         group.addLayer(m);
@@ -186,8 +187,9 @@ async def build(ctx: PageContext) -> None:
                     "none": json.dumps(layers.NO_DATA_COLOUR), "low": json.dumps(list(layers.SCALE_LOW)),
                     "high": json.dumps(list(layers.SCALE_HIGH))}
 
-    # The point layers: stations are static (drawn once), car parks and shuttles follow the live hub.
+    # The point layers: stations and meters are static (drawn once), car parks and shuttles follow the live hub.
     stations = await run.io_bound(layers.station_markers, ctx.twin, ctx.lang)
+    metered = await run.io_bound(layers.meter_markers, ctx.twin, ctx.lang)
     parking = await run.io_bound(layers.parking_markers, ctx.twin, ctx.lang)
     shuttles = await run.io_bound(layers.shuttle_markers, ctx.twin, ctx.lang)
     names = {m.id: m.name for m in [*parking, *shuttles]}
@@ -196,6 +198,8 @@ async def build(ctx: PageContext) -> None:
         "parking": parking_points(ctx, [m.as_json() for m in parking], names),
         "shuttles": shuttle_points([m.as_json() for m in shuttles], names),
         "stations": [{**m.as_json(), "label": f"{m.name} · {m.type}"} for m in stations],
+        "meters": [{**m.as_json(), "label": ctx.text("map.meters", name=m.name, n=f"{m.value:,.0f}")}
+                   for m in metered],
     }
     client = ui.context.client
 
