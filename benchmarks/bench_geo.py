@@ -34,28 +34,19 @@ from typing import Any
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 
 from _bench_common import file_size_mib, median, peak_rss_mib, print_machine, print_table, remove_db, spread, verdict
 from _sql_timer import SqlTimer
+
+# The synthetic district and the query polygons are bench_geo_index's, so both measure the same layout.
+from bench_geo_index import HALF_SIDE_M, _deg, within_queries
 from lingang_twin.core.geometry import GeoQuery, geodesic_area_m2, parse_georel
 from lingang_twin.core.twin import Twin
 from lingang_twin.stores import open_store
 
-CENTRE = (121.93, 30.90)
-HALF_SIDE_M = 1500.0
 DISTRICT = "urn:ngsi-ld:District:iicz"
 TARGET_S = 0.010
-_TO_DEG = Transformer.from_pipeline(
-    "+proj=pipeline +step +inv +proj=aeqd "
-    f"+lat_0={CENTRE[1]} +lon_0={CENTRE[0]} +ellps=WGS84 +step +proj=unitconvert +xy_in=rad +xy_out=deg"
-)
 USES = ("office", "lab", "residential", "retail", "industrial")
-
-
-def _deg(x: np.ndarray, y: np.ndarray) -> list[list[float]]:
-    lon, lat = _TO_DEG.transform(np.atleast_1d(x), np.atleast_1d(y))
-    return [[float(a), float(b)] for a, b in zip(lon, lat, strict=True)]
 
 
 def make_buildings(n: int, seed: int = 1) -> list[dict[str, Any]]:
@@ -81,19 +72,6 @@ def make_buildings(n: int, seed: int = 1) -> list[dict[str, Any]]:
             "relationships": {"containedIn": DISTRICT},
             "geo": {"location": geom},
         })
-    return out
-
-
-def within_queries(runs: int, seed: int = 2) -> list[GeoQuery]:
-    rng = np.random.default_rng(seed)
-    radius = math.sqrt(0.2 * (2 * HALF_SIDE_M) ** 2 / math.pi)
-    angles = np.linspace(0.0, 2 * math.pi, 33)[:-1]
-    out = []
-    for _ in range(runs):
-        dx, dy = rng.uniform(-300.0, 300.0, 2)
-        ring = _deg(dx + radius * np.cos(angles), dy + radius * np.sin(angles))
-        ring.append(ring[0])
-        out.append(parse_georel("within", {"type": "Polygon", "coordinates": [ring]}))
     return out
 
 
