@@ -1,4 +1,4 @@
-"""The ``lingang-twin`` command: demo, serve, import, export.
+"""The ``lingang-twin`` command: demo, serve, import, export, energy.
 
 Every command refuses bad input with one line on stderr and exit code 2, and writes nothing.
 """
@@ -31,6 +31,12 @@ demo_app = typer.Typer(
     invoke_without_command=True,
 )
 app.add_typer(demo_app, name="demo")
+energy_app = typer.Typer(
+    help="Energy accounting · 能耗核算: consumption, standard coal, CO2 and cost of any entity.\n\n"
+         "Example: lingang-twin energy report --scope urn:ngsi-ld:District:lingang-iicz --month 2026-03",
+    no_args_is_help=True,
+)
+app.add_typer(energy_app, name="energy")
 out = Console()
 err_console = Console(stderr=True)
 
@@ -262,6 +268,53 @@ def export(
             twin.close()
     except TwinError as err:
         fail(str(err))
+
+
+@energy_app.command("report")
+def energy_report(
+    scope: Annotated[str, typer.Option(help="entity id: meter, building, zone or district / 核算对象")],
+    month: Annotated[str, typer.Option(help="YYYY-MM in Asia/Shanghai / 月份")],
+    db: DbOption = Path("lingang-twin.duckdb"),
+    format_: Annotated[str, typer.Option("--format", help="json (xlsx, html, pdf: not yet)")] = "json",
+    lang: Annotated[str, typer.Option(help="zh | en")] = "en",
+    factors: Annotated[str, typer.Option(help="CO2 factor set / 排放因子集")] = "shanghai-local-2022",
+    tariff: Annotated[str, typer.Option(help="tariff name / 价目")] = "shanghai-illustrative",
+    electricity_basis: Annotated[str, typer.Option(help="equivalent | equal-value")] = "equivalent",
+    config: Annotated[Path | None, typer.Option(help="JSON file of EnergyConfig overrides / 系数配置")] = None,
+) -> None:
+    """Monthly energy account of an entity: per carrier consumption, kgce, kgCO2 and cost, with grand totals.
+
+    Example: lingang-twin energy report --db twin.duckdb --scope urn:ngsi-ld:Building:x --month 2026-03
+    """
+    import json
+
+    from lingang_twin.energy.accounting import account, month_range
+
+    if format_ in ("xlsx", "html", "pdf"):
+        fail(f"--format {format_}: not yet available, use --format json / 暂不支持 {format_} 格式，请用 json")
+    if format_ != "json":
+        fail(f"--format {format_!r}: unknown format; valid: json / 未知格式")
+    if lang not in ("zh", "en"):
+        fail(f"--lang {lang!r}: valid: zh, en / 语言须为 zh 或 en")
+    overrides: Any = None
+    if config is not None:
+        try:
+            overrides = json.loads(config.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            fail(f"--config {config}: cannot read JSON ({err}) / 配置文件无法读取")
+    if not db.exists():
+        fail(f"{db}: no such twin file / 数据库文件不存在")
+    try:
+        start, end = month_range(month, "--month")
+        twin = _open(db)
+        try:
+            result = account(twin, scope, start, end, factors=factors, tariff=tariff,
+                             electricity_basis=electricity_basis, config=overrides)
+        finally:
+            twin.close()
+    except TwinError as err:
+        fail(str(err))
+    sys.stdout.write(json.dumps(result.to_dict(lang), ensure_ascii=False, indent=2) + "\n")
 
 
 def main() -> None:

@@ -1,12 +1,14 @@
 """The energy pack (能源): water, electricity, oil, gas and hydrogen (水电油气氢) across the district.
 
 Entry point: ``PACK``. Its ``setup(twin)`` registers the pack's entity types (see :mod:`.types`); meters of every
-carrier are the core ``Meter`` type.
+carrier are the core ``Meter`` type. Modules: :mod:`.factors` (GB/T 2589 coefficients, CO₂ factor sets),
+:mod:`.carriers` (canonical units), :mod:`.tariffs`, :mod:`.accounting` (``account``), :mod:`.api`
+(routes, via ``hooks["api"]``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lingang_twin.core.packs import Pack
 from lingang_twin.energy.types import register_energy_types
@@ -20,6 +22,13 @@ def setup(twin: Twin) -> None:
     register_energy_types(twin)
 
 
-PACK = Pack("energy", ("能源", "Energy"), setup)
+def api_router() -> Any:
+    """The pack's FastAPI router (imported on call, so that loading the pack does not load FastAPI)."""
+    from lingang_twin.energy.api import router
+
+    return router()
+
+
+PACK = Pack("energy", ("能源", "Energy"), setup, hooks={"api": api_router})
 
 __all__ = ["PACK", "setup"]

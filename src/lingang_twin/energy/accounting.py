@@ -1,0 +1,271 @@
+"""Energy accounting (能耗核算): consumption, standard coal, CO₂ and cost of any entity over a period.
+
+For a scope (a meter, building, zone, district …) :func:`account` takes the *main* meters — every meter at or
+below the scope that is not ``submeterOf`` another meter in the scope, so nothing is counted twice — and, per
+carrier, adds interval registers (``sum``) and cumulative registers (``delta``, rollovers handled by the store),
+turns the meter's unit into the carrier's canonical unit (:mod:`.carriers`), and prices it:
+
+    standard_coal_kgce = consumption × coefficient (GB/T 2589-2020)
+    kgco2              = consumption × emission factor (the named factor set)
+    cost_cny           = consumption × price, or Σ_hours consumption_h × price(hour) for time-of-use electricity
+
+The readings are aggregated in the store: at most four grouped aggregate queries (electricity by the hour for
+time-of-use, every other carrier by the year), never a Python loop over readings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import ValidationError as PydanticValidationError
+
+from lingang_twin.core.errors import ValidationError
+from lingang_twin.core.model import Entity
+from lingang_twin.core.twin import Twin
+from lingang_twin.energy.carriers import CARRIER_LABELS, canonical_unit, to_canonical_scale
+from lingang_twin.energy.factors import (
+    ELECTRICITY_BASES,
+    EnergyConfig,
+    co2_factor,
+    co2_factor_set,
+    coal_coefficient,
+)
+from lingang_twin.energy.tariffs import Tariff, tariff_from
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_HOUR_US = 3_600_000_000
+_OFFSET_H = 8  # Asia/Shanghai has kept UTC+8 without daylight saving since 1992
+
+
+def month_range(text: str, field: str = "month") -> tuple[datetime, datetime]:
+    """The calendar month ``YYYY-MM`` in Asia/Shanghai as ``[start, end)``; bad text raises ValidationError
+    (rule ``month-format``)."""
+    match = _MONTH.match(text or "") if isinstance(text, str) else None
+    if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
+        raise ValidationError(field, "month-format",
+                              f"{text!r} is not a month: write YYYY-MM, e.g. 2026-03 / 月份格式应为 YYYY-MM",
+                              value=text)
+    year, month = int(match.group(1)), int(match.group(2))
+    start = datetime(year, month, 1, tzinfo=SHANGHAI)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=SHANGHAI)
+    return start, end
+
+
+@dataclass
+class CarrierAccount:
+    """One carrier of an account: ``consumption`` [``unit``, the canonical unit], ``kgce`` [kgce], ``kgco2``
+    [kg CO₂], ``cost_cny`` [CNY], the main ``meters`` counted and the ``readings`` (steps) behind the figures."""
+
+    carrier: str
+    unit: str
+    consumption: float = 0.0
+    kgce: float = 0.0
+    kgco2: float = 0.0
+    cost_cny: float = 0.0
+    meters: list[str] = field(default_factory=list)
+    readings: int = 0
+    register_resets: int = 0
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        """JSON-able, with the carrier's label in ``lang`` (``zh`` or ``en``)."""
+        zh, en = CARRIER_LABELS[self.carrier]
+        return {"carrier": self.carrier, "label": zh if lang == "zh" else en, "consumption": self.consumption,
+                "unit": self.unit, "kgce": self.kgce, "kgco2": self.kgco2, "cost_cny": self.cost_cny,
+                "meters": self.meters, "readings": self.readings, "register_resets": self.register_resets}
+
+
+@dataclass
+class Account:
+    """The energy account of ``scope`` over ``[start, end)``: per-carrier figures, grand totals [kgce, kg CO₂,
+    CNY] and the ``basis`` (coefficient set, factor set, tariff and every figure used, with source and year)."""
+
+    scope: str
+    start: datetime
+    end: datetime
+    carriers: dict[str, CarrierAccount]
+    basis: dict[str, Any]
+    issues: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def total_kgce(self) -> float:
+        """Comprehensive energy consumption [kgce]."""
+        return sum(c.kgce for c in self.carriers.values())
+
+    @property
+    def total_kgco2(self) -> float:
+        """Emissions [kg CO₂]."""
+        return sum(c.kgco2 for c in self.carriers.values())
+
+    @property
+    def total_cost_cny(self) -> float:
+        """Cost [CNY]."""
+        return sum(c.cost_cny for c in self.carriers.values())
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        """JSON-able account; labels in ``lang`` (``zh`` or ``en``)."""
+        if lang not in ("zh", "en"):
+            raise ValidationError("lang", "lang-unknown",
+                                  f"unknown language {lang!r}; valid: zh, en / 语言须为 zh 或 en", value=lang)
+        return {"scope": self.scope, "start": self.start.isoformat(), "end": self.end.isoformat(),
+                "carriers": {k: v.to_dict(lang) for k, v in self.carriers.items()},
+                "totals": {"kgce": self.total_kgce, "kgco2": self.total_kgco2, "cost_cny": self.total_cost_cny},
+                "basis": self.basis, "issues": self.issues}
+
+
+def _meters_in_scope(twin: Twin, scope: Entity) -> list[Entity]:
+    """The main meters of ``scope``: the scope itself if it is a meter, else every meter below it that is not a
+    sub-meter of another meter below it."""
+    if scope.type == "Meter":
+        return [scope]
+    found: list[Entity] = []
+    while True:
+        page = twin.query(types=("Meter",), under=scope.id, limit=10_000, offset=len(found))
+        found.extend(page.entities)
+        if not page.entities or len(found) >= page.total:
+            break
+    ids = {m.id for m in found}
+    return [m for m in found if m.target("submeterOf") not in ids]
+
+
+def _check_config(config: EnergyConfig | dict[str, Any] | None) -> EnergyConfig:
+    if config is None or isinstance(config, EnergyConfig):
+        return config or EnergyConfig()
+    try:
+        return EnergyConfig.model_validate(config)
+    except PydanticValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValidationError(f"config.{where}" if where else "config", "config-invalid", str(first["msg"]),
+                              value=config) from None
+
+
+def account(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
+            factors: str = "shanghai-local-2022", tariff: str | Tariff | dict[str, Any] = "shanghai-illustrative",
+            electricity_basis: str = "equivalent", config: EnergyConfig | dict[str, Any] | None = None) -> Account:
+    """The energy account of ``scope_entity_id`` over ``[start, end)`` (timezone-aware instants).
+
+    Every figure is resolved before the store is asked for readings, so a bad input (unknown factor set, tariff
+    or basis; a carrier in use without a coefficient, factor or price; a meter unit that does not convert) raises
+    ValidationError naming the field and the rule and nothing is half-computed. An unknown scope raises
+    NotFoundError.
+    """
+    for name, instant in (("start", start), ("end", end)):
+        if not isinstance(instant, datetime) or instant.tzinfo is None:
+            raise ValidationError(name, "timezone-required", f"{name} must be a timezone-aware datetime / 须带时区")
+    if start >= end:
+        raise ValidationError("end", "range-order", "end must be after start / 结束时间须晚于开始时间")
+    if electricity_basis not in ELECTRICITY_BASES:
+        coal_coefficient("electricity", None, electricity_basis)  # raises the named error
+    cfg = _check_config(config)
+    co2_factor_set(factors)
+    priced = tariff_from(tariff)
+    scope = twin.get(scope_entity_id)
+    meters = _meters_in_scope(twin, scope)
+
+    # Resolve every figure first (nothing half-computed).
+    scale: dict[str, float] = {}
+    carrier_of: dict[str, str] = {}
+    cumulative: set[str] = set()
+    for m in meters:
+        carrier, unit = m.value("carrier"), m.value("unit")
+        try:
+            scale[m.id] = to_canonical_scale(carrier, unit, cfg)
+        except ValidationError as err:
+            raise ValidationError(err.field, err.rule, f"meter {m.id}: {err.message}", value=err.value) from None
+        carrier_of[m.id] = carrier
+        if m.value("register") == "cumulative":
+            cumulative.add(m.id)
+    in_use = sorted(set(carrier_of.values()))
+    coal = {c: coal_coefficient(c, cfg, electricity_basis) for c in in_use}
+    co2 = {c: co2_factor(c, factors, cfg) for c in in_use}
+    hourly_prices = priced.hourly_prices()
+    price = {c: priced.price(c) for c in in_use if not (c == "electricity" and hourly_prices is not None)}
+
+    carriers = {c: CarrierAccount(c, canonical_unit(c)) for c in in_use}
+    for m in meters:
+        carriers[carrier_of[m.id]].meters.append(m.id)
+    issues: list[dict[str, Any]] = []
+    ids = list(scale)
+    index_of = {m: k for k, m in enumerate(ids)}
+    scale_arr = np.array([scale[i] for i in ids], dtype=np.float64)
+    carrier_idx = {c: k for k, c in enumerate(in_use)}
+    carrier_arr = np.array([carrier_idx[carrier_of[i]] for i in ids], dtype=np.int64)
+    hour_price = np.array(hourly_prices or [0.0] * 24, dtype=np.float64)
+    consumption = np.zeros(len(in_use))
+    tou_cost = 0.0
+    readings = np.zeros(len(in_use), dtype=np.int64)
+
+    for hourly in (True, False):
+        for agg in ("sum", "delta"):
+            wanted = [i for i in ids if (carrier_of[i] == "electricity") == hourly and (i in cumulative) == (
+                agg == "delta")]
+            if not wanted:
+                continue
+            table = _aggregate(twin, scope, wanted, hourly=hourly, agg=agg, start=start, end=end)
+            groups = table["group"] if "group" in table.column_names else pa.array([wanted[0]] * table.num_rows)
+            # Sub-meters come back from the grouped query too: keep only the main meters' rows.
+            pos = pc.fill_null(pc.index_in(groups, value_set=pa.array(wanted)), -1).to_numpy(zero_copy_only=False)
+            keep = pos >= 0
+            meter_pos = np.array([index_of[w] for w in wanted], dtype=np.int64)[pos[keep]]
+            values = table["value"].to_numpy(zero_copy_only=False)[keep].astype(np.float64) * scale_arr[meter_pos]
+            counts = table["count"].to_numpy(zero_copy_only=False)[keep]
+            cidx = carrier_arr[meter_pos]
+            np.add.at(consumption, cidx, values)
+            np.add.at(readings, cidx, counts)
+            if hourly and hourly_prices is not None:
+                bucket_us = pc.cast(table["bucket"], pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy()[keep]
+                hours = (bucket_us // _HOUR_US + _OFFSET_H) % 24
+                tou_cost += float(np.sum(values * hour_price[hours]))
+            if agg == "delta":
+                resets = table["resets"].to_numpy(zero_copy_only=False)[keep]
+                for k in np.flatnonzero(resets):
+                    meter_id = ids[meter_pos[k]]
+                    carriers[carrier_of[meter_id]].register_resets += int(resets[k])
+                    issues.append({"meter": meter_id, "rule": "register-reset", "bucket": str(table["bucket"][
+                        int(np.flatnonzero(keep)[k])].as_py()), "message": "cumulative register went back: the "
+                        "reading after the reset counts as consumption / 累计表读数回退"})
+
+    for c, ci in carrier_idx.items():
+        acc = carriers[c]
+        acc.consumption = float(consumption[ci])
+        acc.readings = int(readings[ci])
+        acc.kgce = acc.consumption * coal[c].value
+        acc.kgco2 = acc.consumption * co2[c].value
+        acc.cost_cny = tou_cost if c == "electricity" and hourly_prices is not None else acc.consumption * price[c]
+
+    basis: dict[str, Any] = {
+        "standard_coal": {"standard": "GB/T 2589-2020", "electricity_basis": electricity_basis,
+                          "natural_gas_source": cfg.natural_gas_source,
+                          "coefficients": {c: f.to_dict() for c, f in coal.items()}},
+        "co2": {"factor_set": factors, "factors": {c: f.to_dict() for c, f in co2.items()}},
+        "tariff": {"name": priced.name, "illustrative": priced.illustrative, "source": priced.source,
+                   "time_of_use": hourly_prices is not None},
+        "main_meters_only": True,
+    }
+    return Account(scope_entity_id, start, end, carriers, basis, issues)
+
+
+def _aggregate(twin: Twin, scope: Entity, wanted: list[str], *, hourly: bool, agg: str, start: datetime,
+               end: datetime) -> pa.Table:
+    """One grouped aggregate of the meters' readings: hourly for electricity (time of use), yearly otherwise
+    (buckets only split the range; the range itself is ``(start, end]`` for period-closing readings)."""
+    bucket = "hour" if hourly else "year"
+    if scope.type == "Meter":
+        return twin.aggregate("reading", bucket=bucket, agg=agg, entity_id=scope.id, start=start, end=end,
+                              group_by="entity")
+    parts = ['carrier=="electricity"' if hourly else 'carrier!="electricity"']
+    if agg == "delta":
+        parts.append('register=="cumulative"')
+    return twin.aggregate("reading", bucket=bucket, agg=agg, under=scope.id, types=("Meter",), q=";".join(parts),
+                          start=start, end=end, group_by="entity")
+
+
+__all__ = ["Account", "CarrierAccount", "account", "month_range"]
