@@ -134,6 +134,8 @@ def test_query_by_type_and_id_pattern(lingang: Twin) -> None:
         ('use=="lab"|use=="office";height>100', {JOINT_LAB, HQ_TOWER}),
         ('tags=="hotel"', {LINGANG_CENTER}),
         ("occupants", set()),
+        ("!occupants", {LINGANG_CENTER, JOINT_LAB, HQ_TOWER}),
+        ('!tags;use!="office"', {JOINT_LAB}),
         ("height", {LINGANG_CENTER, JOINT_LAB, HQ_TOWER}),
         (f'containedIn=="{PARCEL}"', {LINGANG_CENTER, JOINT_LAB}),
         ('floorArea.unit=="m2";floorArea<100000', {HQ_TOWER}),

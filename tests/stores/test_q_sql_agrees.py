@@ -114,9 +114,9 @@ paths = st.one_of(
 @st.composite
 def comparisons(draw: st.DrawFn) -> Comparison:
     path = draw(paths)
-    op = draw(st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "~=", "!~=", "exists", "range", "list"]))
-    if op == "exists":
-        return Comparison(path, "exists", None)
+    op = draw(st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "~=", "!~=", "exists", "absent", "range", "list"]))
+    if op in ("exists", "absent"):
+        return Comparison(path, op, None)
     if op in ("~=", "!~="):
         return Comparison(path, op, draw(st.sampled_from(PATTERNS)))
     if op == "range":

@@ -61,16 +61,17 @@ class Overview:
 
 
 def energy_today(twin: Twin, now: datetime | None = None) -> list[CarrierEnergy] | None:
-    """Today's consumption per carrier over every meter, computed in the store.
+    """Today's consumption per carrier over the main meters, computed in the store.
 
     Interval registers are summed; cumulative registers contribute their ``delta`` (summing a cumulative register
-    would add up meter positions, not consumption). ``None`` when no meter has a reading today."""
+    would add up meter positions, not consumption). Sub-meters (``submeterOf``) are left out: their flow is already
+    in their main meter's. ``None`` when no meter has a reading today."""
     start = start_of_today(now)
     totals: dict[str, float] = {}
     for register, agg in (("interval", "sum"), ("cumulative", "delta")):
         try:
-            table = twin.aggregate("reading", types=["Meter"], q=f'register=="{register}"', bucket="day", agg=agg,
-                                   group_by="carrier", start=start)
+            table = twin.aggregate("reading", types=["Meter"], q=f'register=="{register}";!submeterOf', bucket="day",
+                                   agg=agg, group_by="carrier", start=start)
         except NotFoundError:
             continue
         for row in table.to_pylist():

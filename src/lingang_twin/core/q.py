@@ -11,6 +11,7 @@ Grammar (informal; the real one is :data:`_GRAMMAR`, parsed with lark's LALR par
     and_expr   := atom (";" atom)*                  -- ";" is AND; it binds tighter than "|"
     atom       := term | "(" or_expr ")"
     term       := path                              -- the attribute exists
+                | "!" path                          -- the attribute is absent (NGSI-LD 1.6+)
                 | path op value_spec
     path       := NAME ("[" NAME "]")*              -- compound value:  address[city][district]
                 | NAME "." NAME                     -- sub-attribute:   temperature.observedAt
@@ -69,7 +70,7 @@ __all__ = [
 
 Scalar: TypeAlias = str | int | float | bool | datetime | date
 
-OPERATORS: Final = frozenset({"==", "!=", "<", "<=", ">", ">=", "~=", "!~=", "exists"})
+OPERATORS: Final = frozenset({"==", "!=", "<", "<=", ">", ">=", "~=", "!~=", "exists", "absent"})
 _EQUALITY_OPS: Final = frozenset({"==", "!="})
 _ORDER_OPS: Final = frozenset({"<", "<=", ">", ">="})
 _PATTERN_OPS: Final = frozenset({"~=", "!~="})
@@ -105,7 +106,8 @@ class ValueList:
 
 @dataclass(frozen=True)
 class Comparison:
-    """One term. ``value`` is ``None`` exactly when ``op == "exists"`` (the attribute named alone)."""
+    """One term. ``value`` is ``None`` exactly when ``op`` is ``"exists"`` (the attribute named alone) or
+    ``"absent"`` (``!attribute``)."""
 
     path: Path
     op: str
@@ -163,6 +165,7 @@ start: or_expr
 ?or_expr: and_expr (_OR and_expr)*
 ?and_expr: atom (_AND atom)*
 ?atom: comparison
+     | _BANG path           -> absent
      | _LPAR or_expr _RPAR  -> group
 
 comparison: path (OP value_spec)?
@@ -187,6 +190,7 @@ DOTDOT: ".."
 COMMA: ","
 DOT: "."
 _AND: ";"
+_BANG: "!"
 _OR: "|"
 _LPAR: "("
 _RPAR: ")"
@@ -299,6 +303,10 @@ class _Builder(Transformer[Token, Expr]):
 
     def vlist(self, children: list[Any]) -> _Spec:
         return _Spec("list", tuple(c for c in children if isinstance(c, _Val)), _start(children[1]))
+
+    def absent(self, children: list[Any]) -> Comparison:
+        path, _ = children[0]
+        return Comparison(path, "absent", None)
 
     def comparison(self, children: list[Any]) -> Comparison:
         path, _ = children[0]
@@ -507,10 +515,10 @@ def to_text(expr: Expr) -> str:
 
 def _comparison_text(comp: Comparison) -> str:
     path = _path_text(comp.path)
-    if comp.op == "exists":
+    if comp.op in ("exists", "absent"):
         if comp.value is not None:
-            raise ValueError("an 'exists' comparison has no value")
-        return path
+            raise ValueError(f"an {comp.op!r} comparison has no value")
+        return path if comp.op == "exists" else f"!{path}"
     if comp.op not in OPERATORS:
         raise ValueError(f"unknown operator {comp.op!r}")
     value = comp.value
@@ -590,6 +598,8 @@ def evaluate(expr: Expr, lookup: Callable[[Path], Any]) -> bool:
     present = value is not MISSING and value is not None
     if expr.op == "exists":
         return present
+    if expr.op == "absent":
+        return not present
     if not present:
         return False
     if expr.op == "!=":

@@ -112,6 +112,8 @@ def _comparison(c: Comparison, alias: str) -> str:
     present = f"({j} IS NOT NULL AND json_type({j}) <> 'NULL')"
     if c.op == "exists":
         return present
+    if c.op == "absent":
+        return f"(NOT {present})"
     if c.op in ("!=", "!~="):
         # != is the negation of == for a present value: for a list, no element equals.
         return f"({present} AND NOT {_any(j, c.op[1:] if c.op == '!~=' else '==', c.value)})"
