@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 source scripts/_setup.sh
 ensure_python_env test
 # The console's browser tests drive Debian's Chromium through Playwright (no browser download); a CJK font so
-# that the Chinese labels in their screenshots are glyphs, not boxes.
-apt_install chromium fonts-wqy-microhei
+# that the Chinese labels in their screenshots are glyphs, not boxes; poppler-utils (pdftotext) to read back the
+# energy reports' PDFs.
+apt_install chromium fonts-wqy-microhei poppler-utils
 echo "== ruff ==";  .venv/bin/ruff check src tests benchmarks examples
 echo "== mypy ==";  .venv/bin/mypy
 echo "== pytest =="

@@ -275,7 +275,9 @@ def energy_report(
     scope: Annotated[str, typer.Option(help="entity id: meter, building, zone or district / 核算对象")],
     month: Annotated[str, typer.Option(help="YYYY-MM in Asia/Shanghai / 月份")],
     db: DbOption = Path("lingang-twin.duckdb"),
-    format_: Annotated[str, typer.Option("--format", help="json (xlsx, html, pdf: not yet)")] = "json",
+    format_: Annotated[str, typer.Option("--format", help="json | html | xlsx | pdf")] = "json",
+    out_path: Annotated[Path | None, typer.Option("--out", help="file for html/xlsx/pdf (default: "
+                                                  "energy-<scope>-<month>.<format>)")] = None,
     lang: Annotated[str, typer.Option(help="zh | en")] = "en",
     factors: Annotated[str, typer.Option(help="CO2 factor set / 排放因子集")] = "shanghai-local-2022",
     tariff: Annotated[str, typer.Option(help="tariff name / 价目")] = "shanghai-illustrative",
@@ -284,16 +286,20 @@ def energy_report(
 ) -> None:
     """Monthly energy account of an entity: per carrier consumption, kgce, kgCO2 and cost, with grand totals.
 
-    Example: lingang-twin energy report --db twin.duckdb --scope urn:ngsi-ld:Building:x --month 2026-03
+    Examples: lingang-twin energy report --db twin.duckdb --scope urn:ngsi-ld:Building:x --month 2026-03;
+    lingang-twin energy report --scope urn:ngsi-ld:District:lingang-iicz --month 2026-03 --format pdf --lang zh
     """
     import json
 
     from lingang_twin.energy.accounting import account, month_range
 
-    if format_ in ("xlsx", "html", "pdf"):
-        fail(f"--format {format_}: not yet available, use --format json / 暂不支持 {format_} 格式，请用 json")
+    if format_ not in ("json", "html", "xlsx", "pdf"):
+        fail(f"--format {format_!r}: unknown format; valid: json, html, xlsx, pdf / 未知格式")
+    if format_ == "json" and out_path is not None:
+        fail("--out: only for --format html, xlsx or pdf; json goes to stdout / json 输出到标准输出")
     if format_ != "json":
-        fail(f"--format {format_!r}: unknown format; valid: json / 未知格式")
+        target = out_path or Path(f"energy-{_slug(scope)}-{month}.{format_}")
+        _check_writable(target)
     if lang not in ("zh", "en"):
         fail(f"--lang {lang!r}: valid: zh, en / 语言须为 zh 或 en")
     overrides: Any = None
@@ -304,6 +310,10 @@ def energy_report(
             fail(f"--config {config}: cannot read JSON ({err}) / 配置文件无法读取")
     if not db.exists():
         fail(f"{db}: no such twin file / 数据库文件不存在")
+    if format_ != "json":
+        _energy_report_file(db, scope, month, format_, target, lang=lang, factors=factors, tariff=tariff,
+                            electricity_basis=electricity_basis, config=overrides)
+        return
     try:
         start, end = month_range(month, "--month")
         twin = _open(db)
@@ -315,6 +325,60 @@ def energy_report(
     except TwinError as err:
         fail(str(err))
     sys.stdout.write(json.dumps(result.to_dict(lang), ensure_ascii=False, indent=2) + "\n")
+
+
+def _slug(text: str) -> str:
+    """The last part of an entity id, safe as a file name."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text.rsplit(":", 1)[-1]).strip("-.") or "scope"
+
+
+def _check_writable(target: Path) -> None:
+    import os
+
+    parent = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        fail(f"--out {target}: is a directory / 输出路径是目录")
+    if not parent.is_dir():
+        fail(f"--out {target}: no such directory {parent} / 输出目录不存在")
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        fail(f"--out {target}: not writable / 输出路径不可写")
+
+
+def _energy_report_file(db: Path, scope: str, month: str, format_: str, target: Path, **options: Any) -> None:
+    """Write the monthly report as html / xlsx / pdf: rendered to a temporary file beside ``target`` and moved
+    into place, so a failure leaves nothing behind."""
+    import os
+    import tempfile
+
+    from lingang_twin.energy.accounting import month_range
+    from lingang_twin.energy.reports import monthly_report, render
+
+    try:
+        month_range(month, "--month")
+        twin = _open(db)
+        try:
+            report = monthly_report(twin, scope, month, **options)
+        finally:
+            twin.close()
+    except TwinError as err:
+        fail(str(err))
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        render(report, format_, tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the report gets an ordinary file's mode
+        os.replace(tmp, target)
+    except OSError as err:
+        fail(f"--out {target}: cannot write ({err.strerror or err}) / 无法写入")
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+    out.print(f"wrote {target} ({format_}, {target.stat().st_size:,} bytes)", soft_wrap=True, highlight=False)
 
 
 def main() -> None:

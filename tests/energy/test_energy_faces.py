@@ -49,8 +49,8 @@ def test_cli_bad_input_is_one_line_exit_2(energy_file: Path) -> None:
     cases = [
         (("--month", "2026-13"), "--month: '2026-13' is not a month"),
         (("--month", "March"), "YYYY-MM"),
-        (("--month", MONTH, "--format", "xlsx"), "not yet"),
-        (("--month", MONTH, "--format", "pdf"), "not yet"),
+        (("--month", MONTH, "--format", "xlsx", "--out", "/nonexistent-dir/r.xlsx"), "no such directory"),
+        (("--month", MONTH, "--format", "pdf", "--config", "/nonexistent.json"), "cannot read JSON"),
         (("--month", MONTH, "--format", "csv"), "unknown format"),
         (("--month", MONTH, "--factors", "mee-2099"), "mee-national-2023"),
         (("--month", MONTH), "water"),  # factor set missing a carrier in use

@@ -2,8 +2,10 @@
 
 Entry point: ``PACK``. Its ``setup(twin)`` registers the pack's entity types (see :mod:`.types`); meters of every
 carrier are the core ``Meter`` type. Modules: :mod:`.factors` (GB/T 2589 coefficients, CO₂ factor sets),
-:mod:`.carriers` (canonical units), :mod:`.tariffs`, :mod:`.accounting` (``account``), :mod:`.api`
-(routes, via ``hooks["api"]``).
+:mod:`.carriers` (canonical units), :mod:`.tariffs`, :mod:`.accounting` (``account``), :mod:`.virtual` (virtual
+meters, unmetered loss), :mod:`.efficiency` (intensity, ranking, month-on-month / year-on-year),
+:mod:`.quality` (data quality and anomaly findings) and :mod:`.alerts` (findings as Alert entities),
+:mod:`.reports` (monthly reports: HTML, XLSX, PDF), :mod:`.api` (routes, via ``hooks["api"]``).
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ if TYPE_CHECKING:
 
 
 def setup(twin: Twin) -> None:
-    """Register the energy types on ``twin`` (idempotent)."""
+    """Register the energy types on ``twin`` (idempotent), virtual meters included."""
+    from lingang_twin.energy.virtual import register_virtual_meter_type
+
     register_energy_types(twin)
+    register_virtual_meter_type(twin)
 
 
 def api_router() -> Any:

@@ -65,6 +65,7 @@ def register_energy_types(twin: Twin) -> None:
          "EVChargingStation"),
         ("HydrogenStation", HydrogenStationProperties, {"dispensed": "kg", "storageLevel": "kg"},
          ("加氢站", "Hydrogen refuelling station"), None),
+        ("Alert", _Open, {}, ("告警", "Alert"), "Alert"),  # raised by .alerts (data-quality findings)
     ]
     for name, model, series, label, sdm in specs:
         if name not in twin.types:
