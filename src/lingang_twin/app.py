@@ -21,6 +21,29 @@ def open_twin(db: str | Path | None) -> Twin:
     return twin
 
 
+def load_energy_config(path: Path | None) -> object | None:
+    """The energy pack's deployment settings from a JSON file (``LINGANG_ENERGY_CONFIG``), checked; ``None``
+    when no file is named. A bad file is a ValidationError naming the setting, raised before the server starts."""
+    if path is None:
+        return None
+    import json
+
+    from pydantic import ValidationError as PydanticValidationError
+
+    from lingang_twin.core.errors import ValidationError
+    from lingang_twin.core.types import model_errors_to_validation
+    from lingang_twin.energy.factors import EnergyConfig
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ValidationError("energy_config", "config-file", f"{path}: cannot read a JSON object: {err}") from None
+    try:
+        return EnergyConfig.model_validate(data)
+    except PydanticValidationError as err:
+        raise model_errors_to_validation(err, "energy_config") from None
+
+
 def serve(twin: Twin, settings: Settings) -> None:
     """Serve the API and the operations-centre console (``/console``) for ``twin`` until interrupted (blocking)."""
     import uvicorn
@@ -29,5 +52,8 @@ def serve(twin: Twin, settings: Settings) -> None:
     from lingang_twin.api import create_app
 
     app = create_app(twin, settings, PACKS)
-    console.mount(app, twin, settings, PACKS)  # same process, same twin: one writer of the DuckDB file
+    board = console.mount(app, twin, settings, PACKS)  # same process, same twin: one writer of the DuckDB file
+    energy_config = load_energy_config(settings.energy_config)
+    app.state.energy_config = energy_config  # read by the energy pack's routes …
+    board.energy_config = energy_config  # … and by its console page
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)

@@ -125,6 +125,8 @@ def demo(
               f"groupBy=carrier", soft_wrap=True)
     try:
         serve(twin, _settings(db, host, port))
+    except TwinError as err:
+        fail(str(err))
     finally:
         if sim is not None:
             sim.stop()
@@ -165,6 +167,8 @@ def serve(
     out.print(f"Lingang Twin serving {db} at http://{host}:{port} (docs: /docs)")
     try:
         run(twin, _settings(db, host, port))
+    except TwinError as err:
+        fail(str(err))
     finally:
         twin.close()
 

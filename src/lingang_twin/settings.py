@@ -22,3 +22,6 @@ class Settings(BaseSettings):
     tile_url: str | None = Field(default=None, description="console map basemap, a Leaflet tile URL template "
                                  "(e.g. https://tiles.example/{z}/{x}/{y}.png); none: vector layers only, offline")
     env: str = Field(default="development", description="development | production")
+    energy_config: Path | None = Field(
+        default=None, description="JSON file of the energy pack's EnergyConfig (e.g. the water and hydrogen CO2 "
+        "factors a deployment must set); see README, Energy management")

@@ -138,3 +138,15 @@ def test_a_file_with_one_unknown_entity_writes_nothing(tmp_path: Path, geojson: 
 
     with open_twin(db) as twin:
         assert "reading" not in twin.store.series_of(M_WATER)
+
+
+def test_serve_refuses_a_bad_energy_config(tmp_path: Path) -> None:
+    import os
+
+    bad = tmp_path / "energy.json"
+    bad.write_text('{"water_kgco2_per_m3": -1}', encoding="utf-8")
+    env = {**os.environ, "LINGANG_ENERGY_CONFIG": str(bad)}
+    proc = subprocess.run([sys.executable, "-m", "lingang_twin.cli", "serve", "--db", str(tmp_path / "s.duckdb"),
+                           "--port", "8799"], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert "energy_config" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr

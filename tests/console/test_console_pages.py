@@ -165,7 +165,7 @@ async def test_hub_timer_ticks_by_itself_within_two_seconds(demo_twin: Twin) -> 
 
 async def test_pack_page_through_the_console_hook(console_user: tuple[User, Console]) -> None:
     user, console = console_user
-    assert [p.path for p in console.pages] == ["/mobility"]  # registered by the mobility pack's hook
+    assert [p.path for p in console.pages] == ["/energy", "/mobility"]  # registered by the packs' hooks
     await user.open("/")
     await user.should_see("出行")  # in the navigation of every page
     await user.open("/mobility")

@@ -50,6 +50,9 @@ class Console:
     hub: LiveHub
     pages: list[ConsolePage] = field(default_factory=list)
     page_factory: Callable[[ConsolePage], None] | None = None
+    # The energy pack's deployment settings (EnergyConfig), set by the face that serves the console; its page
+    # reads them. Typed loosely so that the console does not import the pack.
+    energy_config: Any = None
 
     def url(self, path: str) -> str:
         """An absolute URL path inside the console."""

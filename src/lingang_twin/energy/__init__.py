@@ -5,7 +5,8 @@ carrier are the core ``Meter`` type. Modules: :mod:`.factors` (GB/T 2589 coeffic
 :mod:`.carriers` (canonical units), :mod:`.tariffs`, :mod:`.accounting` (``account``), :mod:`.virtual` (virtual
 meters, unmetered loss), :mod:`.efficiency` (intensity, ranking, month-on-month / year-on-year),
 :mod:`.quality` (data quality and anomaly findings) and :mod:`.alerts` (findings as Alert entities),
-:mod:`.reports` (monthly reports: HTML, XLSX, PDF), :mod:`.api` (routes, via ``hooks["api"]``).
+:mod:`.reports` (monthly reports: HTML, XLSX, PDF), :mod:`.api` (routes, via ``hooks["api"]``), :mod:`.page`
+(the console's 能源 / Energy page, via ``hooks["console"]``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ def api_router() -> Any:
     return router()
 
 
-PACK = Pack("energy", ("能源", "Energy"), setup, hooks={"api": api_router})
+def console_pages(register_page: Any) -> None:
+    """The ``console`` hook: register the energy page (the module is imported on call)."""
+    from lingang_twin.energy.page import console_pages as register
+
+    register(register_page)
+
+
+PACK = Pack("energy", ("能源", "Energy"), setup, hooks={"api": api_router, "console": console_pages})
 
 __all__ = ["PACK", "setup"]

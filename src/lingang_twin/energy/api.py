@@ -8,16 +8,49 @@ A deployment's overrides of the figures (:class:`~.factors.EnergyConfig`) are re
 
 from __future__ import annotations
 
+import tempfile
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
+from lingang_twin.core.errors import ValidationError
+from lingang_twin.core.observations import parse_instant
 from lingang_twin.energy.accounting import account, month_range
 from lingang_twin.energy.factors import EnergyConfig
 
+MEDIA_TYPES = {"html": "text/html; charset=utf-8",
+               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+               "pdf": "application/pdf"}
+
+
+def _instant(text: str, field: str) -> datetime:
+    value = parse_instant(text, field)
+    if value is None:  # pragma: no cover - Query(...) makes it required
+        raise ValidationError(field, "required", f"{field} is required / 必填")
+    return value
+
+
+def _filename(scope: str, month: str, fmt: str) -> str:
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in scope.rsplit(":", 1)[-1])
+    return f"energy-report-{safe}-{month}.{fmt}"
+
+
+def _jsonable(value: Any) -> Any:
+    """Numpy scalars inside findings' evidence become plain numbers."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()
+    return value
+
 
 def router() -> APIRouter:
-    """The router: ``GET /api/v1/energy/account``."""
+    """The router: ``GET account``, ``GET report``, ``GET quality``, ``POST quality/alerts``, ``GET intensity``
+    (below ``/api/v1/energy``)."""
     r = APIRouter(prefix="/api/v1/energy", tags=["energy"])
 
     @r.get("/account", summary="Energy account of an entity for a month / 月度能耗核算")
@@ -38,6 +71,87 @@ def router() -> APIRouter:
         result = account(request.app.state.twin, scope, start, end, factors=factors, tariff=tariff,
                          electricity_basis=electricity_basis, config=config)
         return result.to_dict(lang)
+
+    @r.get("/report", summary="Monthly energy report / 月度能耗报告", response_model=None)
+    def get_report(
+        request: Request,
+        scope: str = Query(description="entity id / 报告对象"),
+        month: str = Query(description="YYYY-MM, Asia/Shanghai / 月份"),
+        format: str = Query("json", description="json | html | xlsx | pdf / 格式"),
+        lang: str = Query("zh", description="zh | en"),
+        factors: str = Query("shanghai-local-2022", description="CO2 factor set / 排放因子集"),
+        tariff: str = Query("shanghai-illustrative", description="tariff name / 价目"),
+        electricity_basis: str = Query("equivalent", description="equivalent | equal-value / 电力折标方式"),
+    ) -> Response | dict[str, Any]:
+        """The monthly report as JSON, or as a download (HTML, XLSX, PDF) with its content type and filename."""
+        from lingang_twin.energy.reports import monthly_report, render
+
+        if format not in ("json", *MEDIA_TYPES):
+            raise ValidationError("format", "format-unknown",
+                                  f"unknown format {format!r}; valid: json, html, xlsx, pdf / 格式未知",
+                                  value=format)
+        config: EnergyConfig | None = getattr(request.app.state, "energy_config", None)
+        report = monthly_report(request.app.state.twin, scope, month, lang=lang, factors=factors, tariff=tariff,
+                                electricity_basis=electricity_basis, config=config)
+        if format == "json":
+            return _jsonable(report.to_dict())  # type: ignore[no-any-return]
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"report.{format}"
+            render(report, format, path)
+            content = path.read_bytes()
+        name = _filename(scope, month, format)
+        return Response(content, media_type=MEDIA_TYPES[format],
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @r.get("/quality", summary="Data-quality findings of meters / 计量数据质量")
+    def get_quality(
+        request: Request,
+        scope: str = Query(description="entity id / 检查对象"),
+        start: str = Query(description="ISO 8601 instant with offset / 开始时刻（须带时区）"),
+        end: str = Query(description="ISO 8601 instant with offset / 结束时刻（须带时区）"),
+    ) -> dict[str, Any]:
+        """Findings (gaps, stuck, negative, spikes, leaks, creep, hydrogen) of the meters at or below ``scope``."""
+        from lingang_twin.energy.quality import check_meters
+
+        findings = check_meters(request.app.state.twin, scope, _instant(start, "start"), _instant(end, "end"))
+        return {"scope": scope, "count": len(findings), "findings": [_jsonable(f.to_dict()) for f in findings]}
+
+    @r.post("/quality/alerts", summary="Raise the findings as Alert entities / 生成告警")
+    def post_quality_alerts(
+        request: Request,
+        scope: str = Query(description="entity id / 检查对象"),
+        start: str = Query(description="ISO 8601 instant with offset / 开始时刻（须带时区）"),
+        end: str = Query(description="ISO 8601 instant with offset / 结束时刻（须带时区）"),
+    ) -> dict[str, Any]:
+        """Check the meters and store one open Alert per finding (existing ones are not written again)."""
+        from lingang_twin.energy.alerts import raise_alerts
+        from lingang_twin.energy.quality import check_meters
+
+        twin = request.app.state.twin
+        findings = check_meters(twin, scope, _instant(start, "start"), _instant(end, "end"))
+        ids = raise_alerts(twin, findings)
+        return {"scope": scope, "count": len(ids), "alerts": ids}
+
+    @r.get("/intensity", summary="Energy intensity of buildings / 建筑能耗强度")
+    def get_intensity(
+        request: Request,
+        start: str = Query(description="ISO 8601 instant with offset / 开始时刻（须带时区）"),
+        end: str = Query(description="ISO 8601 instant with offset / 结束时刻（须带时区）"),
+        under: str | None = Query(None, description="only buildings below this entity / 范围"),
+        factors: str = Query("shanghai-local-2022", description="CO2 factor set / 排放因子集"),
+        electricity_basis: str = Query("equivalent", description="equivalent | equal-value / 电力折标方式"),
+    ) -> dict[str, Any]:
+        """Annualised intensity of every building (kWh, kgce, kg CO₂ per m² and per occupant) and its rank."""
+        from lingang_twin.energy.efficiency import intensity
+
+        twin = request.app.state.twin
+        if under is not None:
+            twin.get(under)  # an unknown scope answers 404
+        config: EnergyConfig | None = getattr(request.app.state, "energy_config", None)
+        table = intensity(twin, _instant(start, "start"), _instant(end, "end"), under=under, factors=factors,
+                          electricity_basis=electricity_basis, config=config)
+        return {"under": under, "annualise": float((table.schema.metadata or {})[b"annualise"]),
+                "buildings": table.to_pylist()}
 
     return r
 

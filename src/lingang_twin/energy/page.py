@@ -1,0 +1,306 @@
+"""The energy pack's console page (能源): where the district's energy goes, this month.
+
+Reached only through ``PACK.hooks["console"]`` (:func:`console_pages`): the pack never imports the console. The
+builder draws with NiceGUI (imported lazily) from the page context (``page.twin``, ``page.tr``,
+``page.entity_url``):
+
+* a Sankey from carriers to zones of the district's consumption this month, in standard coal [kgce] so that the
+  carriers add up (GB/T 2589-2020 coefficients; main meters only, as :func:`.accounting.account` counts them);
+* the daily consumption of each carrier this month, in its canonical unit;
+* the buildings ranked by kgce per m² per year (:func:`.efficiency.intensity`);
+* the meters' data-quality findings of the last three days (:func:`.quality.check_meters`), linked to the meters;
+* monthly report downloads (HTML, XLSX, PDF; :mod:`.reports`).
+
+The deployment's :class:`~.factors.EnergyConfig` is read from the console's ``energy_config`` attribute when the
+deployment sets one. Without it, figures that need a CO₂ factor the tables lack (water, hydrogen) are not shown:
+the page names the setting to configure instead — consumption and kgce need no CO₂ factor and are still shown.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from lingang_twin.core.errors import ValidationError
+from lingang_twin.energy.accounting import _meters_in_scope, month_range
+from lingang_twin.energy.carriers import CARRIER_LABELS, canonical_unit, to_canonical_scale
+from lingang_twin.energy.factors import EnergyConfig, co2_factor, coal_coefficient
+
+if TYPE_CHECKING:
+    from lingang_twin.core.model import Entity
+    from lingang_twin.core.twin import Twin
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+OUTSIDE_ZONES = ("区内其他", "Outside zones")
+MAX_FINDINGS = 100
+CONFIG_MESSAGE = ("未配置排放因子：水须设置 water_kgco2_per_m3，氢须设置 hydrogen_route 与 hydrogen_kgco2_per_kg"
+                  "（能源配置 EnergyConfig）。CO₂、强度排名与报告在配置后显示；能耗与标准煤照常显示。",
+                  "CO₂ factors not configured: water needs water_kgco2_per_m3, hydrogen needs hydrogen_route and "
+                  "hydrogen_kgco2_per_kg (EnergyConfig). CO₂, the intensity ranking and the reports appear once they "
+                  "are set; consumption and standard coal are shown anyway.")
+
+
+@dataclass
+class Flows:
+    """Standard coal [kgce] of the main meters below ``district`` over ``[start, end)`` by (carrier, zone id);
+    zone id ``""`` holds the meters in no zone. ``zones``: id → (中文, English) name."""
+
+    district: str
+    start: datetime
+    end: datetime
+    kgce: dict[tuple[str, str], float] = field(default_factory=dict)
+    zones: dict[str, tuple[str, str]] = field(default_factory=dict)
+    carriers: list[str] = field(default_factory=list)
+
+
+def _name(e: Entity) -> tuple[str, str]:
+    zh = str(e.value("name") or e.id.rsplit(":", 1)[-1])
+    return zh, str(e.value("nameEn") or zh)
+
+
+def _all(twin: Twin, **kwargs: Any) -> list[Entity]:
+    found: list[Entity] = []
+    while True:
+        page = twin.query(limit=10_000, offset=len(found), **kwargs)
+        found.extend(page.entities)
+        if not page.entities or len(found) >= page.total:
+            return found
+
+
+def _now() -> datetime:
+    """The current instant in Asia/Shanghai (one place, so that tests can pin it)."""
+    return datetime.now(SHANGHAI)
+
+
+def district_of(twin: Twin) -> str | None:
+    """The twin's first District (by id), or ``None``."""
+    page = twin.query(types=["District"], limit=1, order_by=["id"])
+    return page.entities[0].id if page.entities else None
+
+
+def _per_meter(twin: Twin, under: str, start: datetime, end: datetime, bucket: str) -> dict[str, dict[Any, float]]:
+    """Main-meter readings aggregated per meter and bucket (interval ``sum``, cumulative ``delta``): two grouped
+    store queries; meter id → bucket → value in the meter's unit."""
+    out: dict[str, dict[Any, float]] = {}
+    for agg in ("sum", "delta"):
+        kwargs: dict[str, Any] = {"q": 'register=="cumulative"'} if agg == "delta" else {}
+        table = twin.aggregate("reading", bucket=bucket, agg=agg, types=("Meter",), under=under, start=start,
+                               end=end, group_by="entity", **kwargs)
+        for g, b, v in zip(table["group"].to_pylist(), table["bucket"].to_pylist(), table["value"].to_pylist(),
+                           strict=True):
+            if v is not None:
+                out.setdefault(f"{agg}:{g}", {})
+                out[f"{agg}:{g}"][b] = out[f"{agg}:{g}"].get(b, 0.0) + float(v)
+    return out
+
+
+def _mains(twin: Twin, district: str, config: EnergyConfig | None) -> tuple[list[Entity], dict[str, float]]:
+    meters = _meters_in_scope(twin, twin.get(district))
+    scale = {m.id: to_canonical_scale(m.value("carrier"), m.value("unit"), config) for m in meters}
+    return meters, scale
+
+
+def flows(twin: Twin, district: str, start: datetime, end: datetime,
+          config: EnergyConfig | None = None) -> Flows:
+    """Standard coal by carrier and zone (the ``Zone`` entities below ``district``) over ``[start, end)``."""
+    meters, scale = _mains(twin, district, config)
+    coal = {c: coal_coefficient(c, config).value for c in {m.value("carrier") for m in meters}}
+    zones = sorted(_all(twin, types=("Zone",), under=district), key=lambda z: z.id)
+    zone_of: dict[str, str] = {}
+    for z in zones:
+        for m in _all(twin, types=("Meter",), under=z.id):
+            zone_of.setdefault(m.id, z.id)
+    data = _per_meter(twin, district, start, end, "year") if meters else {}
+    out = Flows(district, start, end, zones={z.id: _name(z) for z in zones})
+    for m in meters:
+        agg = "delta" if m.value("register") == "cumulative" else "sum"
+        value = sum(data.get(f"{agg}:{m.id}", {}).values())
+        if not value:
+            continue
+        carrier = m.value("carrier")
+        key = (carrier, zone_of.get(m.id, ""))
+        out.kgce[key] = out.kgce.get(key, 0.0) + value * scale[m.id] * coal[carrier]
+    if any(z == "" for _, z in out.kgce):
+        out.zones[""] = OUTSIDE_ZONES
+    out.carriers = sorted({c for c, _ in out.kgce})
+    return out
+
+
+def sankey_options(f: Flows, tr: Callable[[str, str], str]) -> dict[str, Any]:
+    """The ECharts options of the carrier → zone Sankey (link values in kgce)."""
+    names = {c: tr(*CARRIER_LABELS[c]) for c in f.carriers}
+    zone_names = {z: tr(*n) for z, n in f.zones.items()}
+    nodes = [{"name": names[c]} for c in f.carriers] + [{"name": zone_names[z]} for z in f.zones]
+    links = [{"source": names[c], "target": zone_names[z], "value": v} for (c, z), v in sorted(f.kgce.items())]
+    return {"tooltip": {"trigger": "item"},
+            "series": [{"type": "sankey", "data": nodes, "links": links, "emphasis": {"focus": "adjacency"},
+                        "label": {"fontSize": 12}}]}
+
+
+def daily(twin: Twin, district: str, start: datetime, end: datetime,
+          config: EnergyConfig | None = None) -> tuple[list[str], dict[str, list[float]]]:
+    """Days of ``[start, end)`` and each carrier's consumption per day [canonical unit] (main meters)."""
+    meters, scale = _mains(twin, district, config)
+    days = [(start + timedelta(days=k)).date() for k in range((end.date() - start.date()).days)]
+    index = {d: k for k, d in enumerate(days)}
+    data = _per_meter(twin, district, start, end, "day") if meters else {}
+    series: dict[str, np.ndarray] = {}
+    for m in meters:
+        agg = "delta" if m.value("register") == "cumulative" else "sum"
+        for bucket, value in data.get(f"{agg}:{m.id}", {}).items():
+            k = index.get(bucket.astimezone(SHANGHAI).date())
+            if k is not None:
+                series.setdefault(m.value("carrier"), np.zeros(len(days)))[k] += value * scale[m.id]
+    return [d.isoformat() for d in days], {c: [float(v) for v in a] for c, a in sorted(series.items())}
+
+
+def missing_factors(twin: Twin, district: str, config: EnergyConfig | None,
+                    factors: str = "shanghai-local-2022") -> list[str]:
+    """The carriers in use below ``district`` whose CO₂ factor is missing (each message names the setting)."""
+    meters = _meters_in_scope(twin, twin.get(district))
+    problems = []
+    for carrier in sorted({m.value("carrier") for m in meters}):
+        try:
+            co2_factor(carrier, factors, config)
+        except ValidationError as err:
+            problems.append(err.message)
+    return problems
+
+
+def build_page(page: Any) -> None:
+    """The energy page of the district, for the current month (Asia/Shanghai)."""
+    from nicegui import ui
+
+    twin = page.twin
+    tr = page.tr
+    config: EnergyConfig | None = getattr(getattr(page, "console", None), "energy_config", None)
+    if config is not None and not isinstance(config, EnergyConfig):
+        config = EnergyConfig.model_validate(config)
+    ui.label(tr("能源", "Energy")).classes("text-h5")
+    district = district_of(twin)
+    if district is None:
+        ui.label(tr("孪生中没有园区（District）。", "The twin has no District.")).props('data-testid="message-info"')
+        return
+    now = _now()
+    month = f"{now:%Y-%m}"
+    start, end = month_range(month)
+    problems = missing_factors(twin, district, config)
+    if problems:
+        with ui.card().classes("w-full bg-amber-1").props('data-testid="energy-config-missing"'):
+            ui.label(tr(*CONFIG_MESSAGE))
+            for p in problems:
+                ui.label(p).classes("text-caption font-mono")
+
+    ui.label(tr(f"{month} 各能源品种流向各片区（折标准煤 kgce，按 GB/T 2589-2020 折算，使各品种可相加；仅计总表）",
+                f"{month}: carriers to zones, converted to standard coal (kgce, GB/T 2589-2020) so that the "
+                "carriers add up; main meters only")).classes("text-subtitle1")
+    f = flows(twin, district, start, end, config)
+    if f.kgce:
+        ui.echart(sankey_options(f, tr)).classes("w-full h-96").mark("energy-sankey")
+    else:
+        ui.label(tr("本月暂无读数。", "No readings this month yet.")).props('data-testid="message-info"')
+
+    ui.label(tr("每日能耗（各品种，原单位）", "Daily consumption per carrier (its own unit)")).classes("text-subtitle1")
+    days, per_carrier = daily(twin, district, start, end, config)
+    with ui.row().classes("w-full"):
+        for carrier, values in per_carrier.items():
+            label = f"{tr(*CARRIER_LABELS[carrier])} [{canonical_unit(carrier)}]"
+            ui.echart({"title": {"text": label, "textStyle": {"fontSize": 13}}, "tooltip": {"trigger": "axis"},
+                       "xAxis": {"type": "category", "data": [d[5:] for d in days]}, "yAxis": {"type": "value"},
+                       "series": [{"type": "line", "name": label, "data": values, "showSymbol": False}]}) \
+                .classes("w-96 h-56").mark(f"energy-daily-{carrier}")
+
+    ui.label(tr("建筑单位面积综合能耗排名（kgce/m²·年，本月折算）", "Buildings by kgce per m² per year (this month, "
+                "annualised)")).classes("text-subtitle1")
+    _ranking(page, ui, district, start, min(end, max(now, start + timedelta(hours=1))), config)
+
+    _anomalies(page, ui, district, now)
+
+    ui.label(tr(f"{month} 月度报告下载", f"Monthly report {month}")).classes("text-subtitle1")
+    with ui.row():
+        for fmt in ("html", "xlsx", "pdf"):
+            ui.button(fmt.upper(), icon="download",
+                      on_click=lambda fmt=fmt: _download(page, ui, district, month, fmt, config)) \
+                .props(f'data-testid="energy-report-{fmt}"').set_enabled(not problems)
+
+
+def _ranking(page: Any, ui: Any, district: str, start: datetime, end: datetime, config: EnergyConfig | None) -> None:
+    from lingang_twin.energy.efficiency import intensity
+
+    tr = page.tr
+    try:
+        table = intensity(page.twin, start, end, under=district, config=config)
+    except ValidationError as err:
+        ui.label(tr(f"无法排名：{err.message}", f"No ranking: {err.message}")) \
+            .props('data-testid="energy-ranking-unavailable"')
+        return
+    rows = sorted((r for r in table.to_pylist() if r["kgce_per_m2"] is not None),
+                  key=lambda r: (r["kgce_per_m2"], r["building"]), reverse=True)
+    if not rows:
+        ui.label(tr("没有可排名的建筑（缺少面积或读数）。", "No building to rank (floor area or readings missing)."))
+        return
+    with ui.grid(columns=4).classes("gap-x-6 gap-y-1").mark("energy-ranking"):
+        for head in ("#", tr("建筑", "Building"), "kgce/m²", tr("用途", "Use")):
+            ui.label(head).classes("font-bold")
+        for k, r in enumerate(rows[:20], start=1):
+            ui.label(str(k))
+            ui.link(str(r["name"] or r["building"]), page.entity_url(r["building"]))
+            ui.label(f"{r['kgce_per_m2']:.2f}").classes("font-mono")
+            ui.label(str(r["use"] or "—"))
+
+
+def _anomalies(page: Any, ui: Any, district: str, now: datetime) -> None:
+    from lingang_twin.energy.quality import check_meters
+
+    tr = page.tr
+    findings = check_meters(page.twin, district, now - timedelta(days=3), now)
+    ui.label(tr(f"近三天计量异常：{len(findings)} 项", f"Meter findings, last 3 days: {len(findings)}")) \
+        .classes("text-subtitle1").props('data-testid="energy-findings-count"')
+    if not findings:
+        return
+    with ui.grid(columns=4).classes("gap-x-6 gap-y-1").mark("energy-findings"):
+        for head in (tr("表计", "Meter"), tr("类型", "Kind"), tr("时段", "Period"), tr("说明", "Detail")):
+            ui.label(head).classes("font-bold")
+        for f in findings[:MAX_FINDINGS]:
+            ui.link(f.entity_id.rsplit(":", 1)[-1], page.entity_url(f.entity_id))
+            ui.label(f"{f.kind} ({f.severity})")
+            ui.label(f"{f.start.astimezone(SHANGHAI):%m-%d %H:%M} – {f.end.astimezone(SHANGHAI):%m-%d %H:%M}")
+            ui.label(tr(f.detail_zh, f.detail_en))
+    if len(findings) > MAX_FINDINGS:
+        ui.label(tr(f"另有 {len(findings) - MAX_FINDINGS} 项未列出", f"{len(findings) - MAX_FINDINGS} more not listed"))
+
+
+def report_bytes(twin: Twin, scope: str, month: str, fmt: str, lang: str,
+                 config: EnergyConfig | None = None) -> bytes:
+    """The monthly report of ``scope`` rendered as ``fmt`` (html, xlsx, pdf)."""
+    from lingang_twin.energy.reports import monthly_report, render
+
+    report = monthly_report(twin, scope, month, lang=lang, config=config)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"report.{fmt}"
+        render(report, fmt, path)
+        return path.read_bytes()
+
+
+def _download(page: Any, ui: Any, scope: str, month: str, fmt: str, config: EnergyConfig | None) -> None:
+    try:
+        content = report_bytes(page.twin, scope, month, fmt, page.tr("zh", "en"), config)
+    except ValidationError as err:
+        ui.notify(err.message, type="warning")
+        return
+    ui.download.content(content, f"energy-report-{scope.rsplit(':', 1)[-1]}-{month}.{fmt}")
+
+
+def console_pages(register_page: Callable[..., Any]) -> None:
+    """The ``console`` hook: register this pack's page with the console."""
+    register_page("/energy", "能源", "Energy", build_page, icon="bolt")
+
+
+__all__ = ["Flows", "console_pages", "daily", "flows", "missing_factors", "report_bytes", "sankey_options"]

@@ -1,0 +1,160 @@
+"""The energy pack's console page (/energy) through NiceGUI's simulated user, over a demo district on a DuckDB file.
+
+The clock of the page is pinned (``page._now``) to the end of the demo's history, so "this month" and "the last three
+days" are known; the Sankey's links are checked against :func:`account` run zone by zone (an independent path)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from energy_fixtures import CONFIG, SH
+from nicegui import core, ui
+from nicegui.functions.download import download
+from nicegui.functions.navigate import Navigate
+from nicegui.functions.notify import notify
+from nicegui.testing import User
+from nicegui.testing.general import nicegui_reset_globals
+from numpy.testing import assert_allclose
+
+from lingang_twin.app import PACKS, open_twin
+from lingang_twin.console import Console, setup
+from lingang_twin.core.twin import Twin
+from lingang_twin.demo import DEMO_DISTRICT_ID, build_demo
+from lingang_twin.energy import page as energy_page
+from lingang_twin.energy.accounting import account, month_range
+from lingang_twin.energy.carriers import CARRIER_LABELS
+from lingang_twin.energy.factors import EnergyConfig
+from lingang_twin.energy.quality import check_meters
+from lingang_twin.settings import Settings
+
+NOW = datetime(2026, 3, 20, 12, tzinfo=SH)
+DEMO_CONFIG = {**CONFIG, "hydrogen_route": "smr", "hydrogen_kgco2_per_kg": 10.0}
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo district with three days of history up to ``NOW``."""
+    path = tmp_path_factory.mktemp("energy-page") / "demo.duckdb"
+    twin = open_twin(path)
+    try:
+        build_demo(twin, days=3, end=NOW)
+    finally:
+        twin.close()
+    return path
+
+
+@pytest.fixture
+def demo(demo_file: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Twin]:
+    monkeypatch.setattr(energy_page, "_now", lambda: NOW)
+    twin = open_twin(demo_file)
+    yield twin
+    twin.close()
+
+
+@asynccontextmanager
+async def simulated_console(twin: Twin) -> AsyncIterator[tuple[User, Console]]:
+    """The console (every pack's pages) for ``twin`` in-process, and a simulated user (as in tests/console)."""
+    with nicegui_reset_globals():
+        os.environ["NICEGUI_USER_SIMULATION"] = "true"
+        try:
+            console = setup(twin, Settings(), PACKS, prefix="", start_hub=False)
+            ui.run(storage_secret="simulated secret", show_welcome_message=False)
+            async with core.app.router.lifespan_context(core.app), httpx.AsyncClient(
+                    transport=httpx.ASGITransport(core.app), base_url="http://test") as client:
+                yield User(client), console
+        finally:
+            os.environ.pop("NICEGUI_USER_SIMULATION", None)
+            ui.navigate = Navigate()
+            ui.notify = notify
+            ui.download = download
+
+
+def expected_links(twin: Twin) -> dict[tuple[str, str], float]:
+    """kgce per (carrier label, zone name) from ``account`` of each zone; what no zone holds goes to "区内其他"."""
+    start, end = month_range(f"{NOW:%Y-%m}")
+    zones = twin.query(types=["Zone"], under=DEMO_DISTRICT_ID, limit=100).entities
+    assert len(zones) >= 2, "the demo has zones"
+    out: dict[tuple[str, str], float] = {}
+    in_zones: dict[str, float] = {}
+    for z in zones:
+        for c, acc in account(twin, z.id, start, end, config=DEMO_CONFIG).carriers.items():
+            if acc.kgce:
+                out[(CARRIER_LABELS[c][0], str(z.value("name")))] = acc.kgce
+                in_zones[c] = in_zones.get(c, 0.0) + acc.kgce
+    for c, acc in account(twin, DEMO_DISTRICT_ID, start, end, config=DEMO_CONFIG).carriers.items():
+        rest = acc.kgce - in_zones.get(c, 0.0)
+        if abs(rest) > 1e-6 * max(1.0, acc.kgce):
+            out[(CARRIER_LABELS[c][0], "区内其他")] = rest
+    return out
+
+
+@pytest.mark.asyncio
+async def test_energy_page_sankey_and_findings(demo: Twin) -> None:
+    async with simulated_console(demo) as (user, console):
+        console.energy_config = EnergyConfig.model_validate(DEMO_CONFIG)  # type: ignore[attr-defined]
+        await user.open("/energy")
+        await user.should_see("折标准煤")  # the page says why the carriers add up
+        await user.should_not_see("未配置排放因子")
+        options = user.find(marker="energy-sankey").elements.pop().options  # type: ignore[attr-defined]
+        series = options["series"][0]
+        assert series["type"] == "sankey"
+        nodes = {n["name"] for n in series["data"]}
+        expected = expected_links(demo)
+        assert {c for c, _ in expected} <= nodes and {z for _, z in expected} <= nodes
+        assert {"电", "水", "天然气"} <= nodes
+        got = {(link["source"], link["target"]): link["value"] for link in series["links"]}
+        assert got.keys() == expected.keys()
+        for key, value in expected.items():
+            assert_allclose(got[key], value, rtol=1e-9, atol=1e-9, err_msg=str(key))
+        # A daily trend chart per carrier, in its own unit.
+        for carrier in ("electricity", "water"):
+            chart = user.find(marker=f"energy-daily-{carrier}").elements.pop()
+            assert sum(chart.options["series"][0]["data"]) > 0  # type: ignore[attr-defined]
+        # The anomaly list is check_meters' list for the last three days, linked to the meters' pages.
+        findings = check_meters(demo, DEMO_DISTRICT_ID, NOW - timedelta(days=3), NOW)
+        assert findings, "the demo injects faults and starts with gaps"
+        await user.should_see(f"近三天计量异常：{len(findings)} 项")
+        links = {link.props.get("href") for link in user.find(marker="energy-findings").elements.pop()
+                 .descendants() if isinstance(link, ui.link)}
+        shown = findings[:energy_page.MAX_FINDINGS]
+        assert links == {f"/entity/{f.entity_id}" for f in shown}
+        # The ranking is there once the factors are configured; the report buttons are enabled.
+        assert user.find(marker="energy-ranking").elements
+        for label, magic in (("HTML", b"<"), ("PDF", b"%PDF")):
+            user.find(label).click()
+            response = await user.download.next(timeout=60)
+            assert response.content.lstrip().startswith(magic), label
+
+
+@pytest.mark.asyncio
+async def test_energy_page_without_config_names_the_settings(demo: Twin) -> None:
+    async with simulated_console(demo) as (user, _):
+        await user.open("/energy")
+        await user.should_see("未配置排放因子")
+        await user.should_see("water_kgco2_per_m3")
+        await user.should_see("hydrogen_kgco2_per_kg")
+        # Standard coal needs no CO2 factor: the Sankey is still drawn; the ranking is not, and says why.
+        assert user.find(marker="energy-sankey").elements
+        await user.should_see("无法排名")
+
+
+def test_daily_series_and_flows_on_known_readings(energy_db: tuple[Path, Twin]) -> None:
+    """The hand-built day: readings land on their local day; no zones, so every flow goes to "outside zones"."""
+    from energy_fixtures import DISTRICT
+
+    _, twin = energy_db
+    start, end = month_range("2026-03")
+    days, series = energy_page.daily(twin, DISTRICT, start, end)
+    assert len(days) == 31
+    assert series["electricity"][1] == 1000.0 and sum(series["electricity"]) == 1000.0  # main meter only
+    assert (series["water"][1], series["water"][2]) == (48.0, 999.0)
+    assert series["natural_gas"][1] == 20.0  # across the register's rollover
+    f = energy_page.flows(twin, DISTRICT, start, end)
+    assert set(f.zones) == {""}
+    assert_allclose(f.kgce[("electricity", "")], 122.9)
