@@ -119,8 +119,9 @@ async def test_map_parking_labels_are_the_latest_readings(console_user: tuple[Us
         assert shown[pid]["label"].endswith(f"空闲 {free:,.0f} 个")
     # A new reading reaches the open map on the next tick.
     pid = sorted(latest)[0]
-    twin.append([{"entity_id": pid, "attribute": "availableSpotNumber", "observed_at": datetime.now(SHANGHAI),
-                  "value": 4321.0}])
+    # Newer than anything in the fixture (its simulator ran an hour ahead of the wall clock).
+    twin.append([{"entity_id": pid, "attribute": "availableSpotNumber",
+                  "observed_at": datetime.now(SHANGHAI) + timedelta(hours=2), "value": 4321.0}])
     await console.hub.tick()
     shown = {p["id"]: p for p in _map(user).overlays["parking"]}
     assert shown[pid]["label"].endswith("空闲 4,321 个")
@@ -134,7 +135,7 @@ async def test_map_shuttles_move_after_a_tick(console_user: tuple[User, Console]
     assert len(before) == 5
     bus = sorted(before)[0]
     lat, lon = before[bus][0] + 0.001, before[bus][1] + 0.002
-    at = datetime.now(SHANGHAI) + timedelta(seconds=1)  # newer than anything the simulator wrote
+    at = datetime.now(SHANGHAI) + timedelta(hours=2)  # newer than anything the simulator wrote (it ran 1 h ahead)
     twin.append([{"entity_id": bus, "attribute": "lon", "observed_at": at, "value": lon},
                  {"entity_id": bus, "attribute": "lat", "observed_at": at, "value": lat}])
     await console.hub.tick()

@@ -20,8 +20,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 BUILDING = "urn:ngsi-ld:Building:hq-exhibition-centre"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed "
-                                "(scripts/test.sh installs it: apt-get install chromium)")
+# No skip when Chromium is missing: scripts/test.sh installs it, and a missing browser must fail loudly.
 
 
 def _free_port() -> int:
@@ -70,6 +69,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), "Debian's chromium is missing: scripts/test.sh installs it (apt-get install chromium)"
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
+from console_fixtures import simulated_console
 from nicegui import ui
 from nicegui.testing import User
 
-from conftest import simulated_console
 from lingang_twin.console import Console
 from lingang_twin.core.twin import SHANGHAI, Twin
 from lingang_twin.demo import DEMO_DISTRICT_ID
