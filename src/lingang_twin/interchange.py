@@ -84,14 +84,7 @@ def entity_to_feature(e: Entity) -> dict[str, Any]:
 
 def write_geojson(twin: Twin, path: Path, *, types: tuple[str, ...] = (), under: str | None = None) -> int:
     """Write the chosen entities as a FeatureCollection; returns how many."""
-    features = []
-    offset = 0
-    while True:
-        page = twin.query(types=types, under=under, limit=10_000, offset=offset)
-        features.extend(entity_to_feature(e) for e in page.entities)
-        offset += len(page.entities)
-        if offset >= page.total or not page.entities:
-            break
+    features = [entity_to_feature(e) for e in twin.query_all(types=types, under=under)]
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False,
                                default=_default), encoding="utf-8")
     return len(features)

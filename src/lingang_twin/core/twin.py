@@ -419,6 +419,17 @@ class Twin:
             _check_order_name(name)
         return self.store.query_entities(query)
 
+    def query_all(self, **kwargs: Any) -> list[Entity]:
+        """Every entity matching a query (the fields of :class:`EntityQuery` as keywords), page by page."""
+        kwargs.pop("limit", None)
+        kwargs.pop("offset", None)
+        found: list[Entity] = []
+        while True:
+            page = self.query(limit=10_000, offset=len(found), **kwargs)
+            found.extend(page.entities)
+            if not page.entities or len(found) >= page.total:
+                return found
+
     # -- time series ------------------------------------------------------------------------------------------
     def append(self, observations: ObservationBatch | Iterable[Observation | Mapping[str, Any]], *,
                on_conflict: OnConflict = "reject") -> IngestResult:

@@ -120,22 +120,20 @@ class Account:
                 "basis": self.basis, "issues": self.issues}
 
 
-def _meters_in_scope(twin: Twin, scope: Entity) -> list[Entity]:
-    """The main meters of ``scope``: the scope itself if it is a meter, else every meter below it that is not a
-    sub-meter of another meter below it."""
+def meters_in_scope(twin: Twin, scope: Entity, *, main_only: bool = True) -> list[Entity]:
+    """The meters of ``scope``: the scope itself if it is a meter, else every meter below it — with ``main_only``,
+    only those that are not a sub-meter of another meter below it (the one rule that keeps energy from being
+    counted twice; every consumer of it in the pack calls this function)."""
     if scope.type == "Meter":
         return [scope]
-    found: list[Entity] = []
-    while True:
-        page = twin.query(types=("Meter",), under=scope.id, limit=10_000, offset=len(found))
-        found.extend(page.entities)
-        if not page.entities or len(found) >= page.total:
-            break
+    found = twin.query_all(types=("Meter",), under=scope.id)
+    if not main_only:
+        return found
     ids = {m.id for m in found}
     return [m for m in found if m.target("submeterOf") not in ids]
 
 
-def _check_config(config: EnergyConfig | dict[str, Any] | None) -> EnergyConfig:
+def check_config(config: EnergyConfig | dict[str, Any] | None) -> EnergyConfig:
     if config is None or isinstance(config, EnergyConfig):
         return config or EnergyConfig()
     try:
@@ -145,6 +143,21 @@ def _check_config(config: EnergyConfig | dict[str, Any] | None) -> EnergyConfig:
         where = ".".join(str(p) for p in first["loc"])
         raise ValidationError(f"config.{where}" if where else "config", "config-invalid", str(first["msg"]),
                               value=config) from None
+
+
+def check_inputs(start: datetime, end: datetime, factors: str, electricity_basis: str,
+                 config: EnergyConfig | dict[str, Any] | None) -> EnergyConfig:
+    """Check a period and the figure choices before any reading is read; returns the checked config."""
+    for name, instant in (("start", start), ("end", end)):
+        if not isinstance(instant, datetime) or instant.tzinfo is None:
+            raise ValidationError(name, "timezone-required", f"{name} must be a timezone-aware datetime / 须带时区")
+    if start >= end:
+        raise ValidationError("end", "range-order", "end must be after start / 结束时间须晚于开始时间")
+    if electricity_basis not in ELECTRICITY_BASES:
+        coal_coefficient("electricity", None, electricity_basis)  # raises the named error
+    cfg = check_config(config)
+    co2_factor_set(factors)
+    return cfg
 
 
 def account(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
@@ -157,18 +170,10 @@ def account(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
     ValidationError naming the field and the rule and nothing is half-computed. An unknown scope raises
     NotFoundError.
     """
-    for name, instant in (("start", start), ("end", end)):
-        if not isinstance(instant, datetime) or instant.tzinfo is None:
-            raise ValidationError(name, "timezone-required", f"{name} must be a timezone-aware datetime / 须带时区")
-    if start >= end:
-        raise ValidationError("end", "range-order", "end must be after start / 结束时间须晚于开始时间")
-    if electricity_basis not in ELECTRICITY_BASES:
-        coal_coefficient("electricity", None, electricity_basis)  # raises the named error
-    cfg = _check_config(config)
-    co2_factor_set(factors)
+    cfg = check_inputs(start, end, factors, electricity_basis, config)
     priced = tariff_from(tariff)
     scope = twin.get(scope_entity_id)
-    meters = _meters_in_scope(twin, scope)
+    meters = meters_in_scope(twin, scope)
 
     # Resolve every figure first (nothing half-computed).
     scale: dict[str, float] = {}

@@ -32,20 +32,12 @@ import pyarrow as pa
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
-from lingang_twin.energy.accounting import Account, _check_config, _meters_in_scope, account, month_range
+from lingang_twin.energy.accounting import Account, account, check_inputs, meters_in_scope, month_range
 from lingang_twin.energy.carriers import to_canonical_scale
-from lingang_twin.energy.factors import ELECTRICITY_BASES, EnergyConfig, co2_factor, co2_factor_set, coal_coefficient
+from lingang_twin.energy.factors import EnergyConfig, co2_factor, coal_coefficient
 
 _DAY_S = 86_400.0
 
-
-def _all(twin: Twin, **kwargs: Any) -> list[Entity]:
-    found: list[Entity] = []
-    while True:
-        page = twin.query(limit=10_000, offset=len(found), **kwargs)
-        found.extend(page.entities)
-        if not page.entities or len(found) >= page.total:
-            return found
 
 
 def _per_meter(twin: Twin, under: str | None, start: datetime, end: datetime) -> dict[str, tuple[float, int]]:
@@ -76,19 +68,11 @@ def intensity(twin: Twin, start: datetime, end: datetime, *, under: str | None =
     ``kgce_per_occupant``, ``kgco2_per_occupant`` (per year), ``rank_in_use``. Schema metadata ``annualise``
     holds the factor 365 / days. Bad input raises ValidationError (field and rule) before readings are read.
     """
-    for name, instant in (("start", start), ("end", end)):
-        if not isinstance(instant, datetime) or instant.tzinfo is None:
-            raise ValidationError(name, "timezone-required", f"{name} must be a timezone-aware datetime / 须带时区")
-    if start >= end:
-        raise ValidationError("end", "range-order", "end must be after start / 结束时间须晚于开始时间")
-    if electricity_basis not in ELECTRICITY_BASES:
-        coal_coefficient("electricity", None, electricity_basis)  # raises the named error
-    cfg = _check_config(config)
-    co2_factor_set(factors)
+    cfg = check_inputs(start, end, factors, electricity_basis, config)
     annualise = 365.0 * _DAY_S / (end - start).total_seconds()
 
-    buildings = _all(twin, types=("Building",), under=under) if under else _all(twin, types=("Building",))
-    mains: dict[str, list[Entity]] = {b.id: _meters_in_scope(twin, b) for b in buildings}
+    buildings = twin.query_all(types=("Building",), under=under)
+    mains: dict[str, list[Entity]] = {b.id: meters_in_scope(twin, b) for b in buildings}
     coal: dict[str, float] = {}
     co2: dict[str, float] = {}
     scale: dict[str, float] = {}

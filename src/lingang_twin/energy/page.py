@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from lingang_twin.core.errors import ValidationError
-from lingang_twin.energy.accounting import _meters_in_scope, month_range
+from lingang_twin.energy.accounting import meters_in_scope, month_range
 from lingang_twin.energy.carriers import CARRIER_LABELS, canonical_unit, to_canonical_scale
 from lingang_twin.energy.factors import EnergyConfig, co2_factor, coal_coefficient
 
@@ -65,14 +65,6 @@ def _name(e: Entity) -> tuple[str, str]:
     return zh, str(e.value("nameEn") or zh)
 
 
-def _all(twin: Twin, **kwargs: Any) -> list[Entity]:
-    found: list[Entity] = []
-    while True:
-        page = twin.query(limit=10_000, offset=len(found), **kwargs)
-        found.extend(page.entities)
-        if not page.entities or len(found) >= page.total:
-            return found
-
 
 def _now() -> datetime:
     """The current instant in Asia/Shanghai (one place, so that tests can pin it)."""
@@ -102,7 +94,7 @@ def _per_meter(twin: Twin, under: str, start: datetime, end: datetime, bucket: s
 
 
 def _mains(twin: Twin, district: str, config: EnergyConfig | None) -> tuple[list[Entity], dict[str, float]]:
-    meters = _meters_in_scope(twin, twin.get(district))
+    meters = meters_in_scope(twin, twin.get(district))
     scale = {m.id: to_canonical_scale(m.value("carrier"), m.value("unit"), config) for m in meters}
     return meters, scale
 
@@ -112,10 +104,10 @@ def flows(twin: Twin, district: str, start: datetime, end: datetime,
     """Standard coal by carrier and zone (the ``Zone`` entities below ``district``) over ``[start, end)``."""
     meters, scale = _mains(twin, district, config)
     coal = {c: coal_coefficient(c, config).value for c in {m.value("carrier") for m in meters}}
-    zones = sorted(_all(twin, types=("Zone",), under=district), key=lambda z: z.id)
+    zones = sorted(twin.query_all(types=("Zone",), under=district), key=lambda z: z.id)
     zone_of: dict[str, str] = {}
     for z in zones:
-        for m in _all(twin, types=("Meter",), under=z.id):
+        for m in twin.query_all(types=("Meter",), under=z.id):
             zone_of.setdefault(m.id, z.id)
     data = _per_meter(twin, district, start, end, "year") if meters else {}
     out = Flows(district, start, end, zones={z.id: _name(z) for z in zones})
@@ -164,7 +156,7 @@ def daily(twin: Twin, district: str, start: datetime, end: datetime,
 def missing_factors(twin: Twin, district: str, config: EnergyConfig | None,
                     factors: str = "shanghai-local-2022") -> list[str]:
     """The carriers in use below ``district`` whose CO₂ factor is missing (each message names the setting)."""
-    meters = _meters_in_scope(twin, twin.get(district))
+    meters = meters_in_scope(twin, twin.get(district))
     problems = []
     for carrier in sorted({m.value("carrier") for m in meters}):
         try:

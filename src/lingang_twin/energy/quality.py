@@ -66,6 +66,7 @@ import pyarrow.compute as pc
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
+from lingang_twin.energy.accounting import meters_in_scope
 from lingang_twin.energy.carriers import to_canonical_scale
 from lingang_twin.energy.factors import EnergyConfig
 
@@ -148,18 +149,6 @@ def _at(us: int) -> datetime:
     return datetime.fromtimestamp(us / 1e6, SHANGHAI)
 
 
-def _meters(twin: Twin, scope: Entity) -> list[Entity]:
-    """Every meter at or below the scope (sub-meters included: each one can be faulty)."""
-    if scope.type == "Meter":
-        return [scope]
-    found: list[Entity] = []
-    while True:
-        page = twin.query(types=("Meter",), under=scope.id, limit=10_000, offset=len(found))
-        found.extend(page.entities)
-        if not page.entities or len(found) >= page.total:
-            break
-    return found
-
 
 @dataclass
 class _Grid:
@@ -225,7 +214,7 @@ def check_meters(twin: Twin, scope_entity_id: str, start: datetime, end: datetim
         raise ValidationError("end", "range-order", "end must be after start / 结束时间须晚于开始时间")
     th = _thresholds(thresholds)
     scope = twin.get(scope_entity_id)
-    meters = _meters(twin, scope)
+    meters = meters_in_scope(twin, scope, main_only=False)  # a sub-meter can be faulty too
     start_us = (_us(start) + _OFFSET_US) // SLOT_US * SLOT_US - _OFFSET_US  # bucket grid (aligned in UTC+8)
     n_slots = max(int(-(-(_us(end) - start_us) // SLOT_US)), 1)
     findings: list[Finding] = []

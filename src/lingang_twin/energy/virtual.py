@@ -430,12 +430,7 @@ def unmetered_loss(twin: Twin, main_meter_id: str, start: datetime, end: datetim
     if main.type != "Meter":
         raise ValidationError("main_meter_id", "type-mismatch", f"{main_meter_id} is a {main.type}, not a Meter",
                               value=main_meter_id)
-    subs: list[str] = []
-    while True:
-        page = twin.query(types=("Meter",), related=("submeterOf", main.id), limit=10_000, offset=len(subs))
-        subs.extend(e.id for e in page.entities)
-        if not page.entities or len(subs) >= page.total:
-            break
+    subs = [e.id for e in twin.query_all(types=("Meter",), related=("submeterOf", main.id))]
     if not subs:
         raise ValidationError("main_meter_id", "no-submeters", f"{main_meter_id} has no submeterOf children / "
                               "该表没有子表", value=main_meter_id)
