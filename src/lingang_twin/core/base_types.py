@@ -2,9 +2,11 @@
 
 District → Zone → Parcel → Building → Space, linked by ``containedIn``; meters of every carrier share one type,
 ``Meter`` (``carrier``, ``unit``, ``register``), and their readings are the series ``reading`` in the meter's own
-unit. Two pieces of district infrastructure that several packs share also live here: ``Road`` (mobility, operations
-and the map all need the street network) and ``WeatherStation`` (energy baselines, alerts and forecasts all need the
-outdoor temperature). Packs add their own types with :func:`lingang_twin.core.types.register_type`.
+unit. ``Enterprise`` (the tenants and innovators of the district) is here because energy accounting and the
+innovation ecosystem both need it. Two pieces of district infrastructure that several packs share also live here:
+``Road`` (mobility, operations and the map all need the street network) and ``WeatherStation`` (energy baselines,
+alerts and forecasts all need the outdoor temperature). Packs add their own types with
+:func:`lingang_twin.core.types.register_type`.
 """
 
 from __future__ import annotations
@@ -86,6 +88,16 @@ class WeatherStationProperties(_Named):
     altitude: Annotated[float, Unit("m")] | None = None
 
 
+class EnterpriseProperties(_Named):
+    """An enterprise or institute in the district. Where it works is the relationship ``occupies`` (Spaces it
+    leases, or whole Buildings); a meter that measures it alone points at it with ``tenant``. The energy pack
+    accounts tenants by these; the innovation ecosystem adds its own attributes (the model is open)."""
+
+    industry: str | None = None
+    creditCode: Annotated[str, Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")] | None = None
+    employees: Annotated[int, Field(ge=0)] | None = None
+
+
 def register_base_types(registry: TypeRegistry) -> None:
     """Register the base types (idempotent)."""
     specs: list[tuple[str, type[BaseModel], dict[str, str], tuple[str, str]]] = [
@@ -96,6 +108,7 @@ def register_base_types(registry: TypeRegistry) -> None:
         ("Space", SpaceProperties, {}, ("空间", "Space")),
         ("Meter", MeterProperties, {"reading": "@unit"}, ("计量表", "Meter")),
         ("Road", RoadProperties, {}, ("道路", "Road")),
+        ("Enterprise", EnterpriseProperties, {}, ("企业", "Enterprise")),
         ("WeatherStation", WeatherStationProperties, {"temperature": "°C", "relativeHumidity": "%"},
          ("气象站", "Weather station")),
     ]

@@ -9,6 +9,9 @@ turns the meter's unit into the carrier's canonical unit (:mod:`.carriers`), and
     kgco2              = consumption × emission factor (the named factor set)
     cost_cny           = consumption × price, or Σ_hours consumption_h × price(hour) for time-of-use electricity
 
+An ``Enterprise`` scope is a tenant: its own meters, else its floor-area share of the buildings it occupies
+(:mod:`.tenants`); the basis then lists every allocation and its method.
+
 The readings are aggregated in the store: at most four grouped aggregate queries (electricity by the hour for
 time-of-use, every other carrier by the year), never a Python loop over readings.
 """
@@ -173,7 +176,20 @@ def account(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
     cfg = check_inputs(start, end, factors, electricity_basis, config)
     priced = tariff_from(tariff)
     scope = twin.get(scope_entity_id)
-    meters = meters_in_scope(twin, scope)
+    # A meter counts once (weight 1) for the entities it lies in; a tenant's plan weighs its own meters 1 and the
+    # buildings' meters by its floor-area share (.tenants), so one pricing path serves both.
+    weights: dict[str, float] = {}
+    reads: list[Entity] = [scope]
+    tenant: dict[str, Any] | None = None
+    if scope.type == "Enterprise":
+        from lingang_twin.energy.tenants import tenant_plan  # tenants builds on this module; resolved at call time
+
+        plan = tenant_plan(twin, scope)
+        meters, weights, reads = plan.meters, plan.weights, plan.buildings
+        tenant = {"enterprise": scope.id, "leases_m2": plan.leases,
+                  "allocations": [a.to_dict() for a in plan.allocations]}
+    else:
+        meters = meters_in_scope(twin, scope)
 
     # Resolve every figure first (nothing half-computed).
     scale: dict[str, float] = {}
@@ -200,7 +216,7 @@ def account(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
     issues: list[dict[str, Any]] = []
     ids = list(scale)
     index_of = {m: k for k, m in enumerate(ids)}
-    scale_arr = np.array([scale[i] for i in ids], dtype=np.float64)
+    scale_arr = np.array([scale[i] * weights.get(i, 1.0) for i in ids], dtype=np.float64)
     carrier_idx = {c: k for k, c in enumerate(in_use)}
     carrier_arr = np.array([carrier_idx[carrier_of[i]] for i in ids], dtype=np.int64)
     hour_price = np.array(hourly_prices or [0.0] * 24, dtype=np.float64)
@@ -214,7 +230,8 @@ def account(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
                 agg == "delta")]
             if not wanted:
                 continue
-            table = _aggregate(twin, scope, wanted, hourly=hourly, agg=agg, start=start, end=end)
+            parts = [_aggregate(twin, r, wanted, hourly=hourly, agg=agg, start=start, end=end) for r in reads]
+            table = parts[0] if len(parts) == 1 else pa.concat_tables(parts, promote_options="permissive")
             groups = table["group"] if "group" in table.column_names else pa.array([wanted[0]] * table.num_rows)
             # Sub-meters come back from the grouped query too: keep only the main meters' rows.
             pos = pc.fill_null(pc.index_in(groups, value_set=pa.array(wanted)), -1).to_numpy(zero_copy_only=False)
@@ -255,6 +272,8 @@ def account(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
                    "time_of_use": hourly_prices is not None},
         "main_meters_only": True,
     }
+    if tenant is not None:
+        basis["tenant"] = tenant
     return Account(scope_entity_id, start, end, carriers, basis, issues)
 
 
