@@ -14,7 +14,7 @@ from lingang_twin.demo import DEMO_DISTRICT_ID, build_layout, plan_layout
 from lingang_twin.demo.layout import LAKE_CENTRE, LAKE_RADIUS_M, ZONE_IDS
 
 ALL_TYPES = {"District", "Zone", "Parcel", "Road", "Building", "Meter", "OffStreetParking", "ParkingSpot",
-             "Vehicle", "TransitRoute", "TransitStop", "EVChargingStation", "HydrogenStation", "WeatherStation"}
+             "Vehicle", "TransitRoute", "TransitStop", "EVChargingStation", "HydrogenStation", "WeatherStation", "Space", "Enterprise"}
 LAYOUT = build_layout(2022)
 BY_ID = {e["id"]: e for e in LAYOUT}
 
@@ -37,6 +37,17 @@ def test_every_type_present_and_counts_as_planned() -> None:
     assert 200 <= counts["ParkingSpot"] <= 500
     assert 4 <= counts["Vehicle"] <= 6
     assert counts["HydrogenStation"] == 1 and counts["WeatherStation"] == 1
+    assert counts["Space"] == 16 and counts["Enterprise"] == 19  # the incubator's latest batch + 3 whole buildings
+
+
+def test_tenants_lease_what_exists_and_fit_in_their_buildings() -> None:
+    cube = BY_ID["urn:ngsi-ld:Building:innovation-magic-cube"]
+    suites = [e for e in of_type("Space") if e["relationships"]["containedIn"] == cube["id"]]
+    leased = sum(e["properties"]["floorArea"][0] for e in suites)
+    assert 0.5 * cube["properties"]["floorArea"][0] < leased < 0.75 * cube["properties"]["floorArea"][0]
+    for e in of_type("Enterprise"):
+        target = BY_ID[e["relationships"]["occupies"]]
+        assert target["type"] in ("Space", "Building")
 
 
 def test_named_buildings_and_the_programme_of_the_top_scientists_community() -> None:

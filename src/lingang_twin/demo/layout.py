@@ -636,6 +636,59 @@ def _entity(eid: str, etype: str, props: dict[str, Any], *, rels: dict[str, Any]
     return out
 
 
+# -- tenants ------------------------------------------------------------------------------------------------------
+# The latest batch of 16 enterprises that joined at the Innovation Magic Cube (DOMAIN.md), each in a suite, and
+# three firms that take a whole R&D building. Names are invented. (key, 中文, English, sector index)
+_INCUBATED = [
+    ("deepharbor-ai", "深港智能", "DeepHarbor AI"), ("bluewave-chips", "蓝浪芯片", "BlueWave Chips"),
+    ("gene-isle", "基因岛生物", "GeneIsle Bio"), ("nano-reef", "纳礁新材", "NanoReef Materials"),
+    ("tidal-robotics", "潮汐机器人", "Tidal Robotics"), ("orca-vision", "虎鲸视觉", "Orca Vision"),
+    ("lumen-photonics", "流明光电", "Lumen Photonics"), ("cellforge", "细胞工坊", "CellForge"),
+    ("quarkgrid", "夸克电网", "QuarkGrid"), ("seabird-drones", "海鸟无人机", "Seabird Drones"),
+    ("mosaic-data", "镶嵌数据", "Mosaic Data"), ("helix-pharma", "螺旋医药", "Helix Pharma"),
+    ("kelp-carbon", "海藻碳汇", "Kelp Carbon"), ("argo-autonomy", "阿尔戈自动驾驶", "Argo Autonomy"),
+    ("pearl-quantum", "明珠量子", "Pearl Quantum"), ("tern-batteries", "燕鸥电池", "Tern Batteries"),
+]
+_WHOLE_BUILDING = [("stc-rnd-01", "hengsha-semiconductor", "横沙半导体", "Hengsha Semiconductor"),
+                   ("stc-rnd-02", "dishui-biologics", "滴水湖生物制药", "Dishui Biologics"),
+                   ("stc-rnd-03", "yangshan-logistics-ai", "洋山物流智能", "Yangshan Logistics AI")]
+
+
+def _tenants(seed: int, by_key: dict[str, BuildingPlan]) -> list[dict[str, Any]]:
+    """Suites of the incubator and the enterprises leasing them; whole-building tenants. A generator of its own
+    so that adding tenants leaves every other part of the layout as it was for the same seed."""
+    rng = np.random.default_rng([seed, 0x7E4A])
+    cube = by_key["innovation-magic-cube"]
+    assert cube.operation_since is not None
+    out: list[dict[str, Any]] = []
+    # Suites take 60-70 % of the incubator; the rest is corridors, shared labs and meeting rooms.
+    areas = rng.dirichlet(np.full(len(_INCUBATED), 4.0)) * cube.floor_area_m2 * float(rng.uniform(0.6, 0.7))
+    on_floor: dict[int, int] = {}
+    for k, ((key, zh, en), area) in enumerate(zip(_INCUBATED, areas, strict=True)):
+        floor = 1 + k * 6 // len(_INCUBATED)
+        on_floor[floor] = on_floor.get(floor, 0) + 1
+        suite = f"F{floor}-{on_floor[floor]:02d}"
+        sid = f"urn:ngsi-ld:Space:innovation-magic-cube-{suite.lower()}"
+        joined = cube.operation_since + timedelta(days=int(rng.integers(30, 900)))
+        out.append(_entity(sid, "Space", {
+            "name": f"创新魔方 {suite} 室", "nameEn": f"Innovation Magic Cube suite {suite}",
+            "floorArea": (round(float(area), -1), "m2"), "floor": floor},
+            rels={"containedIn": cube.id}, since=cube.operation_since))
+        zh_sector, en_sector = _SECTORS[k % len(_SECTORS)]
+        out.append(_entity(f"urn:ngsi-ld:Enterprise:{key}", "Enterprise", {
+            "name": f"{zh}科技有限公司", "nameEn": f"{en} Co., Ltd.", "industry": en_sector, "industryZh": zh_sector,
+            "employees": int(rng.integers(8, 120)), "incubated": True},
+            rels={"occupies": sid, "containedIn": DEMO_DISTRICT_ID}, since=joined))
+    for bkey, key, zh, en in _WHOLE_BUILDING:
+        b = by_key[bkey]
+        if b.operation_since is None:
+            continue
+        out.append(_entity(f"urn:ngsi-ld:Enterprise:{key}", "Enterprise", {
+            "name": f"{zh}有限公司", "nameEn": f"{en} Co., Ltd.", "employees": int(rng.integers(150, 900))},
+            rels={"occupies": b.id, "containedIn": DEMO_DISTRICT_ID}, since=b.operation_since))
+    return out
+
+
 @lru_cache(maxsize=4)
 def _cached_plan(seed: int) -> LayoutPlan:
     return _plan(seed)
@@ -806,6 +859,8 @@ def _plan(seed: int) -> LayoutPlan:
         "name": "临港国际创新协同区自动气象站", "nameEn": "IICZ automatic weather station", "stationCode": "LG-AWS-01",
         "altitude": (4.0, "m")}, rels={"containedIn": park.parcel_id},
         geo=Point(wx.x + 35, wx.y), since=date(2021, 1, 1)))
+
+    entities.extend(_tenants(seed, by_key))
 
     # The driverless minibus loop of the smart-park pilot, its stops and vehicles.
     path = _loop_path()
