@@ -14,7 +14,8 @@ from lingang_twin.demo import DEMO_DISTRICT_ID, build_layout, plan_layout
 from lingang_twin.demo.layout import LAKE_CENTRE, LAKE_RADIUS_M, ZONE_IDS
 
 ALL_TYPES = {"District", "Zone", "Parcel", "Road", "Building", "Meter", "OffStreetParking", "ParkingSpot",
-             "Vehicle", "TransitRoute", "TransitStop", "EVChargingStation", "HydrogenStation", "WeatherStation", "Space", "Enterprise"}
+             "Vehicle", "TransitRoute", "TransitStop", "EVChargingStation", "HydrogenStation", "WeatherStation",
+             "Space", "Enterprise"}
 LAYOUT = build_layout(2022)
 BY_ID = {e["id"]: e for e in LAYOUT}
 

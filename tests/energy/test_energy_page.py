@@ -6,6 +6,7 @@ days" are known; the Sankey's links are checked against :func:`account` run zone
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -158,3 +159,32 @@ def test_daily_series_and_flows_on_known_readings(energy_db: tuple[Path, Twin]) 
     f = energy_page.flows(twin, DISTRICT, start, end)
     assert set(f.zones) == {""}
     assert_allclose(f.kgce[("electricity", "")], 122.9)
+
+
+@pytest.mark.asyncio
+async def test_today_tiles_follow_new_readings_live(demo_file: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reading that arrives while the page is open shows in today's tiles after the next tick of the live hub."""
+    monkeypatch.setattr(energy_page, "_now", lambda: NOW)
+    copy = tmp_path / "live.duckdb"  # this test writes; the module's file stays as the other tests expect it
+    shutil.copy(demo_file, copy)
+    twin = open_twin(copy)
+    try:
+        before = energy_page.today(twin, DEMO_DISTRICT_ID, NOW)
+        assert before.consumption["electricity"] > 0 and before.last_hour["electricity"] > 0
+        meter = next(m for m in twin.query_all(types=("Meter",), under=DEMO_DISTRICT_ID,
+                                               q='carrier=="electricity";register=="interval";endUse=="main"'))
+        async with simulated_console(twin) as (user, console):
+            console.energy_config = EnergyConfig.model_validate(DEMO_CONFIG)  # type: ignore[attr-defined]
+            await user.open("/energy")
+            await user.should_see(f"{before.consumption['electricity']:,.1f} kWh")
+            await user.should_see(f"今日累计（至 12:00，总表）：{before.total_kgce:,.0f} kgce")
+            # 10 MWh more in the hour 11:00-12:00 (a reading stamped between two regular ones).
+            twin.append([{"entity_id": meter.id, "attribute": "reading", "value": 10_000.0,
+                          "observed_at": NOW - timedelta(seconds=30)}])
+            await console.hub.tick()
+            after = before.consumption["electricity"] + 10_000.0
+            await user.should_see(f"{after:,.1f} kWh")
+            await user.should_see(f"上一小时 {before.last_hour['electricity'] + 10_000.0:,.1f} kWh")
+    finally:
+        twin.close()

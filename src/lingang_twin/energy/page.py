@@ -4,6 +4,7 @@ Reached only through ``PACK.hooks["console"]`` (:func:`console_pages`): the pack
 builder draws with NiceGUI (imported lazily) from the page context (``page.twin``, ``page.tr``,
 ``page.entity_url``):
 
+* today's consumption per carrier so far, refreshed live by the console's hub (one hourly grid per tick);
 * a Sankey from carriers to zones of the district's consumption this month, in standard coal [kgce] so that the
   carriers add up (GB/T 2589-2020 coefficients; main meters only, as :func:`.accounting.account` counts them);
 * the daily consumption of each carrier this month, in its canonical unit;
@@ -153,6 +154,43 @@ def daily(twin: Twin, district: str, start: datetime, end: datetime,
     return [d.isoformat() for d in days], {c: [float(v) for v in a] for c, a in sorted(series.items())}
 
 
+@dataclass(frozen=True)
+class Today:
+    """The district today so far (Shanghai midnight to ``at``): per carrier, consumption [canonical unit], kgce, and
+    the last complete hour's consumption; the live tiles of the page."""
+
+    at: datetime
+    consumption: dict[str, float]
+    kgce: dict[str, float]
+    last_hour: dict[str, float]
+
+    @property
+    def total_kgce(self) -> float:
+        return sum(self.kgce.values())
+
+
+def today(twin: Twin, district: str, now: datetime, config: EnergyConfig | None = None) -> Today:
+    """Consumption of the district's main meters since Shanghai midnight: one hourly grid (two store queries)."""
+    from lingang_twin.energy.consumption import consumption_grid
+
+    midnight = now.astimezone(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
+    if now <= midnight:
+        return Today(now, {}, {}, {})
+    grid = consumption_grid(twin, district, midnight, now, "hour", config=config)
+    done = int((now - midnight).total_seconds() // 3600)  # complete hours today
+    consumption: dict[str, float] = {}
+    kgce: dict[str, float] = {}
+    last_hour: dict[str, float] = {}
+    for carrier in grid.carriers():
+        series = grid.total(carrier)
+        value = float(np.nansum(series))
+        consumption[carrier] = value
+        kgce[carrier] = value * coal_coefficient(carrier, config).value
+        if done >= 1 and not np.isnan(series[done - 1]):
+            last_hour[carrier] = float(series[done - 1])
+    return Today(now, consumption, kgce, last_hour)
+
+
 def missing_factors(twin: Twin, district: str, config: EnergyConfig | None,
                     factors: str = "shanghai-local-2022") -> list[str]:
     """The carriers in use below ``district`` whose CO₂ factor is missing (each message names the setting)."""
@@ -190,6 +228,8 @@ def build_page(page: Any) -> None:
             for p in problems:
                 ui.label(p).classes("text-caption font-mono")
 
+    _live_today(page, ui, district, config)
+
     ui.label(tr(f"{month} 各能源品种流向各片区（折标准煤 kgce，按 GB/T 2589-2020 折算，使各品种可相加；仅计总表）",
                 f"{month}: carriers to zones, converted to standard coal (kgce, GB/T 2589-2020) so that the "
                 "carriers add up; main meters only")).classes("text-subtitle1")
@@ -221,6 +261,32 @@ def build_page(page: Any) -> None:
             ui.button(fmt.upper(), icon="download",
                       on_click=lambda fmt=fmt: _download(page, ui, district, month, fmt, config)) \
                 .props(f'data-testid="energy-report-{fmt}"').set_enabled(not problems)
+
+
+def _live_today(page: Any, ui: Any, district: str, config: EnergyConfig | None) -> None:
+    """Today's consumption per carrier, refreshed by the console's live hub after every tick."""
+    tr = page.tr
+
+    def compute(twin: Twin) -> Today:
+        return today(twin, district, _now(), config)
+
+    def tiles(t: Today) -> None:
+        ui.label(tr(f"今日累计（至 {t.at:%H:%M}，总表）：{t.total_kgce:,.0f} kgce",
+                    f"Today so far (to {t.at:%H:%M}, main meters): {t.total_kgce:,.0f} kgce")) \
+            .classes("text-subtitle1").props('data-testid="energy-today-total"')
+        with ui.row().classes("gap-4"):
+            for carrier, value in t.consumption.items():
+                with ui.card().classes("p-2").props(f'data-testid="energy-today-{carrier}"'):
+                    unit = canonical_unit(carrier)
+                    ui.label(tr(*CARRIER_LABELS[carrier])).classes("text-caption")
+                    ui.label(f"{value:,.1f} {unit}").classes("text-h6 font-mono")
+                    hour = t.last_hour.get(carrier)
+                    ui.label(tr("上一小时 ", "last hour ") + (f"{hour:,.1f} {unit}" if hour is not None else "—")) \
+                        .classes("text-caption")
+
+    area = ui.refreshable(tiles)
+    area(compute(page.twin))
+    page.live("energy.today", compute, area.refresh)
 
 
 def _ranking(page: Any, ui: Any, district: str, start: datetime, end: datetime, config: EnergyConfig | None) -> None:
@@ -295,4 +361,5 @@ def console_pages(register_page: Callable[..., Any]) -> None:
     register_page("/energy", "能源", "Energy", build_page, icon="bolt")
 
 
-__all__ = ["Flows", "console_pages", "daily", "flows", "missing_factors", "report_bytes", "sankey_options"]
+__all__ = ["Flows", "Today", "console_pages", "daily", "flows", "missing_factors", "report_bytes", "sankey_options",
+           "today"]
