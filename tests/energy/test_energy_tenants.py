@@ -146,3 +146,42 @@ def test_bad_tenancies(tenants: Twin) -> None:
     with pytest.raises(ValidationError) as err:
         tenants.upsert([{"id": e, "type": "Enterprise", "properties": {"creditCode": "not-a-code"}}])
     assert err.value.field.endswith("creditCode")
+
+
+def test_tenants_route_and_cli_report(tenants: Twin, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from lingang_twin.api import create_app
+    from lingang_twin.app import PACKS
+
+    app = create_app(tenants, packs=PACKS)
+    app.state.energy_config = CONFIG
+    with TestClient(app) as client:
+        r = client.get("/api/v1/energy/tenants", params={"month": "2026-03", "lang": "zh"})
+        assert r.status_code == 200, r.text
+        data = r.json()
+        assert [t["scope"] for t in data["tenants"]] == [C, B, A]  # by standard coal, largest first
+        b = next(t for t in data["tenants"] if t["scope"] == B)
+        assert b["carriers"]["electricity"]["consumption"] == pytest.approx(480.0)
+        alloc = b["basis"]["tenant"]["allocations"][0]
+        assert alloc["method_label"] == {"zh": "按面积分摊", "en": "allocated by floor area"}
+        r = client.get("/api/v1/energy/tenants", params={"month": "2026-3"})
+        assert r.status_code == 422 and r.json()["field"] == "month"
+        r = client.get("/api/v1/energy/tenants", params={"month": "2026-03", "under": "urn:ngsi-ld:Zone:none"})
+        assert r.status_code == 404
+        r = client.get("/api/v1/energy/report", params={"scope": A, "month": "2026-03", "format": "json"})
+        assert r.status_code == 200
+        assert r.json()["account"]["carriers"]["electricity"]["consumption"] == pytest.approx(480.0)
+
+
+def test_tenant_report_states_the_method(tenants: Twin, tmp_path: Path) -> None:
+    from lingang_twin.energy.reports import render, to_html
+
+    report = monthly_report(tenants, B, "2026-03", lang="zh", config=CONFIG)
+    rows = [r for r in report.basis_rows() if r["section"] == "tenant"]
+    assert {r["item"] for r in rows} == {"tower · electricity", "tower · water"}
+    elec = next(r for r in rows if r["item"] == "tower · electricity")
+    assert elec["value"] == "按面积分摊 × 0.2500 (2500 / 10000 m²)" and elec["note"] == "− tower-a"
+    assert "按面积分摊 × 0.2500" in to_html(report)
+    render(report, "xlsx", tmp_path / "b.xlsx")
+    assert (tmp_path / "b.xlsx").stat().st_size > 0

@@ -49,8 +49,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def router() -> APIRouter:
-    """The router: ``GET account``, ``GET report``, ``GET quality``, ``POST quality/alerts``, ``GET intensity``
-    (below ``/api/v1/energy``)."""
+    """The router: ``GET account``, ``GET report``, ``GET tenants``, ``GET quality``, ``POST quality/alerts``,
+    ``GET intensity`` (below ``/api/v1/energy``)."""
     r = APIRouter(prefix="/api/v1/energy", tags=["energy"])
 
     @r.get("/account", summary="Energy account of an entity for a month / 月度能耗核算")
@@ -131,6 +131,27 @@ def router() -> APIRouter:
         findings = check_meters(twin, scope, _instant(start, "start"), _instant(end, "end"))
         ids = raise_alerts(twin, findings)
         return {"scope": scope, "count": len(ids), "alerts": ids}
+
+    @r.get("/tenants", summary="Tenants' energy for a month / 租户月度能耗")
+    def get_tenants(
+        request: Request,
+        month: str = Query(description="YYYY-MM, Asia/Shanghai / 月份"),
+        under: str | None = Query(None, description="only enterprises below this entity / 范围"),
+        factors: str = Query("shanghai-local-2022", description="CO2 factor set / 排放因子集"),
+        tariff: str = Query("shanghai-illustrative", description="tariff name / 价目"),
+        electricity_basis: str = Query("equivalent", description="equivalent | equal-value / 电力折标方式"),
+        lang: str = Query("en", description="zh | en"),
+    ) -> dict[str, Any]:
+        """Every tenant's account for ``month`` (own sub-meters, else its floor-area share; the method per carrier
+        and building is in each account's ``basis.tenant``), largest standard coal first."""
+        from lingang_twin.energy.tenants import tenant_accounts
+
+        start, end = month_range(month)
+        config: EnergyConfig | None = getattr(request.app.state, "energy_config", None)
+        accounts = tenant_accounts(request.app.state.twin, start, end, under=under, factors=factors, tariff=tariff,
+                                   electricity_basis=electricity_basis, config=config)
+        return {"month": month, "under": under, "count": len(accounts),
+                "tenants": [a.to_dict(lang) for a in accounts]}
 
     @r.get("/intensity", summary="Energy intensity of buildings / 建筑能耗强度")
     def get_intensity(

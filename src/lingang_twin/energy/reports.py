@@ -169,6 +169,14 @@ class Report:
         co2 = b.get("co2", {})
         for carrier, fig in co2.get("factors", {}).items():
             rows.append({"section": f"co2 ({co2.get('factor_set', '')})", "item": carrier, **_figure(fig)})
+        for a in b.get("tenant", {}).get("allocations", []):
+            share = ("" if a["share"] is None
+                     else f" × {a['share']:.4f} ({a['leased_m2']:g} / {a['floor_area_m2']:g} m²)")
+            rows.append({"section": "tenant", "item": f"{a['building'].rsplit(':', 1)[-1]} · {a['carrier']}",
+                         "value": f"{a['method_label'][self.lang]}{share}", "unit": "",
+                         "source": ", ".join(m.rsplit(":", 1)[-1] for m in a["meters"]), "year": None,
+                         "note": ("− " + ", ".join(m.rsplit(":", 1)[-1] for m in a["deducted"])) if a["deducted"]
+                         else ""})
         t = b.get("tariff", {})
         rows.append({"section": "tariff", "item": t.get("name"), "value": "time-of-use" if t.get("time_of_use")
                      else "flat", "unit": "CNY", "source": t.get("source", ""), "year": None,

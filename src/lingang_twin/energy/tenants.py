@@ -24,11 +24,13 @@ space outside any building; leases larger than the building.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from lingang_twin.core.errors import NotFoundError, ValidationError
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
+from lingang_twin.energy.accounting import Account, account, meters_in_scope
 
 Method = Literal["submeter", "floor-area"]
 METHOD_LABELS: dict[str, tuple[str, str]] = {
@@ -52,10 +54,10 @@ class Allocation:
     leased_m2: float | None = None
     floor_area_m2: float | None = None
 
-    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         zh, en = METHOD_LABELS[self.method]
         return {"building": self.building, "carrier": self.carrier, "method": self.method,
-                "method_label": zh if lang == "zh" else en, "share": self.share, "leased_m2": self.leased_m2,
+                "method_label": {"zh": zh, "en": en}, "share": self.share, "leased_m2": self.leased_m2,
                 "floor_area_m2": self.floor_area_m2, "meters": list(self.meters), "deducted": list(self.deducted)}
 
 
@@ -127,8 +129,6 @@ def leases(twin: Twin, enterprise: Entity) -> dict[str, tuple[Entity, float]]:
 
 def tenant_plan(twin: Twin, enterprise: str | Entity) -> TenantPlan:
     """The allocation plan of ``enterprise``: per building and carrier, own sub-meters or a floor-area share."""
-    from lingang_twin.energy.accounting import meters_in_scope  # accounting calls back here for Enterprise scopes
-
     ent = twin.get(enterprise) if isinstance(enterprise, str) else enterprise
     if ent.type != "Enterprise":
         raise ValidationError("scope", "not-enterprise", f"{ent.id} is a {ent.type}, not an Enterprise / 不是企业",
@@ -195,4 +195,22 @@ def tenant_plan(twin: Twin, enterprise: str | Entity) -> TenantPlan:
                       [buildings[k] for k in sorted(buildings)], {k: v for k, (_, v) in leased.items()})
 
 
-__all__ = ["METHOD_LABELS", "Allocation", "TenantPlan", "leases", "tenant_plan"]
+def tenant_accounts(twin: Twin, start: datetime, end: datetime, *, under: str | None = None,
+                    **account_kwargs: Any) -> list[Account]:
+    """The account of every Enterprise (below ``under``) that occupies something or has a meter, largest standard
+    coal first: the property manager's monthly tenant statement. Enterprises with neither are left out (they are
+    not tenants); any other bad data raises as :func:`tenant_plan` does."""
+    scope: dict[str, Any] = {"under": under} if under else {}
+    if under:
+        twin.get(under)  # an unknown scope is NotFoundError, not an empty list
+    out = []
+    for e in twin.query_all(types=("Enterprise",), **scope):
+        if "occupies" not in e.relationships and not twin.query(types=("Meter",), related=("tenant", e.id),
+                                                                 limit=1).entities:
+            continue
+        out.append(account(twin, e.id, start, end, **account_kwargs))
+    out.sort(key=lambda a: (-a.total_kgce, a.scope))
+    return out
+
+
+__all__ = ["METHOD_LABELS", "Allocation", "TenantPlan", "leases", "tenant_accounts", "tenant_plan"]
