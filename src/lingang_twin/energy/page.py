@@ -31,7 +31,8 @@ import numpy as np
 
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.energy.accounting import meters_in_scope, month_range
-from lingang_twin.energy.carriers import CARRIER_LABELS, canonical_unit, to_canonical_scale
+from lingang_twin.energy.carriers import CARRIER_LABELS, canonical_unit
+from lingang_twin.energy.consumption import consumption_grid
 from lingang_twin.energy.factors import EnergyConfig, co2_factor, coal_coefficient
 
 if TYPE_CHECKING:
@@ -78,48 +79,24 @@ def district_of(twin: Twin) -> str | None:
     return page.entities[0].id if page.entities else None
 
 
-def _per_meter(twin: Twin, under: str, start: datetime, end: datetime, bucket: str) -> dict[str, dict[Any, float]]:
-    """Main-meter readings aggregated per meter and bucket (interval ``sum``, cumulative ``delta``): two grouped
-    store queries; meter id → bucket → value in the meter's unit."""
-    out: dict[str, dict[Any, float]] = {}
-    for agg in ("sum", "delta"):
-        kwargs: dict[str, Any] = {"q": 'register=="cumulative"'} if agg == "delta" else {}
-        table = twin.aggregate("reading", bucket=bucket, agg=agg, types=("Meter",), under=under, start=start,
-                               end=end, group_by="entity", **kwargs)
-        for g, b, v in zip(table["group"].to_pylist(), table["bucket"].to_pylist(), table["value"].to_pylist(),
-                           strict=True):
-            if v is not None:
-                out.setdefault(f"{agg}:{g}", {})
-                out[f"{agg}:{g}"][b] = out[f"{agg}:{g}"].get(b, 0.0) + float(v)
-    return out
-
-
-def _mains(twin: Twin, district: str, config: EnergyConfig | None) -> tuple[list[Entity], dict[str, float]]:
-    meters = meters_in_scope(twin, twin.get(district))
-    scale = {m.id: to_canonical_scale(m.value("carrier"), m.value("unit"), config) for m in meters}
-    return meters, scale
-
-
 def flows(twin: Twin, district: str, start: datetime, end: datetime,
           config: EnergyConfig | None = None) -> Flows:
     """Standard coal by carrier and zone (the ``Zone`` entities below ``district``) over ``[start, end)``."""
-    meters, scale = _mains(twin, district, config)
-    coal = {c: coal_coefficient(c, config).value for c in {m.value("carrier") for m in meters}}
+    grid = consumption_grid(twin, district, start, end, "day", config=config)
+    coal = {c: coal_coefficient(c, config).value for c in grid.carriers()}
     zones = sorted(twin.query_all(types=("Zone",), under=district), key=lambda z: z.id)
     zone_of: dict[str, str] = {}
     for z in zones:
         for m in twin.query_all(types=("Meter",), under=z.id):
             zone_of.setdefault(m.id, z.id)
-    data = _per_meter(twin, district, start, end, "year") if meters else {}
     out = Flows(district, start, end, zones={z.id: _name(z) for z in zones})
-    for m in meters:
-        agg = "delta" if m.value("register") == "cumulative" else "sum"
-        value = sum(data.get(f"{agg}:{m.id}", {}).values())
+    for m, row in zip(grid.meters, grid.values, strict=True):
+        value = float(np.nansum(row))
         if not value:
             continue
         carrier = m.value("carrier")
         key = (carrier, zone_of.get(m.id, ""))
-        out.kgce[key] = out.kgce.get(key, 0.0) + value * scale[m.id] * coal[carrier]
+        out.kgce[key] = out.kgce.get(key, 0.0) + value * coal[carrier]
     if any(z == "" for _, z in out.kgce):
         out.zones[""] = OUTSIDE_ZONES
     out.carriers = sorted({c for c, _ in out.kgce})
@@ -140,18 +117,10 @@ def sankey_options(f: Flows, tr: Callable[[str, str], str]) -> dict[str, Any]:
 def daily(twin: Twin, district: str, start: datetime, end: datetime,
           config: EnergyConfig | None = None) -> tuple[list[str], dict[str, list[float]]]:
     """Days of ``[start, end)`` and each carrier's consumption per day [canonical unit] (main meters)."""
-    meters, scale = _mains(twin, district, config)
-    days = [(start + timedelta(days=k)).date() for k in range((end.date() - start.date()).days)]
-    index = {d: k for k, d in enumerate(days)}
-    data = _per_meter(twin, district, start, end, "day") if meters else {}
-    series: dict[str, np.ndarray] = {}
-    for m in meters:
-        agg = "delta" if m.value("register") == "cumulative" else "sum"
-        for bucket, value in data.get(f"{agg}:{m.id}", {}).items():
-            k = index.get(bucket.astimezone(SHANGHAI).date())
-            if k is not None:
-                series.setdefault(m.value("carrier"), np.zeros(len(days)))[k] += value * scale[m.id]
-    return [d.isoformat() for d in days], {c: [float(v) for v in a] for c, a in sorted(series.items())}
+    grid = consumption_grid(twin, district, start, end, "day", config=config)
+    days = [d.date().isoformat() for d in grid.starts()]
+    return days, {c: [float(v) for v in np.nan_to_num(grid.total(c))] for c in grid.carriers()
+                  if not np.all(np.isnan(grid.total(c)))}
 
 
 @dataclass(frozen=True)
@@ -171,8 +140,6 @@ class Today:
 
 def today(twin: Twin, district: str, now: datetime, config: EnergyConfig | None = None) -> Today:
     """Consumption of the district's main meters since Shanghai midnight: one hourly grid (two store queries)."""
-    from lingang_twin.energy.consumption import consumption_grid
-
     midnight = now.astimezone(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
     if now <= midnight:
         return Today(now, {}, {}, {})

@@ -25,21 +25,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
-from lingang_twin.energy.accounting import Account, account, check_config, meters_in_scope, month_range
-from lingang_twin.energy.carriers import CARRIER_LABELS, to_canonical_scale
+from lingang_twin.energy.accounting import Account, account, check_config, month_range
+from lingang_twin.energy.carriers import CARRIER_LABELS
 from lingang_twin.energy.consumption import consumption_grid
 from lingang_twin.energy.factors import EnergyConfig
 from lingang_twin.energy.tariffs import Tariff
 from lingang_twin.energy.tenants import tenant_plan
-
-_DAY_US = 86_400_000_000
-_OFFSET_US = 8 * 3_600_000_000  # Asia/Shanghai, UTC+8 without daylight saving
 
 LABELS: dict[str, tuple[str, str]] = {
     "title": ("月度能耗报告", "Monthly energy report"),
@@ -248,41 +243,12 @@ def monthly_report(twin: Twin, scope: str, month: str, *, lang: str = "zh", fact
 
 def _meter_days(twin: Twin, scope: Entity, start: datetime, n_days: int,
                 cfg: EnergyConfig) -> tuple[dict[str, np.ndarray], dict[str, Entity]]:
-    """Every meter at or below ``scope`` (main and sub) → its consumption per day [canonical unit]: two grouped
-    daily aggregates (``sum`` for interval registers, ``delta`` for cumulative ones)."""
-    all_meters = meters_in_scope(twin, scope, main_only=False)
-    meters = {m.id: m for m in all_meters}
-    per_meter: dict[str, np.ndarray] = {}
-    if not meters:
-        return per_meter, meters
-    end = start + timedelta(days=n_days)
-    day0 = (int(start.timestamp()) * 1_000_000 + _OFFSET_US) // _DAY_US
-    for agg in ("sum", "delta"):
-        wanted = {mid for mid, m in meters.items() if (m.value("register") == "cumulative") == (agg == "delta")}
-        if not wanted:
-            continue
-        if scope.type == "Meter":
-            table = twin.aggregate("reading", bucket="day", agg=agg, entity_id=scope.id, start=start, end=end,
-                                   group_by="entity")
-        else:
-            q = 'register=="cumulative"' if agg == "delta" else None
-            table = twin.aggregate("reading", bucket="day", agg=agg, under=scope.id, types=("Meter",), q=q,
-                                   start=start, end=end, group_by="entity")
-        if table.num_rows == 0:
-            continue
-        groups = (table["group"].to_pylist() if "group" in table.column_names
-                  else [scope.id] * table.num_rows)
-        bucket_us = pc.cast(table["bucket"], pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy()
-        day_idx = (bucket_us + _OFFSET_US) // _DAY_US - day0
-        values = table["value"].to_numpy(zero_copy_only=False).astype(np.float64)
-        for mid, k, v in zip(groups, day_idx, values, strict=True):
-            if mid not in wanted or not 0 <= k < n_days or np.isnan(v):
-                continue
-            series = per_meter.get(mid)
-            if series is None:
-                series = per_meter[mid] = np.zeros(n_days)
-            m = meters[mid]
-            series[k] += v * to_canonical_scale(m.value("carrier"), m.value("unit"), cfg)
+    """Every meter at or below ``scope`` (main and sub) that has readings → its consumption per day [canonical
+    unit], from one daily consumption grid (days without a reading count zero here)."""
+    grid = consumption_grid(twin, scope, start, start + timedelta(days=n_days), "day", main_only=False, config=cfg)
+    meters = {m.id: m for m in grid.meters}
+    per_meter = {m.id: np.nan_to_num(row) for m, row in zip(grid.meters, grid.values, strict=True)
+                 if not np.all(np.isnan(row))}
     return per_meter, meters
 
 
