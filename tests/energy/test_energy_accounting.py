@@ -170,3 +170,41 @@ def test_water_reading_stamped_next_day_excluded(energy_db: DB) -> None:
     _, twin = energy_db
     a = account(twin, M_WATER, DAY, END + timedelta(hours=2), config=CONFIG)
     assert_allclose(a.carriers["water"].consumption, 48.0 + 999.0)
+
+
+def _backwards(twin: Twin, resets: list[str] | None) -> str:
+    """A cumulative electricity meter in the lab: 100 → 160 kWh, then 5 kWh at 12:00 (register back to zero), 25
+    at 13:00."""
+    mid = "urn:ngsi-ld:Meter:lab-elec-reset"
+    props: dict[str, object] = {"registerResets": resets} if resets is not None else {}
+    twin.upsert([meter(mid, BUILDING, "electricity", "kWh", "cumulative", registerMax=1e6, **props)])
+    twin.append([{"entity_id": mid, "attribute": "reading", "observed_at": DAY + timedelta(hours=h), "value": v}
+                 for h, v in ((9, 100.0), (11, 160.0), (12, 5.0), (13, 25.0))])
+    return mid
+
+
+def test_undeclared_backwards_register_is_refused(energy_db: tuple[Path, Twin]) -> None:
+    _, twin = energy_db
+    mid = _backwards(twin, None)
+    for scope in (mid, BUILDING):
+        with pytest.raises(ValidationError) as err:
+            account(twin, scope, DAY, DAY + timedelta(days=1), config=CONFIG)
+        assert (err.value.field, err.value.rule) == ("reading", "register-backwards")
+        assert mid in err.value.message and "160" in err.value.message and "12:00" in err.value.message
+
+
+def test_declared_reset_counts_from_zero(energy_db: tuple[Path, Twin]) -> None:
+    _, twin = energy_db
+    mid = _backwards(twin, ["2026-03-02T11:30:00+08:00"])
+    acc = account(twin, mid, DAY, DAY + timedelta(days=1), config=CONFIG)
+    e = acc.carriers["electricity"]
+    assert e.consumption == pytest.approx(60.0 + 5.0 + 20.0)
+    assert e.register_resets == 1
+    assert acc.issues[0]["rule"] == "register-reset" and acc.issues[0]["declared"].startswith("2026-03-02T11:30")
+    # A declaration that does not cover the step (after it) explains nothing.
+    twin.patch(mid, properties={"registerResets": ["2026-03-02T12:30:00+08:00"]})
+    with pytest.raises(ValidationError):
+        account(twin, mid, DAY, DAY + timedelta(days=1), config=CONFIG)
+    with pytest.raises(ValidationError) as err:
+        twin.patch(mid, properties={"registerResets": ["2026-03-02T12:30:00"]})
+    assert "registerResets" in err.value.field

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from lingang_twin.core.observations import parse_instant
 from lingang_twin.core.types import TypeRegistry, Unit, register_type
 from lingang_twin.core.units import check_unit
 
@@ -56,18 +57,34 @@ class SpaceProperties(_Named):
 
 
 class MeterProperties(_Named):
-    """A meter of any carrier. ``registerMax`` is the value at which a cumulative register rolls over."""
+    """A meter of any carrier. ``registerMax`` is the value at which a cumulative register rolls over;
+    ``registerResets`` the instants (ISO 8601 with offset) at which its register was reset to zero — declared by
+    whoever reset it, so that a register that runs backwards at any other time is an error, not consumption. A
+    meter *replaced* by one whose register starts elsewhere is a new Meter entity (the old one retired)."""
 
     carrier: Carrier
     unit: str
     # "register" would shadow ABCMeta.register on the model class, hence the alias.
     register_kind: Literal["interval", "cumulative"] = Field(default="interval", alias="register")
     registerMax: Annotated[float, Field(gt=0)] | None = None
+    registerResets: list[str] | None = None
 
     @field_validator("unit")
     @classmethod
     def _known_unit(cls, v: str) -> str:
         return check_unit(v, "unit")
+
+    @field_validator("registerResets")
+    @classmethod
+    def _instants(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        out = []
+        for k, text in enumerate(v):
+            instant = parse_instant(str(text), f"registerResets[{k}]")
+            assert instant is not None
+            out.append(instant.isoformat())
+        return sorted(out)
 
 
 class RoadProperties(_Named):

@@ -19,8 +19,9 @@ time-of-use, every other carrier by the year), never a Python loop over readings
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -222,6 +223,7 @@ def account(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
     hour_price = np.array(hourly_prices or [0.0] * 24, dtype=np.float64)
     consumption = np.zeros(len(in_use))
     tou_cost = 0.0
+    reset_meters: set[str] = set()
     readings = np.zeros(len(in_use), dtype=np.int64)
 
     for hourly in (True, False):
@@ -248,12 +250,23 @@ def account(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
                 tou_cost += float(np.sum(values * hour_price[hours]))
             if agg == "delta":
                 resets = table["resets"].to_numpy(zero_copy_only=False)[keep]
-                for k in np.flatnonzero(resets):
-                    meter_id = ids[meter_pos[k]]
-                    carriers[carrier_of[meter_id]].register_resets += int(resets[k])
-                    issues.append({"meter": meter_id, "rule": "register-reset", "bucket": str(table["bucket"][
-                        int(np.flatnonzero(keep)[k])].as_py()), "message": "cumulative register went back: the "
-                        "reading after the reset counts as consumption / 累计表读数回退"})
+                reset_meters.update(ids[meter_pos[k]] for k in np.flatnonzero(resets))
+
+    # A register that went back is counted from zero only where a reset was declared (registerResets); anywhere
+    # else it is bad data and the account refuses, naming the meter and the reading.
+    by_id = {m.id: m for m in meters}
+    for meter_id in sorted(reset_meters):
+        for step in backward_steps(twin, by_id[meter_id], start, end):
+            if step["declared"] is None:
+                raise ValidationError(
+                    "reading", "register-backwards",
+                    f"meter {meter_id}: the cumulative register went from {step['previous']:g} to {step['value']:g} "
+                    f"at {step['observed_at']} without a declared reset (registerResets) or rollover / "
+                    "累计表读数倒退，且未登记清零或换表", value=step["value"])
+            carriers[carrier_of[meter_id]].register_resets += 1
+            issues.append({"meter": meter_id, "rule": "register-reset", "observed_at": step["observed_at"],
+                           "declared": step["declared"], "message": "declared register reset: the reading after it "
+                           "counts from zero / 已登记的累计表清零，其后读数从零计"})
 
     for c, ci in carrier_idx.items():
         acc = carriers[c]
@@ -275,6 +288,30 @@ def account(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
     if tenant is not None:
         basis["tenant"] = tenant
     return Account(scope_entity_id, start, end, carriers, basis, issues)
+
+
+def backward_steps(twin: Twin, meter: Entity, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The steps of a cumulative register in ``(start, end]`` where it went back without rolling over (the store's
+    rule: a drop of more than half ``registerMax`` is a rollover), each with the declared reset that explains it
+    (a ``registerResets`` instant after the previous reading and at or before this one) or ``None``."""
+    rmax = meter.value("registerMax")
+    # Only meters whose aggregate flagged a reset come here (rare), so reading their whole history up to ``end``
+    # is cheap, and it finds the anchor however old it is, as the store's delta does.
+    raw = twin.read(meter.id, "reading", None, end + timedelta(microseconds=1))
+    ts_all = raw["observed_at"].to_pylist()
+    first = max(0, bisect_right(ts_all, start) - 1)  # the anchor: the last reading at or before start
+    ts = ts_all[first:]
+    values = raw["value"].to_pylist()[first:]
+    declared = [datetime.fromisoformat(r) for r in (meter.value("registerResets") or [])]
+    out = []
+    for k in range(1, len(values)):
+        prev, value = values[k - 1], values[k]
+        if value >= prev or (rmax is not None and prev - value > rmax / 2):
+            continue
+        hit = next((r for r in declared if ts[k - 1] < r <= ts[k]), None)
+        out.append({"observed_at": ts[k].astimezone(SHANGHAI).isoformat(), "previous": prev, "value": value,
+                    "declared": hit.isoformat() if hit else None})
+    return out
 
 
 def _aggregate(twin: Twin, scope: Entity, wanted: list[str], *, hourly: bool, agg: str, start: datetime,
