@@ -205,5 +205,11 @@ def test_bad_input(twin: Twin) -> None:
     with pytest.raises(NotFoundError):
         fill_gaps(twin, "urn:ngsi-ld:Meter:nowhere", START, END)
     # The hourly meter at hourly buckets is fine, and the fixture's cumulative main meter has no gap on its day.
-    assert fill_gaps(twin, M_HOURLY, START, END, bucket="hour").n_estimated == 0
+    # The hourly meter (read on the hour, 40 kWh) is gathered onto its own grid: measured hours are 40 and exactly
+    # the hours whose reading is missing are estimated.
+    hourly = fill_gaps(twin, M_HOURLY, START, END, bucket="hour")
+    gaps = {t - timedelta(hours=1) for t in stamps() if t.minute == 0 and missing(t) and START < t <= END}
+    rows = hourly.table.to_pylist()
+    assert {r["bucket"] for r in rows if r["estimated"]} == gaps and gaps
+    assert all(r["value"] == 40.0 for r in rows if not r["estimated"])
     assert fill_gaps(twin, M_ELEC, DAY, DAY + day, bucket="hour").n_estimated == 0

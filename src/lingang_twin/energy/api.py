@@ -8,6 +8,7 @@ A deployment's overrides of the figures (:class:`~.factors.EnergyConfig`) are re
 
 from __future__ import annotations
 
+import math
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -38,19 +39,28 @@ def _filename(scope: str, month: str, fmt: str) -> str:
 
 
 def _jsonable(value: Any) -> Any:
-    """Numpy scalars inside findings' evidence become plain numbers."""
+    """Numpy scalars become plain numbers, instants ISO 8601 text, and NaN / ±inf (no data) ``null``: JSON has
+    no NaN, and a missing figure must read as missing, not as an error."""
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if hasattr(value, "item") and callable(value.item):
-        return value.item()
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
     return value
 
 
+def _optional_instant(text: str | None, field: str) -> datetime | None:
+    return None if text is None else _instant(text, field)
+
+
 def router() -> APIRouter:
-    """The router: ``GET account``, ``GET report``, ``GET tenants``, ``GET quality``, ``POST quality/alerts``,
-    ``GET intensity`` (below ``/api/v1/energy``)."""
+    """The router (below ``/api/v1/energy``): ``account``, ``report``, ``tenants``, ``quality``, ``quality/alerts``
+    (POST), ``baseline``, ``savings``, ``weather-normalised``, ``gapfill``, ``forecast``, ``intensity``."""
     r = APIRouter(prefix="/api/v1/energy", tags=["energy"])
 
     @r.get("/account", summary="Energy account of an entity for a month / 月度能耗核算")
@@ -152,6 +162,83 @@ def router() -> APIRouter:
                                    electricity_basis=electricity_basis, config=config)
         return {"month": month, "under": under, "count": len(accounts),
                 "tenants": [a.to_dict(lang) for a in accounts]}
+
+    @r.get("/baseline", summary="Weather baseline of an entity (CalTRACK daily) / 能耗基准模型")
+    def get_baseline(
+        request: Request,
+        scope: str = Query(description="entity id / 对象"),
+        start: str = Query(description="baseline start, ISO 8601 with offset / 基准期开始"),
+        end: str = Query(description="baseline end (exclusive) / 基准期结束"),
+        carrier: str = Query("electricity", description="carrier / 能源品种"),
+        method: str = Query("caltrack-2.0-daily", description="caltrack-2.0-daily | opendsm-daily"),
+        weather_station: str | None = Query(None, description="WeatherStation id (default: the district's)"),
+    ) -> dict[str, Any]:
+        """The fitted model, its daily CV(RMSE), NMBE and adjusted R², CalTRACK sufficiency and the monthly ASHRAE
+        Guideline 14 verdict."""
+        from lingang_twin.energy.mv import fit_baseline
+
+        config: EnergyConfig | None = getattr(request.app.state, "energy_config", None)
+        model = fit_baseline(request.app.state.twin, scope, _instant(start, "start"), _instant(end, "end"),
+                             carrier=carrier, weather_station=weather_station, config=config, method=method)
+        return _jsonable(model.to_dict())  # type: ignore[no-any-return]
+
+    @r.get("/savings", summary="Savings after a retrofit with their uncertainty / 节能量及其不确定度")
+    def get_savings(
+        request: Request,
+        scope: str = Query(description="entity id / 对象"),
+        baseline_start: str = Query(description="ISO 8601 with offset / 基准期开始"),
+        retrofit_date: str = Query(description="ISO 8601 with offset / 改造完成时刻"),
+        reporting_end: str = Query(description="ISO 8601 with offset / 报告期结束"),
+        reporting_start: str | None = Query(None, description="after an installation period / 报告期开始"),
+        carrier: str = Query("electricity", description="carrier / 能源品种"),
+        confidence: float = Query(0.9, description="two-sided confidence, 0.5-1 / 置信度"),
+        method: str = Query("caltrack-2.0-daily", description="caltrack-2.0-daily | opendsm-daily"),
+        days: bool = Query(False, description="include the per-day table / 含逐日数据"),
+    ) -> dict[str, Any]:
+        """Avoided energy use (baseline prediction minus metered use) over the reporting period, with its ASHRAE
+        Guideline 14 uncertainty band."""
+        from lingang_twin.energy.mv import savings
+
+        config: EnergyConfig | None = getattr(request.app.state, "energy_config", None)
+        result = savings(request.app.state.twin, scope, baseline_start=_instant(baseline_start, "baseline_start"),
+                         retrofit_date=_instant(retrofit_date, "retrofit_date"),
+                         reporting_end=_instant(reporting_end, "reporting_end"),
+                         reporting_start=_optional_instant(reporting_start, "reporting_start"), carrier=carrier,
+                         confidence=confidence, config=config, method=method)
+        return _jsonable(result.to_dict(days=days))  # type: ignore[no-any-return]
+
+    @r.get("/weather-normalised", summary="Weather-normalised month comparison / 气候修正对比")
+    def get_weather_normalised(
+        request: Request,
+        scope: str = Query(description="entity id / 对象"),
+        month: str = Query(description="YYYY-MM, Asia/Shanghai / 月份"),
+        against: str = Query("last-year", description="last-year | last-month / 对比期"),
+        carrier: str = Query("electricity", description="carrier / 能源品种"),
+    ) -> dict[str, Any]:
+        """This month against the same month last year (or the month before), the weather taken out by a
+        degree-day baseline: raw change, weather effect and normalised change."""
+        from lingang_twin.energy.mv import weather_normalised
+
+        config: EnergyConfig | None = getattr(request.app.state, "energy_config", None)
+        return _jsonable(weather_normalised(  # type: ignore[no-any-return]
+            request.app.state.twin, scope, month, against=against, carrier=carrier, config=config))
+
+    @r.get("/gapfill", summary="A meter's consumption with gaps filled as marked estimates / 缺数补齐（标注估算）")
+    def get_gapfill(
+        request: Request,
+        meter: str = Query(description="Meter id / 表计"),
+        start: str = Query(description="ISO 8601 with offset / 开始"),
+        end: str = Query(description="ISO 8601 with offset / 结束"),
+        bucket: str = Query("hour", description="15min | hour | day"),
+    ) -> dict[str, Any]:
+        """Per bucket: value, ``estimated`` and the method (interpolated, redistributed, profile); nothing is
+        written to the meter's readings."""
+        from lingang_twin.energy.gapfill import fill_gaps
+
+        config: EnergyConfig | None = getattr(request.app.state, "energy_config", None)
+        filled = fill_gaps(request.app.state.twin, meter, _instant(start, "start"), _instant(end, "end"),
+                           bucket=bucket, config=config)
+        return _jsonable({**filled.to_dict(), "rows": filled.table.to_pylist()})  # type: ignore[no-any-return]
 
     @r.get("/intensity", summary="Energy intensity of buildings / 建筑能耗强度")
     def get_intensity(

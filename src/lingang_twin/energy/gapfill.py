@@ -152,7 +152,7 @@ def fill_gaps(twin: Twin, meter_id: str, start: datetime, end: datetime, *, buck
                               f"meter {meter.id} reads about once per {native}; ask for {native} buckets or coarser "
                               f"/ 该表约每 {native} 一个读数，时间粒度不能更细", value=bucket)
     f = BUCKET_US[native] // _SLOT_US
-    v = _roll(raw, f)
+    v = _gather(raw, f)
     method = np.zeros(v.shape, dtype=np.int8)
     notes: list[str] = []
     per_week = 7 * 86_400_000_000 // BUCKET_US[native]
@@ -220,6 +220,18 @@ def _native_bucket(raw: np.ndarray) -> str:
         if spacing <= BUCKET_US[name] // _SLOT_US:
             return name
     return "day"
+
+
+def _gather(raw: np.ndarray, g: int) -> np.ndarray:
+    """15-minute slots onto the meter's own grid: a meter that reads once per hour (or day) fills one slot of each
+    of its buckets (the one its reading closes), so a bucket is the sum of its slots' readings, NaN only when none
+    has one."""
+    if g == 1:
+        return raw
+    block = raw.reshape(-1, g)
+    out = np.nansum(block, axis=1)
+    out[np.all(np.isnan(block), axis=1)] = np.nan
+    return out
 
 
 def _roll(v: np.ndarray, g: int) -> np.ndarray:
