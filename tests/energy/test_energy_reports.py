@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from energy_fixtures import BUILDING, CONFIG, DAY, DISTRICT, M_ELEC, M_WATER, OTHER
+from energy_fixtures import BUILDING, CONFIG, DAY, DISTRICT, M_ELEC, M_WATER, OTHER, meter
 from numpy.testing import assert_allclose
 
 from lingang_twin.core.errors import ValidationError
@@ -97,7 +97,7 @@ def test_xlsx_totals_equal_the_account(energy_db: DB, tmp_path: Path) -> None:
     path = tmp_path / "r.xlsx"
     to_xlsx(report, path)
     wb = load_workbook(path)
-    assert wb.sheetnames == ["summary", "carriers", "daily", "ranking", "basis"]
+    assert wb.sheetnames == ["summary", "carriers", "daily", "ranking", "anomalies", "basis"]
     totals = report.account.to_dict()["totals"]
     summary = {row[0]: row[1:] for row in wb["summary"].iter_rows(values_only=True) if row and row[0]}
     assert_allclose([summary["Energy (kgce)"][0], summary["Emissions (kg CO₂)"][0], summary["Cost (CNY)"][0]],
@@ -173,3 +173,36 @@ def test_cli_bad_format_or_out_is_one_line_exit_2(energy_file: Path, tmp_path: P
         locked.chmod(0o700)
     assert not (tmp_path / "r.html").exists()
 
+
+
+def test_report_lists_the_months_anomalies_in_every_format(energy_db: DB, tmp_path: Path) -> None:
+    """A meter with a spike: the report carries check_meters' findings for the month and prints them in HTML,
+    XLSX and PDF."""
+    from openpyxl import load_workbook
+
+    from lingang_twin.energy.quality import check_meters
+    from lingang_twin.energy.reports import KIND_LABELS, to_html, to_pdf, to_xlsx
+
+    _, twin = energy_db
+    mid = "urn:ngsi-ld:Meter:lab-elec-noisy"
+    twin.upsert([meter(mid, BUILDING, "electricity", "kWh")])
+    rows = [{"entity_id": mid, "attribute": "reading", "observed_at": DAY + timedelta(days=3, minutes=15 * k),
+             "value": 10.0 + (k % 7) + (400.0 if k == 200 else 0.0)} for k in range(1, 4 * 24 * 4)]
+    twin.append(rows)
+    start, end = DAY.replace(day=1), DAY.replace(day=1) + timedelta(days=31)
+    expected = check_meters(twin, BUILDING, start, end)
+    assert any(f.kind == "spike" and f.entity_id == mid for f in expected)
+    report = monthly_report(twin, BUILDING, MONTH, lang="en", config=CONFIG)
+    assert [a["entity_id"] for a in report.anomalies] == [f.entity_id for f in expected]
+    assert report.anomaly_counts()["spike"] >= 1
+    assert report.to_dict()["anomaly_counts"] == report.anomaly_counts()
+    html_text = to_html(report)
+    assert "Meter anomalies" in html_text and "lab-elec-noisy" in html_text
+    to_xlsx(report, tmp_path / "r.xlsx")
+    sheet = load_workbook(tmp_path / "r.xlsx")["anomalies"]
+    assert sheet.max_row == 1 + len(expected) and sheet.cell(2, 6).value == expected[0].entity_id
+    zh = monthly_report(twin, BUILDING, MONTH, lang="zh", config=CONFIG)
+    to_pdf(zh, tmp_path / "r.pdf")
+    assert shutil.which("pdftotext"), "scripts/test.sh installs poppler-utils"
+    text = subprocess.run(["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True).stdout
+    assert "计量异常" in text and KIND_LABELS["spike"][0] in text

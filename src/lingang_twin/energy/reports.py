@@ -31,7 +31,7 @@ from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
 from lingang_twin.energy.accounting import Account, account, check_config, month_range
 from lingang_twin.energy.carriers import CARRIER_LABELS
-from lingang_twin.energy.consumption import consumption_grid
+from lingang_twin.energy.consumption import SHANGHAI, consumption_grid
 from lingang_twin.energy.factors import EnergyConfig
 from lingang_twin.energy.tariffs import Tariff
 from lingang_twin.energy.tenants import tenant_plan
@@ -74,7 +74,23 @@ LABELS: dict[str, tuple[str, str]] = {
     "readings": ("读数", "Readings"),
     "generated": ("生成时间", "Generated"),
     "no_data": ("本月无读数", "no readings this month"),
+    "anomalies": ("计量异常", "Meter anomalies"),
+    "kind": ("类型", "Kind"),
+    "count": ("次数", "Count"),
+    "meter": ("表计", "Meter"),
+    "severity": ("严重程度", "Severity"),
+    "period": ("时段", "Period"),
+    "detail": ("说明", "Detail"),
+    "no_anomalies": ("本月未发现计量异常", "no meter anomaly found this month"),
+    "more_anomalies": ("另有 {n} 项未列出（完整清单见质量接口）", "{n} more not listed (all of them: the quality API)"),
 }
+
+KIND_LABELS: dict[str, tuple[str, str]] = {
+    "gap": ("数据缺失", "gap"), "stuck": ("读数停滞", "stuck"), "spike": ("尖峰", "spike"),
+    "negative": ("读数倒退", "negative step"), "night_baseload_creep": ("夜间基荷攀升", "night base-load creep"),
+    "water_leak": ("疑似漏水", "water leak"), "hydrogen_loss": ("氢气损耗", "hydrogen loss"),
+}
+MAX_LISTED_ANOMALIES = 50
 
 
 def label(key: str, lang: str) -> str:
@@ -105,7 +121,8 @@ def change(current: float, previous: float | None) -> float | None:
 class Report:
     """A monthly report of ``scope`` for ``month`` (``YYYY-MM``). ``previous`` / ``last_year`` are ``None`` when
     those months have no readings. ``daily``: carrier → consumption per day of ``days`` [canonical unit];
-    ``ranking``: buildings by electricity [kWh], largest first."""
+    ``ranking``: buildings by electricity [kWh], largest first; ``anomalies``: the data-quality findings of its
+    meters in the month (:func:`.quality.check_meters`), earliest first."""
 
     scope: str
     scope_name: str
@@ -118,6 +135,7 @@ class Report:
     days: list[date]
     daily: dict[str, list[float]]
     ranking: list[dict[str, Any]] = field(default_factory=list)
+    anomalies: list[dict[str, Any]] = field(default_factory=list)
     generated_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
 
     @property
@@ -183,7 +201,14 @@ class Report:
         return {"scope": self.scope, "scope_name": self.scope_name, "month": self.month, "lang": self.lang,
                 "account": self.account.to_dict(self.lang), "comparison": self.comparison(),
                 "days": [d.isoformat() for d in self.days], "daily": self.daily, "ranking": self.ranking,
-                "basis": self.basis}
+                "anomaly_counts": self.anomaly_counts(), "anomalies": self.anomalies, "basis": self.basis}
+
+    def anomaly_counts(self) -> dict[str, int]:
+        """Findings per kind."""
+        out: dict[str, int] = {}
+        for a in self.anomalies:
+            out[a["kind"]] = out.get(a["kind"], 0) + 1
+        return out
 
 
 def _figure(fig: dict[str, Any]) -> dict[str, Any]:
@@ -235,10 +260,48 @@ def monthly_report(twin: Twin, scope: str, month: str, *, lang: str = "zh", fact
             if mid in main_ids:
                 daily[meters[mid].value("carrier")] += series
     ranking = _ranking(twin, entity, per_meter, meters)
+    anomalies = _anomalies(twin, entity, start, end)
     name = entity.value("name")
     return Report(scope=scope, scope_name=str(name) if name else scope, scope_type=entity.type, month=month,
                   lang=lang, account=current, previous=comparisons[0], last_year=comparisons[1], days=days,
-                  daily={c: [float(v) for v in arr] for c, arr in daily.items()}, ranking=ranking)
+                  daily={c: [float(v) for v in arr] for c, arr in daily.items()}, ranking=ranking,
+                  anomalies=anomalies)
+
+
+def _anomalies(twin: Twin, scope: Entity, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The month's data-quality findings of the scope's meters; for a tenant, those of the meters its figures draw
+    on, in the buildings it occupies. A month still running is checked up to now."""
+    from lingang_twin.energy.quality import check_meters
+
+    end = min(end, max(datetime.now(start.tzinfo), start + timedelta(hours=1)))
+    if scope.type != "Enterprise":
+        return [f.to_dict() for f in check_meters(twin, scope.id, start, end)]
+    plan = tenant_plan(twin, scope)
+    mine = {m for m, w in plan.weights.items() if w > 0}
+    found = [f for b in plan.buildings for f in check_meters(twin, b.id, start, end) if f.entity_id in mine]
+    return [f.to_dict() for f in sorted(found, key=lambda f: (f.start, f.kind, f.entity_id))]
+
+
+def kind_label(kind: str, lang: str) -> str:
+    """A finding kind's name in ``lang``."""
+    zh, en = KIND_LABELS.get(kind, (kind, kind))
+    return zh if lang == "zh" else en
+
+
+def _anomaly_rows(report: Report) -> list[list[str]]:
+    """The listed anomalies as text rows: meter, kind, severity, period (Shanghai), detail."""
+    rows = []
+    for a in report.anomalies[:MAX_LISTED_ANOMALIES]:
+        s = datetime.fromisoformat(a["start"]).astimezone(SHANGHAI)
+        e = datetime.fromisoformat(a["end"]).astimezone(SHANGHAI)
+        rows.append([a["entity_id"].rsplit(":", 1)[-1], kind_label(a["kind"], report.lang), a["severity"],
+                     f"{s:%m-%d %H:%M} – {e:%m-%d %H:%M}", a["detail_zh"] if report.lang == "zh" else a["detail_en"]])
+    return rows
+
+
+def _more(report: Report) -> str | None:
+    n = len(report.anomalies) - MAX_LISTED_ANOMALIES
+    return label("more_anomalies", report.lang).format(n=n) if n > 0 else None
 
 
 def _meter_days(twin: Twin, scope: Entity, start: datetime, n_days: int,
@@ -389,6 +452,20 @@ def to_html(report: Report) -> str:
             parts.append("</table>")
         else:
             parts.append(f'<p class="na">{L("no_buildings")}</p>')
+    # Anomalies
+    parts.append(f"<h2>{L('anomalies')}</h2>")
+    if report.anomalies:
+        parts.append(f"<table><tr><th>{L('kind')}</th><th>{L('count')}</th></tr>")
+        parts.extend(f"<tr><td>{e(kind_label(k, lang))}</td>{cell(str(n))}</tr>"
+                     for k, n in report.anomaly_counts().items())
+        parts.append(f"</table><table><tr><th>{L('meter')}</th><th>{L('kind')}</th><th>{L('severity')}</th>"
+                     f"<th>{L('period')}</th><th>{L('detail')}</th></tr>")
+        parts.extend("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in _anomaly_rows(report))
+        parts.append("</table>")
+        if _more(report):
+            parts.append(f'<p class="na">{e(_more(report) or "")}</p>')
+    else:
+        parts.append(f'<p class="na">{L("no_anomalies")}</p>')
     # Basis
     parts.append(f"<h2>{L('basis')}</h2><table><tr><th>{L('section')}</th><th>{L('item')}</th><th>{L('value')}"
                  f"</th><th>{L('unit')}</th><th>{L('source')}</th><th>{L('year')}</th><th>{L('note')}</th></tr>")
@@ -411,8 +488,8 @@ def _sparkline(values: list[float], width: int = 240, height: int = 48) -> str:
 
 
 def to_xlsx(report: Report, path: str | Path) -> None:
-    """The report as an Excel workbook at ``path``: sheets summary, carriers, daily, ranking, basis (figures are
-    numbers, not text; "not available" comparisons are empty cells with a note)."""
+    """The report as an Excel workbook at ``path``: sheets summary, carriers, daily, ranking, anomalies, basis
+    (figures are numbers, not text; "not available" comparisons are empty cells with a note)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -468,6 +545,16 @@ def to_xlsx(report: Report, path: str | Path) -> None:
     for r in report.ranking:
         wr.append([r["rank"], r["name"], r["electricity_kwh"], r["share"], r["building"]])
         wr.cell(wr.max_row, 4).number_format = "0.0%"
+
+    wa = wb.create_sheet("anomalies")
+    header(wa, "meter", "kind", "severity", "period", "detail", "scope")
+    for a in report.anomalies:  # every finding: a spreadsheet has room
+        s, e = (datetime.fromisoformat(a[k]).astimezone(SHANGHAI).replace(tzinfo=None) for k in ("start", "end"))
+        wa.append([a["entity_id"].rsplit(":", 1)[-1], kind_label(a["kind"], lang), a["severity"],
+                   f"{s:%Y-%m-%d %H:%M} – {e:%Y-%m-%d %H:%M}", a["detail_zh"] if lang == "zh" else a["detail_en"],
+                   a["entity_id"]])
+    if not report.anomalies:
+        wa.append([label("no_anomalies", lang)])
 
     wb_ = wb.create_sheet("basis")
     header(wb_, "section", "item", "value", "unit", "source", "year", "note")
@@ -543,7 +630,17 @@ def to_pdf(report: Report, path: str | Path) -> None:
         else:
             story.append(para(L("no_buildings")))
         story.append(Spacer(1, 4 * mm))
-    story.append(para(L("basis"), 11))
+    story.append(para(L("anomalies"), 11))
+    if report.anomalies:
+        rows = [[L("kind"), L("count")]] + [[kind_label(k, lang), n] for k, n in report.anomaly_counts().items()]
+        story += [table(rows, [50 * mm, 20 * mm]), Spacer(1, 2 * mm)]
+        rows = [[L("meter"), L("kind"), L("severity"), L("period"), L("detail")], *_anomaly_rows(report)]
+        story.append(table(rows, [55 * mm, 28 * mm, 18 * mm, 40 * mm, 130 * mm]))
+        if _more(report):
+            story.append(para(_more(report)))
+    else:
+        story.append(para(L("no_anomalies")))
+    story += [Spacer(1, 4 * mm), para(L("basis"), 11)]
     rows = [[L(k) for k in ("section", "item", "value", "unit", "source", "year", "note")]]
     rows += [[r[k] for k in ("section", "item", "value", "unit", "source", "year", "note")]
              for r in report.basis_rows()]
