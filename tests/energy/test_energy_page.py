@@ -188,3 +188,29 @@ async def test_today_tiles_follow_new_readings_live(demo_file: Path, tmp_path: P
             await user.should_see(f"上一小时 {before.last_hour['electricity'] + 10_000.0:,.1f} kWh")
     finally:
         twin.close()
+
+
+@pytest.mark.asyncio
+async def test_forecast_chart_and_its_absence(demo: Twin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three days of history cannot make a forecast: the page says why. Thirty can: the chart is the library's
+    forecast of tomorrow's district electricity."""
+    from lingang_twin.energy.forecast import forecast
+
+    async with simulated_console(demo) as (user, _):
+        await user.open("/energy")
+        await user.should_see("暂无预测")
+        await user.should_see("历史数据不足")  # the reason: how much history there is and how much is needed
+    longer = tmp_path / "month.duckdb"
+    twin = open_twin(longer)
+    try:
+        build_demo(twin, days=30, end=NOW)
+        expected = forecast(twin, DEMO_DISTRICT_ID, horizon="day-ahead", issued_at=NOW, carrier="electricity")
+        async with simulated_console(twin) as (user, _):
+            await user.open("/energy")
+            await user.should_see("明日用电预测")
+            options = user.find(marker="energy-forecast").elements.pop().options  # type: ignore[attr-defined]
+            mean = next(s for s in options["series"] if s["name"] == "预测")
+            assert_allclose(mean["data"], expected.mean)
+            assert options["xAxis"]["data"][0] == "00:00" and len(options["xAxis"]["data"]) == 24
+    finally:
+        twin.close()

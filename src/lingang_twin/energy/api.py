@@ -19,6 +19,7 @@ from fastapi import APIRouter, Query, Request, Response
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.observations import parse_instant
 from lingang_twin.energy.accounting import account, month_range
+from lingang_twin.energy.consumption import SHANGHAI
 from lingang_twin.energy.factors import EnergyConfig
 
 MEDIA_TYPES = {"html": "text/html; charset=utf-8",
@@ -239,6 +240,32 @@ def router() -> APIRouter:
         filled = fill_gaps(request.app.state.twin, meter, _instant(start, "start"), _instant(end, "end"),
                            bucket=bucket, config=config)
         return _jsonable({**filled.to_dict(), "rows": filled.table.to_pylist()})  # type: ignore[no-any-return]
+
+    @r.get("/forecast", summary="Day-ahead / week-ahead forecast with intervals / 能耗预测")
+    def get_forecast(
+        request: Request,
+        scope: str = Query(description="meter, building, zone or district id / 预测对象"),
+        horizon: str = Query("day-ahead", description="day-ahead (24 hourly) | week-ahead (7 daily) / 预测时长"),
+        issued_at: str | None = Query(None, description="ISO 8601 with offset (default: now) / 发布时刻"),
+        carrier: str | None = Query(None, description="one carrier of an aggregate (default: every carrier)"),
+        history_days: int | None = Query(None, description="days of history to fit on / 历史天数"),
+    ) -> dict[str, Any]:
+        """Forecasts for the Shanghai day (or 7 days) after ``issued_at`` from the readings before it, with 80 %
+        and 95 % prediction intervals: one for a meter, one per carrier for an aggregate."""
+        from lingang_twin.energy.forecast import forecast, forecast_scope
+
+        twin = request.app.state.twin
+        config: EnergyConfig | None = getattr(request.app.state, "energy_config", None)
+        at = _optional_instant(issued_at, "issued_at") or datetime.now(SHANGHAI)
+        entity = twin.get(scope)
+        if entity.type == "Meter" or carrier is not None:
+            found = [forecast(twin, scope, horizon=horizon, issued_at=at, carrier=carrier,  # type: ignore[arg-type]
+                              history_days=history_days, config=config)]
+        else:
+            found = forecast_scope(twin, scope, horizon=horizon, issued_at=at,  # type: ignore[arg-type]
+                                   history_days=history_days, config=config)
+        return _jsonable({"scope": scope, "horizon": horizon, "issuedAt": at.isoformat(),  # type: ignore[no-any-return]
+                          "forecasts": [f.to_dict() for f in found]})
 
     @r.get("/intensity", summary="Energy intensity of buildings / 建筑能耗强度")
     def get_intensity(

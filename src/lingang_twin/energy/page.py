@@ -9,6 +9,7 @@ builder draws with NiceGUI (imported lazily) from the page context (``page.twin`
   carriers add up (GB/T 2589-2020 coefficients; main meters only, as :func:`.accounting.account` counts them);
 * the daily consumption of each carrier this month, in its canonical unit;
 * the buildings ranked by kgce per m² per year (:func:`.efficiency.intensity`);
+* tomorrow's electricity of the district, hour by hour, with 80 % and 95 % intervals (:mod:`.forecast`);
 * the meters' data-quality findings of the last three days (:func:`.quality.check_meters`), linked to the meters;
 * monthly report downloads (HTML, XLSX, PDF; :mod:`.reports`).
 
@@ -220,6 +221,8 @@ def build_page(page: Any) -> None:
                 "annualised)")).classes("text-subtitle1")
     _ranking(page, ui, district, start, min(end, max(now, start + timedelta(hours=1))), config)
 
+    _forecast(page, ui, district, now, config)
+
     _anomalies(page, ui, district, now)
 
     ui.label(tr(f"{month} 月度报告下载", f"Monthly report {month}")).classes("text-subtitle1")
@@ -281,6 +284,49 @@ def _ranking(page: Any, ui: Any, district: str, start: datetime, end: datetime, 
             ui.label(str(r["use"] or "—"))
 
 
+def forecast_options(f: Any, tr: Callable[[str, str], str]) -> dict[str, Any]:
+    """ECharts options of a forecast: the mean line and its 80 % and 95 % bands (stacked areas: lower bound, then
+    the band's width on top of it, the usual way to draw a band in ECharts)."""
+    hours = [s[11:16] for s in (x.isoformat() for x in f.starts)]
+    series: list[dict[str, Any]] = []
+    for level, opacity in ((95, 0.15), (80, 0.3)):
+        lower, upper = f.lower.get(level), f.upper.get(level)
+        if lower is None or upper is None or not np.all(np.isfinite(upper)):
+            continue  # too little history to calibrate this level: the interval is unbounded, nothing to draw
+        series += [
+            {"type": "line", "name": f"{level}% lower", "data": list(lower), "stack": f"band{level}",
+             "lineStyle": {"opacity": 0}, "symbol": "none", "tooltip": {"show": False}},
+            {"type": "line", "name": tr(f"{level}% 预测区间", f"{level}% interval"),
+             "data": [u - lo for u, lo in zip(upper, lower, strict=True)], "stack": f"band{level}",
+             "lineStyle": {"opacity": 0}, "symbol": "none", "areaStyle": {"opacity": opacity, "color": "#0b6e99"}},
+        ]
+    series.append({"type": "line", "name": tr("预测", "forecast"), "data": list(f.mean), "showSymbol": False,
+                   "lineStyle": {"color": "#0b6e99", "width": 2}})
+    return {"tooltip": {"trigger": "axis"}, "legend": {"data": [tr("预测", "forecast")]},
+            "xAxis": {"type": "category", "data": hours}, "yAxis": {"type": "value", "name": f.unit},
+            "series": series}
+
+
+def _forecast(page: Any, ui: Any, district: str, now: datetime, config: EnergyConfig | None) -> None:
+    """Tomorrow's electricity of the district, hour by hour, from the readings so far (:mod:`.forecast`)."""
+    from lingang_twin.energy.forecast import forecast
+
+    tr = page.tr
+    ui.label(tr("明日用电预测（逐时，全区总表，80% / 95% 预测区间）",
+                "Tomorrow's electricity, hour by hour (district main meters, 80 % / 95 % intervals)")) \
+        .classes("text-subtitle1")
+    try:
+        f = forecast(page.twin, district, horizon="day-ahead", issued_at=now, carrier="electricity", config=config)
+    except ValidationError as err:
+        ui.label(tr(f"暂无预测：{err.message}", f"No forecast: {err.message}")) \
+            .props('data-testid="energy-forecast-unavailable"')
+        return
+    ui.echart(forecast_options(f, tr)).classes("w-full h-72").mark("energy-forecast")
+    ui.label(tr(f"模型 {f.model}；基于 {f.history_buckets} 个小时的历史，发布于 {f.issued_at:%m-%d %H:%M}",
+                f"model {f.model}; {f.history_buckets} hours of history; issued {f.issued_at:%m-%d %H:%M}")) \
+        .classes("text-caption")
+
+
 def _anomalies(page: Any, ui: Any, district: str, now: datetime) -> None:
     from lingang_twin.energy.quality import check_meters
 
@@ -328,5 +374,5 @@ def console_pages(register_page: Callable[..., Any]) -> None:
     register_page("/energy", "能源", "Energy", build_page, icon="bolt")
 
 
-__all__ = ["Flows", "Today", "console_pages", "daily", "flows", "missing_factors", "report_bytes", "sankey_options",
-           "today"]
+__all__ = ["Flows", "Today", "console_pages", "daily", "flows", "forecast_options", "missing_factors", "report_bytes",
+           "sankey_options", "today"]
