@@ -3,6 +3,7 @@ server process. Screenshots of every page go to ``artifacts/screenshots/``."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -19,6 +20,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 BUILDING = "urn:ngsi-ld:Building:hq-exhibition-centre"
+ENERGY_CONFIG = {"water_kgco2_per_m3": 0.25, "hydrogen_route": "smr", "hydrogen_kgco2_per_kg": 10.0}
 
 # No skip when Chromium is missing: scripts/test.sh installs it, and a missing browser must fail loudly.
 
@@ -36,6 +38,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     # pytest's marker variable makes NiceGUI behave as under test; the server must run as in production.
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"} | {"PYTHONUNBUFFERED": "1"}
+    # The deployment's CO2 factors for water and hydrogen (placeholders), so that the energy page shows everything.
+    config = db.with_name("energy.json")
+    config.write_text(json.dumps(ENERGY_CONFIG), encoding="utf-8")
+    env["LINGANG_ENERGY_CONFIG"] = str(config)
     log = db.with_suffix(".log")
     with log.open("wb") as sink:
         proc = subprocess.Popen([sys.executable, "-m", "lingang_twin.cli", "demo", "--db", str(db), "--days", "1",
@@ -187,4 +193,26 @@ def test_3d_twin_renders_a_canvas(server: str, page: object) -> None:
     assert box is not None and box["width"] > 300 and box["height"] > 300
     assert "栋建筑" in pg.get_by_test_id("count-3d").inner_text()  # type: ignore[attr-defined]
     _shot(pg, "3d")
+    assert pg.errors == []  # type: ignore[attr-defined]
+
+
+def test_energy_page_draws_its_charts_and_downloads_a_report(server: str, page: object) -> None:
+    """The energy page in Chromium: today's tiles, the Sankey and the trend charts drawn (canvases), the ranking,
+    the forecast's place (one day of history: it says what it lacks), and an HTML report downloaded."""
+    pg = page
+    pg.goto(server + "/console/energy", wait_until="networkidle")  # type: ignore[attr-defined]
+    pg.get_by_text("折标准煤").first.wait_for(timeout=20_000)  # type: ignore[attr-defined]
+    pg.get_by_test_id("energy-today-total").wait_for(timeout=10_000)  # type: ignore[attr-defined]
+    pg.get_by_test_id("energy-today-electricity").wait_for(timeout=10_000)  # type: ignore[attr-defined]
+    pg.wait_for_function("document.querySelectorAll('.nicegui-echart canvas').length >= 3",
+                         timeout=15_000)  # type: ignore[attr-defined]
+    pg.get_by_text("暂无预测").first.wait_for(timeout=10_000)  # type: ignore[attr-defined]
+    assert pg.get_by_test_id("energy-config-missing").count() == 0  # type: ignore[attr-defined]
+    _shot(pg, "energy")
+    with pg.expect_download(timeout=60_000) as info:  # type: ignore[attr-defined]
+        pg.get_by_test_id("energy-report-html").click()  # type: ignore[attr-defined]
+    download = info.value
+    assert download.suggested_filename.endswith(".html")
+    content = Path(download.path()).read_text(encoding="utf-8")
+    assert "月度能耗报告" in content and "计量异常" in content
     assert pg.errors == []  # type: ignore[attr-defined]
