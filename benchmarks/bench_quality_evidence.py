@@ -40,7 +40,7 @@ from _bench_common import print_machine, print_table
 from lingang_twin.app import open_twin
 from lingang_twin.core.twin import Twin
 from lingang_twin.demo import DEMO_DISTRICT_ID, Fault, build_demo
-from lingang_twin.energy.quality import Finding, check_meters
+from lingang_twin.energy.quality import THRESHOLDS, Finding, check_meters
 
 DATA = Path(pvanalytics.__file__).resolve().parent / "data"
 DISTRICT = "urn:ngsi-ld:District:pvanalytics"
@@ -274,7 +274,7 @@ def main() -> None:
     print(f"pvanalytics {pvanalytics.__version__}, data: {DATA}")
     work = Path(tempfile.mkdtemp(prefix="lingang-evidence-"))
     rows: list[list[Any]] = []
-    pv = pv_profile()
+    pv = pv_profile(work)
     print(f"PV threshold profile (calibrated on held-out unlabelled PV series): {pv}")
     for profile, thresholds in {**PROFILES, "pv": pv}.items():
         twin = open_twin(work / f"pv-{profile}.duckdb")
@@ -297,24 +297,44 @@ HELD_OUT: tuple[tuple[str, str], ...] = (
 )
 
 
-def pv_profile() -> dict[str, float]:
-    """Spike thresholds for PV power: just above the largest robust z and ratio to the median seen on the daytime
-    readings (> 1 % of the maximum) of the held-out series, rounded up to the next 0.5.
+def _held_out(file: str, column: str) -> tuple[pd.Series, float]:
+    path = DATA / file
+    df = pd.read_parquet(path) if file.endswith(".parquet") else pd.read_csv(path)
+    ts = pd.to_datetime(df.iloc[:, 0], utc=True, format="mixed")
+    values = pd.Series(df[column].to_numpy(dtype=float), index=ts)
+    return values, float(pd.Series(ts).diff().median() / pd.Timedelta(hours=1))
 
-    Why a profile at all: the default spike limits were set on building loads, whose daily peak stays below
-    ~3 × median; a PV inverter's daytime output is bounded by its rating, so an excursion well below 4 × median
-    is already physically impossible."""
-    z_max = ratio_max = 0.0
-    for file, column in HELD_OUT:
-        path = DATA / file
-        df = pd.read_parquet(path) if file.endswith(".parquet") else pd.read_csv(path)
-        s = df[column].dropna()
-        s = s[s > 0.01 * s.max()]
-        med = float(s.median())
-        mad = 1.4826 * float((s - med).abs().median())
-        z_max = max(z_max, (float(s.max()) - med) / mad)
-        ratio_max = max(ratio_max, float(s.max()) / med)
-    return {"spike_k": float(np.ceil(z_max * 2) / 2), "spike_min_ratio": float(np.ceil(ratio_max * 2) / 2)}
+
+def pv_profile(work: Path | None = None) -> dict[str, float]:
+    """Spike thresholds for PV power, calibrated on the held-out series only: ``spike_min_over_p95`` just above the
+    largest ratio of a reading to its series' 95th percentile, rounded up to the next 0.5; ``spike_min_ratio`` off;
+    ``spike_k`` the smallest whole number at which ``check_meters`` raises no spike on any held-out series.
+
+    Why a profile at all: the default spike limits were set on building loads, whose readings follow the same
+    rhythm day after day; PV output follows the weather (a sunny day after a week of overcast is 5–10 × the
+    median of its time of day), but it is bounded by the inverter's rating, so a reading well above the series'
+    own high range is physically implausible whatever the time of day."""
+    over = 0.0
+    twin = open_twin(Path(work or tempfile.mkdtemp(prefix="lingang-pv-")) / "held-out.duckdb")
+    try:
+        series = []
+        for k, (file, column) in enumerate(HELD_OUT):
+            values, step_h = _held_out(file, column)
+            s = values.dropna()
+            over = max(over, float(s.max()) / float(np.percentile(s, 95)))
+            spec = LabelledSet(f"held-out-{k}", file, column, None, "", ())
+            series.append((load_into_twin(twin, spec, values, step_h), values, step_h))
+        profile = {"spike_k": 0.0, "spike_min_ratio": 0.0, "spike_min_over_p95": float(np.ceil(over * 2) / 2)}
+        for k in range(int(THRESHOLDS["spike_k"]) + 1):
+            profile["spike_k"] = float(k)
+            if not any(f.kind == "spike" for mid, values, step_h in series
+                       for f in check_meters(twin, mid, values.index[0].to_pydatetime(),
+                                             values.index[-1].to_pydatetime() + timedelta(hours=step_h),
+                                             thresholds=profile)):
+                break
+    finally:
+        twin.close()
+    return profile
 
 
 # Threshold profiles compared; see docs/evidence-quality.md for why the PV profile is what it is.
