@@ -226,3 +226,24 @@ def test_night_baseload_creep(energy_db: tuple[Path, Twin]) -> None:
     assert findings[0].evidence["rise"] > THRESHOLDS["creep_min_rise"]
     # Three nights are not a trend (creep_min_nights): the same data over half the period finds nothing.
     assert check_meters(twin, mid, DAY, DAY + timedelta(days=3)) == []
+
+
+def test_silence_before_a_meters_history_is_not_a_gap(energy_db: tuple[Path, Twin]) -> None:
+    """Two meters read every 15 min from 12:00 on DAY; one of them also read the evening before. Checked from
+    DAY 00:00: only the one that was reporting before has a gap at the window's start."""
+    _, twin = energy_db
+    new, old = "urn:ngsi-ld:Meter:lab-new", "urn:ngsi-ld:Meter:lab-old"
+    twin.upsert([meter(new, BUILDING, "electricity", "kWh"), meter(old, BUILDING, "electricity", "kWh")])
+    rows = [{"entity_id": m, "attribute": "reading", "observed_at": DAY + timedelta(hours=12, minutes=15 * k),
+             "value": 5.0 + k % 3} for m in (new, old) for k in range(1, 48)]
+    rows += [{"entity_id": old, "attribute": "reading", "observed_at": DAY - timedelta(hours=6, minutes=15 * k),
+              "value": 5.0} for k in range(8)]
+    twin.append(rows)
+    found = check_meters(twin, BUILDING, DAY, DAY + timedelta(hours=24))
+    gaps = {f.entity_id: f for f in found if f.kind == "gap" and f.entity_id in (new, old)}
+    assert set(gaps) == {old}
+    # The readings stamped 00:15 … 12:00 are missing (a reading closes the quarter-hour before its stamp).
+    assert gaps[old].start == DAY + timedelta(minutes=15) and gaps[old].end == DAY + timedelta(hours=12, minutes=15)
+    # With no look-back at all, the older meter's silence is not anchored either.
+    found = check_meters(twin, BUILDING, DAY, DAY + timedelta(hours=24), thresholds={"gap_lookback_days": 0.0})
+    assert not [f for f in found if f.kind == "gap" and f.entity_id in (new, old)]

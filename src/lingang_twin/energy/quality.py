@@ -46,6 +46,8 @@ name                       value   why
 =========================  ======  ===============================================================================
 gap_min_hours              1.0     shorter outages are routine retries; the demo's gaps last 2–6 h
 gap_factor                 2.0     a gap must also exceed this many of the meter's usual reading intervals
+gap_lookback_days          7.0     silence from the window's start is a gap only if the meter read in these days
+                                   before it (else its history starts later: new, or not imported)
 stuck_min_hours            2.5     identical readings this long on a meter that otherwise varies (faults: 3–10 h;
                                    a cumulative register shows one reading fewer as zero steps)
 stuck_min_distinct         8       the meter "normally varies": at least this many distinct values in the window
@@ -130,6 +132,7 @@ THRESHOLDS: dict[str, float] = {
     "leak_min_nights": 2,
     "leak_baseline_days": 7,
     "h2_tolerance_kg": 0.5,
+    "gap_lookback_days": 7.0,
 }
 
 
@@ -260,6 +263,7 @@ def check_meters(twin: Twin, scope_entity_id: str, start: datetime, end: datetim
     cumulative = [m.id for m in meters if m.value("register") == "cumulative"]
     # ``!=`` needs the attribute present: a meter without ``register`` (an interval meter) must not drop out.
     q_interval = 'register!="cumulative"' if all(by_id[i].value("register") for i in interval) else None
+    reporting = _reporting_before(twin, scope, meters, start, th)
     grids = [
         (_grid(twin, scope, interval, "reading", "sum", q_interval, start_us, n_slots, start, end), False),
         (_grid(twin, scope, cumulative, "reading", "delta", 'register=="cumulative"', start_us, n_slots, start,
@@ -268,7 +272,7 @@ def check_meters(twin: Twin, scope_entity_id: str, start: datetime, end: datetim
     for grid, is_cum in grids:
         if not grid.ids:
             continue
-        findings += _gaps(grid, start_us, th)
+        findings += _gaps(grid, start_us, th, reporting)
         findings += _stuck(grid, start_us, th, is_cum)
         findings += _negative(grid, start_us, is_cum)
         if not is_cum:
@@ -288,7 +292,28 @@ def _span(start_us: int, first_slot: int, length: int) -> tuple[datetime, dateti
     return _at(a), _at(a + int(length) * SLOT_US)
 
 
-def _gaps(grid: _Grid, start_us: int, th: dict[str, float]) -> list[Finding]:
+def _reporting_before(twin: Twin, scope: Entity, meters: list[Entity], start: datetime,
+                      th: dict[str, float]) -> set[str]:
+    """The meters with a reading in the ``gap_lookback_days`` before ``start``: only their silence at the start of
+    the window is a gap. A meter whose history begins inside the window (newly installed, or history not imported)
+    was not metering before its first reading; one silent for longer than the look-back was reported by the
+    windows that saw it go quiet. One grouped count over the look-back."""
+    if not meters or th["gap_lookback_days"] <= 0:
+        return set()
+    lookback = start - timedelta(days=th["gap_lookback_days"])
+    if scope.type == "Meter":
+        table = twin.aggregate("reading", bucket="year", agg="count", entity_id=scope.id, start=lookback, end=start,
+                               group_by="entity")
+    else:
+        table = twin.aggregate("reading", bucket="year", agg="count", under=scope.id, types=("Meter",),
+                               start=lookback, end=start, group_by="entity")
+    if table.num_rows == 0:
+        return set()
+    groups = table["group"].to_pylist() if "group" in table.column_names else [scope.id] * table.num_rows
+    return {g for g, c in zip(groups, table["count"].to_pylist(), strict=True) if c}
+
+
+def _gaps(grid: _Grid, start_us: int, th: dict[str, float], reporting: set[str]) -> list[Finding]:
     present = grid.count > 0
     out: list[Finding] = []
     has = present.any(axis=1)
@@ -303,6 +328,9 @@ def _gaps(grid: _Grid, start_us: int, th: dict[str, float]) -> list[Finding]:
     min_slots = np.maximum(th["gap_min_hours"] * 4, th["gap_factor"] * usual[rows])
     # A run shorter than the usual spacing plus one is just the meter's own rhythm.
     ok = (length >= min_slots) & (length >= usual[rows])
+    # Silence from the window's start counts only for a meter that was reporting before it.
+    anchored = np.array([grid.ids[r] in reporting for r in rows], dtype=bool)
+    ok &= (first > 0) | anchored
     for r, f, n in zip(rows[ok], first[ok], length[ok], strict=True):
         a, b = _span(start_us, f, n)
         hours = n / 4
