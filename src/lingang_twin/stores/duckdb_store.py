@@ -635,7 +635,21 @@ class DuckDBStore:
             t = self._arrow(sql, params)
             ts = pa.compute.cast(t["ts"], pa.timestamp("us", tz="UTC"))
             return pa.table({"entity_id": t["entity_id"], "observed_at": ts, "value": t["value"]})
-        t = self._arrow(self._aggregate_sql(query, sel, params, closing), params)
+        if query.group_by is None:
+            t = self._arrow(self._aggregate_sql(query, sel, params, closing), params)
+        else:
+            # Grouped: aggregate by a small integer key and put the names back with an Arrow ``take``. Carrying
+            # the entity id string through the group-by, the sort and the transfer was most of the cost of a
+            # month of 15-minute buckets for 900 meters (1.2 s → 0.7 s, 1.9 M rows).
+            keyed = (f"WITH sel0 AS ({sel}), names AS (SELECT grp, (row_number() OVER (ORDER BY grp) - 1)::INTEGER"
+                     " AS gid FROM (SELECT DISTINCT grp FROM sel0 WHERE grp IS NOT NULL)), "
+                     "sel1 AS (SELECT sel0.series_id, names.gid AS grp, sel0.rmax FROM sel0 LEFT JOIN names "
+                     "USING (grp))")
+            names_sql = f"{keyed} SELECT grp FROM names ORDER BY gid"
+            names = self._arrow(names_sql, {k: v for k, v in params.items() if f"${k}" in names_sql})["grp"]
+            t = self._arrow(self._aggregate_sql(query, "SELECT * FROM sel1", params, closing, with_=keyed), params)
+            t = t.set_column(t.schema.get_field_index("grp"), "grp",
+                             pa.compute.take(names, t["grp"]) if len(names) else pa.nulls(t.num_rows, pa.string()))
         start = pa.compute.cast(t["bucket_us"], pa.timestamp("us", tz="UTC")).cast(
             pa.timestamp("us", tz="Asia/Shanghai"))
         cols: dict[str, Any] = {"bucket": start}
@@ -655,9 +669,10 @@ class DuckDBStore:
             raise StoreError(f"query failed: {err}") from err
 
     @staticmethod
-    def _aggregate_sql(query: SeriesQuery, sel: str, params: dict[str, Any], closing: bool) -> str:
+    def _aggregate_sql(query: SeriesQuery, sel: str, params: dict[str, Any], closing: bool, with_: str = "") -> str:
         """SQL of a bucketed aggregate. ``closing``: readings close the period ending at their timestamp, so the
-        bucket key is taken from ``ts - 1`` µs and the range is ``(start, end]``."""
+        bucket key is taken from ``ts - 1`` µs and the range is ``(start, end]``. ``with_``: CTEs that ``sel``
+        reads from (``WITH a AS (…), b AS (…)``)."""
         bucket, agg = query.bucket, query.agg
         off = SHANGHAI_OFFSET_US
         lo_op, hi_op = (">", "<=") if closing else (">=", "<")
@@ -715,7 +730,8 @@ class DuckDBStore:
             unit = "month" if bucket == "month" else "year"
             bucket_us = (f"(CAST(date_trunc('{unit}', DATE '1970-01-01' + CAST(k AS INTEGER)) AS DATE) "
                          f"- DATE '1970-01-01')::BIGINT * {_DAY_US} - {off}")
-        return (f"WITH sel AS ({sel}), {source} SELECT {bucket_us} AS bucket_us, grp, {final} AS value, "
+        ctes = f"{with_}, sel AS ({sel})" if with_ else f"WITH sel AS ({sel})"
+        return (f"{ctes}, {source} SELECT {bucket_us} AS bucket_us, grp, {final} AS value, "
                 f"sum(n)::BIGINT AS n{extra_final} FROM stage1 GROUP BY ALL ORDER BY grp NULLS FIRST, bucket_us")
 
 
