@@ -507,10 +507,33 @@ def _around(v: np.ndarray, half: int) -> np.ndarray:
     return _nanquantile_last(np.stack(near, axis=-1), 0.5) if near else np.full_like(v, np.nan)
 
 
+def _day_type_p95(v: np.ndarray, start_us: int) -> np.ndarray:
+    """Each reading's meter's 95th percentile on that reading's day type (working or rest day): what
+    :func:`_profile` calls ``high``, alone (one sort per day type)."""
+    m, n_slots = v.shape
+    day = (start_us + _OFFSET_US + np.arange(n_slots, dtype=np.int64) * SLOT_US) // _DAY_US
+    kind, _ = _rest_days(day)
+    high = np.full((m, 2), np.nan)
+    for t in (0, 1):
+        cols = kind == bool(t)
+        if cols.any():
+            high[:, t] = _nanquantile_last(v[:, cols], 0.95)
+    return high[:, kind.astype(np.int64)]
+
+
 def _spikes(grid: _Grid, start_us: int, th: dict[str, float]) -> list[Finding]:
-    v = grid.value
+    v_all = grid.value
     with _quiet():
-        med = _nanquantile_last(v, 0.5)
+        med_all = _nanquantile_last(v_all, 0.5)
+        # A spike must exceed spike_min_over_p95 × the meter's 95th percentile on that day type (the last test
+        # below): that is cheap to compute, so the costly profiles are built only for meters that pass it. Same
+        # findings; a month of the demo district: 0.8 s → 0.15 s.
+        cand = np.flatnonzero(((v_all > th["spike_min_over_p95"] * _day_type_p95(v_all, start_us)).any(axis=1))
+                              & (med_all > 0))
+    if cand.size == 0:
+        return []
+    v, med, ids = v_all[cand], med_all[cand], [grid.ids[i] for i in cand]
+    with _quiet():
         level, spread, typical, high = _profile(v, start_us, int(th["spike_near_slots"]))
         mad = 1.4826 * _nanquantile_last(np.abs(v - level), 0.5)  # the meter's noise over the whole window
         scale = np.maximum(np.maximum(np.maximum(mad[:, None], spread), th["spike_min_spread"] * typical), 1e-6)
@@ -525,7 +548,7 @@ def _spikes(grid: _Grid, start_us: int, th: dict[str, float]) -> list[Finding]:
     for r, s in zip(*np.nonzero(hit), strict=True):
         a, b = _span(start_us, s, 1)
         lv = float(level[r, s])
-        out.append(Finding("spike", grid.ids[r], a, b, "medium",
+        out.append(Finding("spike", ids[r], a, b, "medium",
                            f"尖峰：读数 {v[r, s]:g}，远超该表同类日同一时段的正常水平（{lv:g}）",
                            f"spike: reading {v[r, s]:g} far above the meter's usual level at that time of day on "
                            f"that kind of day ({lv:g})",

@@ -19,6 +19,7 @@ reportlab ships, so nothing is downloaded). Labels follow ``lang`` (``zh`` or ``
 from __future__ import annotations
 
 import html
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -242,13 +243,25 @@ def monthly_report(twin: Twin, scope: str, month: str, *, lang: str = "zh", fact
     cfg = check_config(config)
     kwargs: dict[str, Any] = {"factors": factors, "tariff": tariff, "electricity_basis": electricity_basis,
                               "config": cfg}
-    current = account(twin, scope, start, end, **kwargs)
+    current = account(twin, scope, start, end, **kwargs)  # bad input raises here, before any other work starts
+    entity = twin.get(scope)
+    # The month's data-quality checks are the longest part (15-minute data of every meter); they run beside the
+    # accounts and trends (the store reads on a cursor per thread; numpy and DuckDB release the GIL).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-anomalies") as pool:
+        found = pool.submit(_anomalies, twin, entity, start, end)
+        report = _gather(twin, entity, scope, month, lang, start, end, current, cfg, kwargs)
+        report.anomalies = found.result()
+    return report
+
+
+def _gather(twin: Twin, entity: Entity, scope: str, month: str, lang: str, start: datetime, end: datetime,
+            current: Account, cfg: EnergyConfig, kwargs: dict[str, Any]) -> Report:
+    """Everything of the report but its anomalies: comparisons, daily trend, ranking."""
     comparisons: list[Account | None] = []
     for shift in (-1, -12):
         s, e = month_range(_shift_month(month, shift))
         acc = account(twin, scope, s, e, **kwargs)
         comparisons.append(acc if _readings(acc) else None)
-    entity = twin.get(scope)
     days = [(start + timedelta(days=k)).date() for k in range((end.date() - start.date()).days)]
     daily: dict[str, np.ndarray] = {c: np.zeros(len(days)) for c in current.carriers}
     if entity.type == "Enterprise":
@@ -260,12 +273,10 @@ def monthly_report(twin: Twin, scope: str, month: str, *, lang: str = "zh", fact
             if mid in main_ids:
                 daily[meters[mid].value("carrier")] += series
     ranking = _ranking(twin, entity, per_meter, meters)
-    anomalies = _anomalies(twin, entity, start, end)
     name = entity.value("name")
     return Report(scope=scope, scope_name=str(name) if name else scope, scope_type=entity.type, month=month,
                   lang=lang, account=current, previous=comparisons[0], last_year=comparisons[1], days=days,
-                  daily={c: [float(v) for v in arr] for c, arr in daily.items()}, ranking=ranking,
-                  anomalies=anomalies)
+                  daily={c: [float(v) for v in arr] for c, arr in daily.items()}, ranking=ranking)
 
 
 def _anomalies(twin: Twin, scope: Entity, start: datetime, end: datetime) -> list[dict[str, Any]]:
