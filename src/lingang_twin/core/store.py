@@ -75,7 +75,9 @@ class SeriesQuery:
     ``"entity"``, or a property name (e.g. ``"carrier"``).
     ``period_end``: readings close the period ending at their timestamp (bucket by ``(start, end]``); ``None``
     lets the twin decide from the entity types (see ``EntityType.period_series``). Raw reads are always
-    ``[start, end)``.
+    ``[start, end)``. ``ordered``: aggregates come sorted by group, then bucket; ``False`` lets the store skip the
+    sort for callers that scatter the rows into a matrix anyway (a month of 15-minute buckets of 900 meters is
+    1.9 M rows).
     """
 
     attribute: str
@@ -89,6 +91,7 @@ class SeriesQuery:
     agg: Agg = "sum"
     group_by: str | None = None
     period_end: bool | None = None
+    ordered: bool = True
 
 
 @dataclass(frozen=True)

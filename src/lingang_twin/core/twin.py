@@ -513,16 +513,17 @@ class Twin:
     def aggregate(self, attribute: str, *, bucket: str, agg: str = "sum", entity_id: str | None = None,
                   under: str | None = None, types: Sequence[str] = (), q: str | Expr | None = None,
                   start: datetime | None = None, end: datetime | None = None,
-                  group_by: str | None = None) -> pa.Table:
+                  group_by: str | None = None, ordered: bool = True) -> pa.Table:
         """Aggregate one attribute over calendar buckets in Asia/Shanghai time, in the store.
 
         Columns: ``bucket`` (start of the bucket, Asia/Shanghai), ``group`` (when grouped), ``value``,
-        ``count`` (readings in the bucket) and, for ``delta``, ``resets`` and ``rollovers`` (flags).
+        ``count`` (readings in the bucket) and, for ``delta``, ``resets`` and ``rollovers`` (flags). Rows come
+        sorted by group and bucket unless ``ordered=False``.
         """
         qexpr = parse_q(q) if isinstance(q, str) else q
         return self.series(SeriesQuery(attribute=attribute, entity_id=entity_id, under=under, types=tuple(types),
                                        q=qexpr, start=start, end=end, bucket=bucket,  # type: ignore[arg-type]
-                                       agg=agg, group_by=group_by))  # type: ignore[arg-type]
+                                       agg=agg, group_by=group_by, ordered=ordered))  # type: ignore[arg-type]
 
     def series(self, query: SeriesQuery) -> pa.Table:
         """Run a :class:`SeriesQuery` after checking it."""

@@ -140,10 +140,10 @@ def consumption_grid(twin: Twin, scope: str | Entity | Sequence[Entity], start: 
         kwargs: dict[str, Any] = {"q": 'register=="cumulative"'} if agg == "delta" else {}
         if isinstance(under, str) and len(meters) == 1 and meters[0].id == under:
             table = twin.aggregate("reading", bucket=agg_bucket, agg=agg, entity_id=under, start=start, end=end,
-                                   group_by="entity")
-        else:
+                                   group_by="entity", ordered=False)
+        else:  # the rows are scattered into the matrix: their order does not matter
             table = twin.aggregate("reading", bucket=agg_bucket, agg=agg, types=("Meter",), under=under,
-                                   start=start, end=end, group_by="entity", **kwargs)
+                                   start=start, end=end, group_by="entity", ordered=False, **kwargs)
         if table.num_rows == 0:
             continue
         groups = table["group"] if "group" in table.column_names else pa.array([meters[0].id] * table.num_rows)

@@ -209,10 +209,10 @@ def _grid(twin: Twin, scope: Entity, ids: list[str], attribute: str, agg: str, q
         return _Grid(ids, value, count, resets)
     if scope.id in ids and len(ids) == 1:
         table = twin.aggregate(attribute, bucket="15min", agg=agg, entity_id=scope.id, start=start, end=end,
-                               group_by="entity")
+                               group_by="entity", ordered=False)
     else:
         table = twin.aggregate(attribute, bucket="15min", agg=agg, under=scope.id, types=types, q=q, start=start,
-                               end=end, group_by="entity")
+                               end=end, group_by="entity", ordered=False)  # scattered into the matrix below
     if table.num_rows == 0:
         return _Grid(ids, value, count, resets)
     groups = table["group"] if "group" in table.column_names else pa.array([ids[0]] * table.num_rows)

@@ -731,8 +731,9 @@ class DuckDBStore:
             bucket_us = (f"(CAST(date_trunc('{unit}', DATE '1970-01-01' + CAST(k AS INTEGER)) AS DATE) "
                          f"- DATE '1970-01-01')::BIGINT * {_DAY_US} - {off}")
         ctes = f"{with_}, sel AS ({sel})" if with_ else f"WITH sel AS ({sel})"
+        order = " ORDER BY grp NULLS FIRST, bucket_us" if query.ordered else ""
         return (f"{ctes}, {source} SELECT {bucket_us} AS bucket_us, grp, {final} AS value, "
-                f"sum(n)::BIGINT AS n{extra_final} FROM stage1 GROUP BY ALL ORDER BY grp NULLS FIRST, bucket_us")
+                f"sum(n)::BIGINT AS n{extra_final} FROM stage1 GROUP BY ALL{order}")
 
 
 def _time_filter(params: dict[str, Any], column: str, lo_op: str, hi_op: str) -> str:
