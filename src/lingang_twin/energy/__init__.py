@@ -2,11 +2,14 @@
 
 Entry point: ``PACK``. Its ``setup(twin)`` registers the pack's entity types (see :mod:`.types`); meters of every
 carrier are the core ``Meter`` type. Modules: :mod:`.factors` (GB/T 2589 coefficients, CO₂ factor sets),
-:mod:`.carriers` (canonical units), :mod:`.tariffs`, :mod:`.accounting` (``account``), :mod:`.virtual` (virtual
-meters, unmetered loss), :mod:`.efficiency` (intensity, ranking, month-on-month / year-on-year),
-:mod:`.quality` (data quality and anomaly findings) and :mod:`.alerts` (findings as Alert entities),
-:mod:`.reports` (monthly reports: HTML, XLSX, PDF), :mod:`.api` (routes, via ``hooks["api"]``), :mod:`.page`
-(the console's 能源 / Energy page, via ``hooks["console"]``).
+:mod:`.carriers` (canonical units), :mod:`.tariffs`, :mod:`.consumption` (meters × buckets, the one read
+path), :mod:`.accounting` (``account``), :mod:`.tenants` (enterprises by own meters or floor-area share),
+:mod:`.virtual` (virtual meters, unmetered loss), :mod:`.efficiency` (intensity, ranking, month-on-month /
+year-on-year), :mod:`.mv` (CalTRACK baselines, savings, weather-normalised comparison), :mod:`.forecast`
+(day-ahead / week-ahead with intervals), :mod:`.quality` (data quality and anomaly findings),
+:mod:`.gapfill` (gaps as marked estimates) and :mod:`.alerts` (findings as Alert entities), :mod:`.reports`
+(monthly reports: HTML, XLSX, PDF), :mod:`.api` (routes, via ``hooks["api"]``), :mod:`.page` (the console's
+能源 / Energy page, via ``hooks["console"]``).
 """
 
 from __future__ import annotations
