@@ -30,11 +30,11 @@ import numpy as np
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
-from lingang_twin.energy.accounting import Account, account, check_config, month_range
+from lingang_twin.energy.accounting import Account, account, check_config, check_inputs, month_range
 from lingang_twin.energy.carriers import CARRIER_LABELS
 from lingang_twin.energy.consumption import SHANGHAI, consumption_grid
 from lingang_twin.energy.factors import EnergyConfig
-from lingang_twin.energy.tariffs import Tariff
+from lingang_twin.energy.tariffs import Tariff, tariff_from
 from lingang_twin.energy.tenants import tenant_plan
 
 LABELS: dict[str, tuple[str, str]] = {
@@ -243,12 +243,15 @@ def monthly_report(twin: Twin, scope: str, month: str, *, lang: str = "zh", fact
     cfg = check_config(config)
     kwargs: dict[str, Any] = {"factors": factors, "tariff": tariff, "electricity_basis": electricity_basis,
                               "config": cfg}
-    current = account(twin, scope, start, end, **kwargs)  # bad input raises here, before any other work starts
-    entity = twin.get(scope)
+    check_inputs(start, end, factors, electricity_basis, cfg)
+    tariff_from(tariff)
+    entity = twin.get(scope)  # unknown scope: NotFoundError before any work starts
     # The month's data-quality checks are the longest part (15-minute data of every meter); they run beside the
-    # accounts and trends (the store reads on a cursor per thread; numpy and DuckDB release the GIL).
+    # accounts and trends (the store reads on a cursor per thread; numpy and DuckDB release the GIL). Both only
+    # read: if the account refuses (a factor missing for a carrier in use …) nothing has been written.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-anomalies") as pool:
         found = pool.submit(_anomalies, twin, entity, start, end)
+        current = account(twin, scope, start, end, **kwargs)
         report = _gather(twin, entity, scope, month, lang, start, end, current, cfg, kwargs)
         report.anomalies = found.result()
     return report
