@@ -160,7 +160,16 @@ BAD_READINGS = [
     ("unknown unit", reading(unit="bananas"), "unit", "unit-unknown"),
     ("missing value", {k: v for k, v in reading().items() if k != "value"}, "value", "required"),
     ("unknown field", reading(quality="good"), "quality", "unknown-field"),
+    ("negative meter reading", reading(value=-3.0), "value", "negative-reading"),
 ]
+
+
+def test_negative_values_are_fine_where_they_mean_something(twin: Twin) -> None:
+    """Only series declared non-negative refuse values below zero: an outdoor temperature may well be."""
+    station = "urn:ngsi-ld:WeatherStation:cold"
+    twin.upsert([{"id": station, "type": "WeatherStation", "properties": {"name": "北风站"}}])
+    result = twin.append([{"entity_id": station, "attribute": "temperature", "observed_at": T0, "value": -4.5}])
+    assert result.inserted == 1
 
 
 @pytest.mark.parametrize(("case", "row", "field", "rule"), BAD_READINGS, ids=[c[0] for c in BAD_READINGS])

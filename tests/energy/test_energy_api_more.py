@@ -129,3 +129,22 @@ def test_intensity(energy_db: DB) -> None:
         assert r.status_code == 422 and r.json()["field"] == "start"
         r = client.get("/api/v1/energy/account", params={"scope": M_ELEC, "month": MONTH})
         assert r.status_code == 200  # the first route is still there
+
+
+def test_negative_interval_reading_is_refused_through_the_api(energy_db: DB) -> None:
+    """Bad input of the issue: a negative interval reading — 422 naming the field, the rule and the item; the
+    batch's other readings are not stored."""
+    _, twin = energy_db
+    app = create_app(twin, packs=PACKS)
+    before = twin.read(M_ELEC, "reading").num_rows
+    rows = [{"entity_id": "urn:ngsi-ld:Meter:lab-water", "attribute": "reading",
+             "observed_at": "2026-03-05T01:00:00+08:00", "value": 1.5},
+            {"entity_id": "urn:ngsi-ld:Meter:lab-water", "attribute": "reading",
+             "observed_at": "2026-03-05T02:00:00+08:00", "value": -0.5}]
+    with TestClient(app) as client:
+        r = client.post("/api/v1/observations", json=rows)
+    assert r.status_code == 422
+    body = r.json()
+    assert (body["field"], body["rule"], body.get("index")) == ("value", "negative-reading", 1)
+    assert twin.read("urn:ngsi-ld:Meter:lab-water", "reading", None, None).num_rows == 25  # the fixture's, no more
+    assert twin.read(M_ELEC, "reading").num_rows == before

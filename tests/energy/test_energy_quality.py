@@ -167,12 +167,16 @@ def test_interval_faults_on_a_hand_built_meter(energy_db: tuple[Path, Twin]) -> 
     values = [round(20 + 8 * math.sin(2 * math.pi * k / 96) + (k * 7919 % 13) / 10, 3) for k in range(96)]
     values[40:54] = [values[40]] * 14  # stuck 3.5 h
     values[70] = 400.0  # spike
-    values[80] = -3.0  # negative
+    values[80] = -3.0  # negative: refused at the door, nothing of the batch stored
     rows = _series(mid, values, timedelta(minutes=15))
     del rows[20:32]  # a 3-hour gap
-    twin.append(rows)
+    with pytest.raises(ValidationError) as err:
+        twin.append(rows)
+    assert (err.value.field, err.value.rule, err.value.index) == ("value", "negative-reading", 80 - 12)
+    assert twin.read(mid, "reading").num_rows == 0
+    twin.append([r for r in rows if r["value"] >= 0])
     kinds = sorted({f.kind for f in check_meters(twin, mid, DAY, DAY + timedelta(days=1))})
-    assert kinds == ["gap", "negative", "spike", "stuck"]
+    assert kinds == ["gap", "spike", "stuck"]
     # Thresholds are overridable: a lenient spike limit hides the spike.
     lenient = check_meters(twin, mid, DAY, DAY + timedelta(days=1), thresholds={"spike_min_ratio": 100})
     assert "spike" not in {f.kind for f in lenient}

@@ -134,7 +134,9 @@ def register_base_types(registry: TypeRegistry) -> None:
             # A meter reading is the consumption of (or the register at the end of) the interval it closes.
             period = ("reading",) if name == "Meter" else ()
             register_type(registry, name, model, series=series, period_series=period, label=label,
-                          smart_data_model=_SMART_DATA_MODELS.get(name))
+                          smart_data_model=_SMART_DATA_MODELS.get(name),
+                          # Consumption in an interval and a register's value are never negative.
+                          nonnegative_series=("reading",) if name == "Meter" else ())
 
 
 _SMART_DATA_MODELS = {"Building": "Building", "Road": "RoadSegment", "WeatherStation": "WeatherObserved"}

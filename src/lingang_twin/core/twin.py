@@ -445,7 +445,27 @@ class Twin:
             return IngestResult(received=0, inserted=0, duplicates=0)
         with self._lock:
             new_series, conversions = self._plan_series(batch)
+            self._check_nonnegative(batch)
             return self.store.append_observations(batch, new_series, conversions, on_conflict)
+
+    def _check_nonnegative(self, batch: ObservationBatch) -> None:
+        """Refuse the batch if a series that cannot be negative (a meter's reading) gets a value below zero.
+        One vectorised test over the values; entity types are looked up only when something is negative."""
+        values = batch.table["value"]
+        negative = pc.less(values, 0)
+        if not pc.any(negative).as_py():
+            return
+        rows = pc.indices_nonzero(pc.fill_null(negative, False)).to_pylist()
+        ids = batch.table["entity_id"].to_pylist()
+        attrs = batch.table["attribute"].to_pylist()
+        entities = self.store.get_entities(sorted({ids[i] for i in rows}))
+        for i in rows:
+            entity = entities.get(ids[i])
+            if entity is not None and attrs[i] in self.types.get(entity.type).nonnegative_series:
+                raise ValidationError("value", "negative-reading",
+                                      f"{attrs[i]} of {ids[i]} is {values[i].as_py():g}; a {entity.type} "
+                                      f"{attrs[i]} is never negative / 读数不能为负", value=values[i].as_py(),
+                                      index=i)
 
     def _plan_series(self, batch: ObservationBatch) -> tuple[list[SeriesSpec], list[Conversion]]:
         combos = batch.table.select(["entity_id", "attribute", "unit"]).group_by(

@@ -52,6 +52,8 @@ class EntityType:
     timestamp (a meter's interval reading, or the register value closing the interval): buckets hold readings
     with ``start < observed_at ≤ end``, so the reading stamped 00:00 counts for the day before. Other series
     are instants, bucketed with ``start ≤ observed_at < end``.
+    ``nonnegative_series``: observed attributes that can never be below zero (a meter's consumption or register):
+    a batch with a negative value for one of them is refused whole.
     ``relationships``: relationship names this type may have, or ``None`` for any.
     ``label``: (中文, English) for the console.
     ``smart_data_model``: the FIWARE Smart Data Model this type follows, if any.
@@ -64,6 +66,7 @@ class EntityType:
     relationships: tuple[str, ...] | None = None
     label: tuple[str, str] = ("", "")
     smart_data_model: str | None = None
+    nonnegative_series: tuple[str, ...] = ()
 
     def property_units(self) -> dict[str, str]:
         """Canonical unit of each property that declares one (from ``Unit`` metadata)."""
@@ -137,6 +140,7 @@ def register_type(
     relationships: tuple[str, ...] | None = None,
     label: tuple[str, str] = ("", ""),
     smart_data_model: str | None = None,
+    nonnegative_series: tuple[str, ...] = (),
 ) -> EntityType:
     """Register an entity type: the one function a pack calls for each type it brings.
 
@@ -151,6 +155,7 @@ def register_type(
             relationships=relationships,
             label=label,
             smart_data_model=smart_data_model,
+            nonnegative_series=tuple(nonnegative_series),
         )
     )
 
