@@ -26,7 +26,8 @@ async def test_overview_tiles_in_chinese_then_english(console_user: tuple[User, 
     await user.should_see("运营总览")
     await user.should_see("今日能耗（按能源品种）")
     await user.should_see("电")
-    await user.should_see("能源包尚未上线")  # carbon: the energy pack is not built, so no number is invented
+    # Carbon: without the deployment's water/hydrogen factors no total is invented.
+    await user.should_see("今日无读数，或未配置水/氢排放因子")
     await user.should_see("运营包尚未上线")
     await user.should_see("临港时间")
     user.find("English").click()
@@ -50,6 +51,26 @@ async def test_overview_free_parking_is_the_sum_of_latest_readings(console_user:
     assert view.energy is not None and {"electricity", "water"} <= {c.carrier for c in view.energy}
     await user.open("/")
     await user.should_see(f"{view.free_parking:,}")
+
+
+async def test_overview_carbon_tile_once_factors_are_set(console_user: tuple[User, Console]) -> None:
+    """With the deployment's factors the carbon tile shows today's tonnes: the energy pack's figure, through the
+    pack's hook (the console does not import the pack)."""
+    from lingang_twin.energy.factors import EnergyConfig
+    from lingang_twin.energy.page import carbon_today
+
+    user, console = console_user
+    config = EnergyConfig.model_validate({"water_kgco2_per_m3": 0.25, "hydrogen_route": "smr",
+                                          "hydrogen_kgco2_per_kg": 10.0})
+    console.energy_config = config
+    expected = carbon_today(console.twin, config)
+    assert expected is not None and expected > 0
+    await user.open("/")
+    await user.should_see("CO₂，上海地方因子 2022，总表")
+    label = next(iter(user.find(marker="carbon").elements))
+    shown = float(label.text.split()[0].replace(",", ""))  # type: ignore[attr-defined]
+    # The tile and this test each read "today" at their own instant; live telemetry may add a little between.
+    assert shown == pytest.approx(expected / 1000, rel=0.05, abs=0.1)
 
 
 async def test_explorer_search_by_name_type_and_id(console_user: tuple[User, Console]) -> None:

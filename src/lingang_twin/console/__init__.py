@@ -77,6 +77,8 @@ def setup(twin: Twin, settings: Settings | None = None, packs: list[Pack] | None
         hook = pack.hooks.get("console")
         if hook is not None:
             hook(console.register_page)
+        if pack.hooks.get("carbon_today") is not None:  # the energy pack: the overview's carbon tile
+            console.carbon_today = pack.hooks["carbon_today"]
     if start_hub:
         console.hub.start()
     return console

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -103,15 +103,16 @@ def latest_by_entity(twin: Twin, entity_type: str, attribute: str, now: datetime
     return {k: v for k, (_, v) in latest.items()}
 
 
-def overview(twin: Twin, now: datetime | None = None) -> Overview:
-    """Every tile of the overview in one call."""
+def overview(twin: Twin, now: datetime | None = None,
+             carbon: Callable[[Twin], float | None] | None = None) -> Overview:
+    """Every tile of the overview in one call; ``carbon(twin)`` gives today's kg CO₂ when a pack provides it."""
     entities = twin.store.count_entities()
     parking = latest_by_entity(twin, "OffStreetParking", "availableSpotNumber", now)
     shuttles = twin.query(types=["Vehicle"], phases=["operation"], limit=0).total if "Vehicle" in twin.types else None
     return Overview(
         entities=entities,
         energy=energy_today(twin, now),
-        carbon_kg=None,  # the energy pack (emission factors) computes carbon; not built yet
+        carbon_kg=carbon(twin) if carbon is not None else None,  # emission factors live in the energy pack
         open_alerts=None,  # the operations pack (alerts, work orders) is not built yet
         free_parking=int(sum(parking.values())) if parking else None,
         parking_facilities=len(parking),

@@ -53,6 +53,8 @@ class Console:
     # The energy pack's deployment settings (EnergyConfig), set by the face that serves the console; its page
     # reads them. Typed loosely so that the console does not import the pack.
     energy_config: Any = None
+    # ``carbon_today(twin, energy_config) -> kg | None`` from the pack that knows emission factors, if any.
+    carbon_today: Any = None
 
     def url(self, path: str) -> str:
         """An absolute URL path inside the console."""

@@ -45,6 +45,14 @@ def console_pages(register_page: Any) -> None:
     register(register_page)
 
 
-PACK = Pack("energy", ("能源", "Energy"), setup, hooks={"api": api_router, "console": console_pages})
+def carbon_today(twin: Twin, config: Any = None) -> float | None:
+    """The ``carbon_today`` hook: kg CO₂ of the district today (the console's overview tile)."""
+    from lingang_twin.energy.page import carbon_today as compute
+
+    return compute(twin, config)
+
+
+PACK = Pack("energy", ("能源", "Energy"), setup,
+            hooks={"api": api_router, "console": console_pages, "carbon_today": carbon_today})
 
 __all__ = ["PACK", "setup"]

@@ -159,6 +159,23 @@ def today(twin: Twin, district: str, now: datetime, config: EnergyConfig | None 
     return Today(now, consumption, kgce, last_hour)
 
 
+def carbon_today(twin: Twin, config: EnergyConfig | None = None, now: datetime | None = None,
+                 factors: str = "shanghai-local-2022") -> float | None:
+    """kg CO₂ of the district's consumption since Shanghai midnight (main meters, the factor set ``factors``):
+    the overview's carbon tile. ``None`` when there is no district, no reading today, or a carrier in use has no
+    factor (water and hydrogen need the deployment's settings) — never a partial sum passed off as the total."""
+    district = district_of(twin)
+    if district is None:
+        return None
+    t = today(twin, district, now or _now(), config)
+    if not t.consumption:
+        return None
+    try:
+        return sum(value * co2_factor(c, factors, config).value for c, value in t.consumption.items())
+    except ValidationError:
+        return None
+
+
 def missing_factors(twin: Twin, district: str, config: EnergyConfig | None,
                     factors: str = "shanghai-local-2022") -> list[str]:
     """The carriers in use below ``district`` whose CO₂ factor is missing (each message names the setting)."""
@@ -374,5 +391,5 @@ def console_pages(register_page: Callable[..., Any]) -> None:
     register_page("/energy", "能源", "Energy", build_page, icon="bolt")
 
 
-__all__ = ["Flows", "Today", "console_pages", "daily", "flows", "forecast_options", "missing_factors", "report_bytes",
-           "sankey_options", "today"]
+__all__ = ["Flows", "Today", "carbon_today", "console_pages", "daily", "flows", "forecast_options", "missing_factors",
+           "report_bytes", "sankey_options", "today"]

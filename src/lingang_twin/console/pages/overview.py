@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from nicegui import ui
 
 from lingang_twin.console import data
 from lingang_twin.console.registry import PageContext
 from lingang_twin.console.shell import clock_text, message
+from lingang_twin.core.twin import Twin
 
 TOPIC = "overview"
 
@@ -42,8 +45,13 @@ def tiles(ctx: PageContext, view: data.Overview) -> None:
                     with ui.row().classes("w-full justify-between"):
                         ui.label(ctx.text(f"carrier.{c.carrier}"))
                         ui.label(f"{_fmt(c.value)} {c.unit}").classes("font-mono")
-        with _tile(ctx, "tile.carbon", "carbon", None):
-            _na(ctx, "tile.na.pack")
+        with _tile(ctx, "tile.carbon", "carbon", ctx.url("/energy") if ctx.console.carbon_today else None):
+            if view.carbon_kg is None:
+                _na(ctx, "tile.na.factors" if ctx.console.carbon_today else "tile.na.pack")
+            else:
+                ui.label(f"{_fmt(view.carbon_kg / 1000)} t").classes("text-h4 font-mono") \
+                    .props('data-testid="carbon"').mark("carbon")
+                ui.label(ctx.text("tile.carbon.basis")).classes("text-caption")
         with _tile(ctx, "tile.alerts", "alerts", None):
             _na(ctx, "tile.na.ops")
         with _tile(ctx, "tile.parking", "parking", ctx.url("/mobility")):
@@ -63,7 +71,8 @@ def tiles(ctx: PageContext, view: data.Overview) -> None:
 async def build(ctx: PageContext) -> None:
     """The overview page."""
     ui.label(ctx.text("overview.title")).classes("text-h5")
-    ctx.console.hub.add_topic(TOPIC, data.overview)
+    compute = _compute(ctx)
+    ctx.console.hub.add_topic(TOPIC, compute)
     view: data.Overview = await ctx.console.hub.compute(TOPIC)
     if view.entities == 0:
         message("info", ctx.text("empty.store"))
@@ -79,4 +88,14 @@ async def build(ctx: PageContext) -> None:
         updated.set_text(ctx.text("live.updated", time=clock_text(v.at)))
         area.refresh(v)
 
-    ctx.live(TOPIC, data.overview, refresh)
+    ctx.live(TOPIC, compute, refresh)
+
+
+def _compute(ctx: PageContext) -> Callable[[Twin], data.Overview]:
+    """The overview for the live hub, with the carbon tile when a pack computes it (the energy pack's hook, with
+    the deployment's energy settings)."""
+    hook = ctx.console.carbon_today
+    if hook is None:
+        return data.overview
+    settings = ctx.console.energy_config
+    return lambda twin: data.overview(twin, carbon=lambda t: hook(t, settings))
