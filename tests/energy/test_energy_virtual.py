@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 from energy_fixtures import BUILDING, DAY, M_ELEC, M_ELEC_SUB, M_GAS, M_WATER, meter
+from fastapi.testclient import TestClient
 from numpy.testing import assert_allclose
 
+from lingang_twin.api import create_app
+from lingang_twin.app import PACKS
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.twin import Twin
 from lingang_twin.energy.virtual import (
@@ -118,6 +121,23 @@ def test_unmetered_loss_on_hand_built_tree(energy_db: DB) -> None:
     assert row["loss"] == pytest.approx(30.0) and row["flagged"] is False
     tight = unmetered_loss(twin, M_ELEC, DAY, END, threshold=0.02)
     assert tight.flagged and tight.table["flagged"].to_pylist() == [True]
+    assert report.findings() == []  # nothing flagged, nothing to alert
+    (finding,) = tight.findings()
+    assert (finding.kind, finding.entity_id, finding.start, finding.end) == ("unmetered_loss", M_ELEC, DAY, END)
+    assert finding.evidence["loss"] == pytest.approx(30.0) and finding.severity == "medium"
+    # Alertable: the loss becomes an open Alert on the main meter, once (a second run raises nothing new).
+    with TestClient(create_app(twin, packs=PACKS)) as client:
+        params = {"meter": M_ELEC, "start": DAY.isoformat(), "end": END.isoformat(), "threshold": 0.02,
+                  "alerts": "true"}
+        r = client.get("/api/v1/energy/unmetered-loss", params=params)
+        assert r.status_code == 200, r.text
+        (alert,) = r.json()["alerts"]
+        assert client.get("/api/v1/energy/unmetered-loss", params=params).json()["alerts"] == [alert]
+        r = client.get("/api/v1/energy/unmetered-loss", params={**params, "meter": M_WATER})
+        assert r.status_code == 422 and r.json()["rule"] == "no-submeters"
+    stored = twin.get(alert)
+    assert stored.value("subCategory") == "unmetered_loss" and stored.target("alertSource") == M_ELEC
+    assert stored.value("status") == "open"
 
 
 def test_loss_needs_submeters(energy_db: DB) -> None:

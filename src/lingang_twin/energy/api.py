@@ -164,6 +164,35 @@ def router() -> APIRouter:
         return {"month": month, "under": under, "count": len(accounts),
                 "tenants": [a.to_dict(lang) for a in accounts]}
 
+    @r.get("/unmetered-loss", summary="A main meter minus its sub-meters / 未计量损耗")
+    def get_unmetered_loss(
+        request: Request,
+        meter: str = Query(description="main Meter id (with submeterOf children) / 总表"),
+        start: str = Query(description="ISO 8601 with offset / 开始"),
+        end: str = Query(description="ISO 8601 with offset / 结束"),
+        bucket: str = Query("day", description="15min | hour | day | week | month"),
+        threshold: float | None = Query(None, description="share of the main that is flagged (default per carrier)"),
+        alerts: bool = Query(False, description="also raise one Alert per flagged run / 同时生成告警"),
+    ) -> dict[str, Any]:
+        """Per bucket: main, sub-metered, loss, share, flagged; totals; with ``alerts=true`` the flagged runs
+        become open Alert entities (idempotent, like the quality alerts)."""
+        from lingang_twin.energy.alerts import raise_alerts
+        from lingang_twin.energy.virtual import unmetered_loss
+
+        twin = request.app.state.twin
+        config: EnergyConfig | None = getattr(request.app.state, "energy_config", None)
+        report = unmetered_loss(twin, meter, _instant(start, "start"), _instant(end, "end"), bucket,
+                                threshold=threshold, config=config)
+        findings = report.findings()
+        out = {"meter": meter, "submeters": report.submeters, "carrier": report.carrier, "unit": report.unit,
+               "threshold": report.threshold, "main_total": report.main_total,
+               "submetered_total": report.submetered_total, "loss": report.loss, "share": report.share,
+               "flagged": report.flagged, "buckets": report.table.to_pylist(),
+               "findings": [f.to_dict() for f in findings]}
+        if alerts:
+            out["alerts"] = raise_alerts(twin, findings)
+        return _jsonable(out)  # type: ignore[no-any-return]
+
     @r.get("/baseline", summary="Weather baseline of an entity (CalTRACK daily) / 能耗基准模型")
     def get_baseline(
         request: Request,

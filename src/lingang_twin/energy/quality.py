@@ -110,7 +110,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 SLOT_US = 900_000_000
 _SLOT = timedelta(minutes=15)
 _OFFSET_US = 8 * 3_600_000_000  # Asia/Shanghai is UTC+8 all year
-FINDING_KINDS = ("gap", "stuck", "spike", "negative", "night_baseload_creep", "water_leak", "hydrogen_loss")
+FINDING_KINDS = ("gap", "stuck", "spike", "negative", "night_baseload_creep", "water_leak", "hydrogen_loss",
+                 "unmetered_loss")  # the last one from .virtual.LossReport.findings
 SEVERITIES = ("low", "medium", "high", "critical")
 
 THRESHOLDS: dict[str, float] = {

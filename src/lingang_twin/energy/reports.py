@@ -90,6 +90,7 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "gap": ("数据缺失", "gap"), "stuck": ("读数停滞", "stuck"), "spike": ("尖峰", "spike"),
     "negative": ("读数倒退", "negative step"), "night_baseload_creep": ("夜间基荷攀升", "night base-load creep"),
     "water_leak": ("疑似漏水", "water leak"), "hydrogen_loss": ("氢气损耗", "hydrogen loss"),
+    "unmetered_loss": ("未计量损耗", "unmetered loss"),
 }
 MAX_LISTED_ANOMALIES = 50
 

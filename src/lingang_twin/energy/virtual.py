@@ -39,7 +39,7 @@ an absolute figure and as a share of the main, flagged above :data:`LOSS_THRESHO
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
@@ -53,6 +53,7 @@ from lingang_twin.core.errors import NotFoundError, ValidationError
 from lingang_twin.core.ids import parse_entity_id
 from lingang_twin.energy.carriers import canonical_unit, to_canonical_scale
 from lingang_twin.energy.factors import EnergyConfig
+from lingang_twin.energy.quality import Finding
 
 if TYPE_CHECKING:
     from lingang_twin.core.model import Entity
@@ -401,6 +402,7 @@ class LossReport:
     table: pa.Table
     main_total: float
     submetered_total: float
+    bucket: str = "day"
 
     @property
     def loss(self) -> float:
@@ -416,6 +418,46 @@ class LossReport:
     def flagged(self) -> bool:
         """Whether the share exceeds the threshold."""
         return self.share is not None and self.share > self.threshold
+
+    def findings(self) -> list[Finding]:
+        """One ``unmetered_loss`` finding per run of flagged buckets, for :func:`.alerts.raise_alerts` (the loss
+        becomes an Alert on the main meter, routed like every data-quality finding)."""
+        rows = self.table.to_pylist()
+        out: list[Finding] = []
+        k = 0
+        while k < len(rows):
+            if not rows[k]["flagged"]:
+                k += 1
+                continue
+            j = k
+            while j + 1 < len(rows) and rows[j + 1]["flagged"]:
+                j += 1
+            run = rows[k:j + 1]
+            main = sum(r["main"] for r in run)
+            loss = sum(r["loss"] for r in run)
+            share = loss / main if main else None
+            start, end = run[0]["bucket"], _bucket_end(run[-1]["bucket"], self.bucket)
+            pct = f"{share:.1%}" if share is not None else "—"
+            out.append(Finding(
+                "unmetered_loss", self.main, start, end, "high" if share is not None and share > 2 * self.threshold
+                else "medium",
+                f"未计量损耗 {loss:,.2f} {self.unit}（占总表 {pct}，阈值 {self.threshold:.0%}）",
+                f"unmetered loss {loss:,.2f} {self.unit} ({pct} of the main meter, threshold {self.threshold:.0%})",
+                {"loss": loss, "main": main, "share": share, "threshold": self.threshold, "unit": self.unit,
+                 "submeters": list(self.submeters), "buckets": len(run)}))
+            k = j + 1
+        return out
+
+
+def _bucket_end(start: datetime, bucket: str) -> datetime:
+    """The end of the Shanghai calendar bucket starting at ``start``."""
+    fixed = {"15min": timedelta(minutes=15), "hour": timedelta(hours=1), "day": timedelta(days=1),
+             "week": timedelta(days=7)}
+    if bucket in fixed:
+        return start + fixed[bucket]
+    if bucket == "month":
+        return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+    return start.replace(year=start.year + 1)
 
 
 def unmetered_loss(twin: Twin, main_meter_id: str, start: datetime, end: datetime, bucket: str = "day", *,
@@ -457,7 +499,7 @@ def unmetered_loss(twin: Twin, main_meter_id: str, start: datetime, end: datetim
         "missing": result["missing"],
     }, metadata={"unit": resolved.unit, "carrier": resolved.carrier, "threshold": str(limit)})
     return LossReport(main.id, subs, resolved.carrier, resolved.unit, limit, table,
-                      float(np.sum(main_col[ok])), float(np.sum(sub_col[ok])))
+                      float(np.sum(main_col[ok])), float(np.sum(sub_col[ok])), bucket)
 
 
 __all__ = ["LOSS_THRESHOLDS", "FormulaSyntaxError", "LossReport", "Resolved", "VirtualMeterProperties",
