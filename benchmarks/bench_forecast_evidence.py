@@ -14,6 +14,7 @@ days of history; week-ahead issued at midnight for the 7 days after the next wit
 spread evenly over each data set. CV(RMSE) is per series, then the median over the series.
 
     python benchmarks/bench_forecast_evidence.py [--origins 24] [--jobs 2] [--model mfles-swa]
+    python benchmarks/bench_forecast_evidence.py --only gas --horizon week-ahead   # one row, seconds
 """
 
 from __future__ import annotations
@@ -86,20 +87,28 @@ def main() -> None:
     ap.add_argument("--origins", type=int, default=24)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--model", default=DEFAULT_MODEL, help="model to score (default: %(default)s)")
+    ap.add_argument("--only", action="append", default=[], metavar="TEXT",
+                    help="data sets whose label contains TEXT (case-insensitive; repeatable; default: all)")
+    ap.add_argument("--horizon", choices=("day-ahead", "week-ahead"), help="one horizon only (default: both)")
     args = ap.parse_args()
     print_machine()
     sets: list[tuple[str, np.ndarray, int]] = []
+    wanted = [t.lower() for t in args.only]
     for label, fn in (("opengrid electricity (18 homes)", lambda: opengrid("electricity_2016_hour")),
                       ("opengrid gas (3 homes)", lambda: opengrid("gas_2016_hour")),
                       ("opengrid water (1 home)", lambda: opengrid("water_2016_hour")),
                       ("fpp2 elecdemand (Victoria)", elecdemand),
                       ("pmdarima Taylor (England & Wales)", taylor),
                       ("demo: 3 district totals + 30 meters", demo)):
+        if wanted and not any(t in label.lower() for t in wanted):
+            continue
         sets.append((label, fn(), 35 if "Taylor" in label else 63))
     rows: list[list[Any]] = []
     for label, hourly, week_hist in sets:
         for horizon, values, hist, origins in (("day-ahead", hourly, 28, args.origins),
                                                ("week-ahead", daily(hourly), week_hist, max(4, args.origins // 2))):
+            if args.horizon and horizon != args.horizon:
+                continue
             t = time.perf_counter()
             s = backtest(values, horizon=horizon, origins=origins, history_days=hist, model=args.model,
                          n_jobs=args.jobs)["summary"]

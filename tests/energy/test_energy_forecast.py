@@ -23,7 +23,9 @@ from lingang_twin.energy.consumption import consumption_grid
 from lingang_twin.energy.forecast import (
     CANDIDATES,
     CHEAP_CANDIDATES,
+    HORIZONS,
     MODELS,
+    _ensemble_weights,
     backtest,
     fill_gaps,
     forecast,
@@ -292,6 +294,35 @@ def test_week_ahead_intervals_are_per_step() -> None:
     width = p.upper[80][0] - p.lower[80][0]
     assert width[-1] > 1.3 * width[0]
     assert np.all(p.upper[95][0] >= p.upper[80][0]) and np.all(p.lower[95][0] <= p.lower[80][0])
+
+
+def test_week_ahead_weighs_cheap_candidates_on_all_origins_and_mfles_on_one_scale() -> None:
+    # Week-ahead: 1 / MSE² over all (up to 40) origins for the cheap candidates; MFLES, refitted at 4 origins only,
+    # is put on the same scale through the cheap candidate that was best on those 4. Day-ahead is unchanged.
+    assert (HORIZONS["week-ahead"].weight_power, HORIZONS["week-ahead"].weigh_all_origins) == (2.0, True)
+    assert (HORIZONS["day-ahead"].weight_power, HORIZONS["day-ahead"].weigh_all_origins) == (1.0, False)
+    n_c = len(CHEAP_CANDIDATES)
+    full = np.full(len(CANDIDATES), 4.0)  # MSE 1 on the 4 shared origins (count 4) …
+    full[0] = 2.0  # … but candidate 0 was best there (MSE 0.5), and MFLES as good as it
+    full[n_c] = 2.0
+    cheap = np.full(n_c, 40.0)  # over 40 origins: every cheap candidate MSE 1, candidate 0 too
+    w = _ensemble_weights(full, 4.0, cheap, 40.0, 0.0, 2.0, True)
+    assert w.shape == (len(CANDIDATES),) and math.isclose(w.sum(), 1.0)
+    # Candidate 0's luck on the 4 origins is forgotten; MFLES, as good as it there, counts as good as it over all
+    # origins (MSE × 1 / 0.5 = 1); mfles-swa, twice as bad there (MSE 2), gets (1/2)² of the weight.
+    np.testing.assert_allclose(w[1:n_c], w[0])
+    assert math.isclose(w[n_c] / w[0], 1.0) and math.isclose(w[n_c + 1] / w[0], 0.25)
+    # Without on_all: the plain inverse-MSE over the shared origins, to the given power.
+    plain = _ensemble_weights(full, 4.0, cheap, 40.0, 0.0, 1.0, False)
+    np.testing.assert_allclose(plain, (1 / full) / (1 / full).sum())
+    # The options reach predict: the old week-ahead weighting is still available by argument.
+    rng = np.random.default_rng(8)
+    y = 100.0 + 10 * np.sin(np.arange(91) * 2 * np.pi / 7) + np.cumsum(rng.normal(0.0, 3.0, 91))
+    new = predict([y], day=1, week=7, gap=1, steps=7)
+    old = predict([y], day=1, week=7, gap=1, steps=7, weight_power=1.0, weigh_all_origins=False)
+    same = predict([y], day=1, week=7, gap=1, steps=7, weight_power=2.0, weigh_all_origins=True)
+    np.testing.assert_allclose(new.mean, same.mean)
+    assert not np.allclose(new.mean, old.mean)
 
 
 # -- bad input ------------------------------------------------------------------------------------------------------
