@@ -106,6 +106,7 @@ def test_every_page_loads_without_console_errors(server: str, page: object) -> N
     visits = {"overview": ("/console/", "运营总览"), "entities": ("/console/entities?q=中心", "实体浏览"),
               "entity": (f"/console/entity/{BUILDING}", "科创总部湾展示中心"),
               "map": ("/console/map", "孪生地图"), "mobility": ("/console/mobility", "停车场实时空位"),
+              "tenants": ("/console/energy/tenants", "按面积分摊"),
               "unknown-entity": ("/console/entity/urn:ngsi-ld:Building:nope", "找不到实体")}
     for name, (path, expected) in visits.items():
         pg.goto(server + path, wait_until="networkidle")  # type: ignore[attr-defined]

@@ -186,7 +186,8 @@ async def test_hub_timer_ticks_by_itself_within_two_seconds(demo_twin: Twin) -> 
 
 async def test_pack_page_through_the_console_hook(console_user: tuple[User, Console]) -> None:
     user, console = console_user
-    assert [p.path for p in console.pages] == ["/energy", "/mobility"]  # registered by the packs' hooks
+    # Registered by the packs' hooks.
+    assert [p.path for p in console.pages] == ["/energy", "/energy/tenants", "/mobility"]
     await user.open("/")
     await user.should_see("出行")  # in the navigation of every page
     await user.open("/mobility")

@@ -214,3 +214,35 @@ async def test_forecast_chart_and_its_absence(demo: Twin, tmp_path: Path, monkey
             assert options["xAxis"]["data"][0] == "00:00" and len(options["xAxis"]["data"]) == 24
     finally:
         twin.close()
+
+
+@pytest.mark.asyncio
+async def test_tenant_page_lists_every_tenant_with_its_method(demo: Twin) -> None:
+    """/energy/tenants: one row per tenant of the demo (the incubator's 16 and three whole-building firms), in the
+    order and with the figures of tenant_accounts; the methods are stated; a tenant's report downloads."""
+    from lingang_twin.energy.tenant_page import tenant_rows
+    from lingang_twin.energy.tenants import tenant_accounts
+
+    start, end = month_range(f"{NOW:%Y-%m}")
+    config = EnergyConfig.model_validate(DEMO_CONFIG)
+    accounts = tenant_accounts(demo, start, end, under=DEMO_DISTRICT_ID, config=config)
+    assert len(accounts) == 19
+    async with simulated_console(demo) as (user, console):
+        await user.open("/energy/tenants")
+        await user.should_see("无法核算租户")  # water has no CO2 factor until the deployment sets one
+        console.energy_config = config  # type: ignore[attr-defined]
+        await user.open("/energy/tenants")
+        await user.should_see("按面积分摊")
+        grid = user.find(marker="tenant-table").elements.pop()
+        links = [e for e in grid.descendants() if isinstance(e, ui.link)]
+        assert [link.props.get("href") for link in links] == [f"/entity/{a.scope}" for a in accounts]
+        names = {a.scope: (a.scope, a.scope) for a in accounts}
+        first = tenant_rows(accounts, names)[0]
+        await user.should_see(f"{first['kgce']:,.1f}")
+        buttons = [e for e in grid.descendants() if isinstance(e, ui.button) and e.text == "HTML"]
+        assert len(buttons) == 19  # one per tenant
+        local = accounts[0].scope.rsplit(":", 1)[-1]
+        user.find(marker=f"tenant-report-html-{local}").click()
+        response = await user.download.next(timeout=60)
+        text = response.content.decode("utf-8")
+        assert "月度能耗报告" in text and ("按面积分摊" in text or "分表计量" in text)

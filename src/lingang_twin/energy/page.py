@@ -246,7 +246,7 @@ def build_page(page: Any) -> None:
     with ui.row():
         for fmt in ("html", "xlsx", "pdf"):
             ui.button(fmt.upper(), icon="download",
-                      on_click=lambda fmt=fmt: _download(page, ui, district, month, fmt, config)) \
+                      on_click=lambda fmt=fmt: download(page, ui, district, month, fmt, config)) \
                 .props(f'data-testid="energy-report-{fmt}"').set_enabled(not problems)
 
 
@@ -377,7 +377,8 @@ def report_bytes(twin: Twin, scope: str, month: str, fmt: str, lang: str,
         return path.read_bytes()
 
 
-def _download(page: Any, ui: Any, scope: str, month: str, fmt: str, config: EnergyConfig | None) -> None:
+def download(page: Any, ui: Any, scope: str, month: str, fmt: str, config: EnergyConfig | None) -> None:
+    """Render ``scope``'s monthly report as ``fmt`` and hand it to the browser (a warning if it cannot be made)."""
     try:
         content = report_bytes(page.twin, scope, month, fmt, page.tr("zh", "en"), config)
     except ValidationError as err:
@@ -388,7 +389,10 @@ def _download(page: Any, ui: Any, scope: str, month: str, fmt: str, config: Ener
 
 def console_pages(register_page: Callable[..., Any]) -> None:
     """The ``console`` hook: register this pack's page with the console."""
+    from lingang_twin.energy.tenant_page import build_tenant_page
+
     register_page("/energy", "能源", "Energy", build_page, icon="bolt")
+    register_page("/energy/tenants", "租户", "Tenants", build_tenant_page, icon="apartment")
 
 
 __all__ = ["Flows", "Today", "carbon_today", "console_pages", "daily", "flows", "forecast_options", "missing_factors",

@@ -1,0 +1,91 @@
+"""The tenants' console page (租户能耗): every enterprise's energy this month, the way a property manager bills it.
+
+One row per tenant (:func:`.tenants.tenant_accounts`, largest standard coal first): where it works, how each
+carrier reached it (own sub-meters, or its floor-area share — the method is the first thing a tenant asks about),
+electricity, water, standard coal, CO₂ and cost, and its monthly report as HTML or PDF. Reached through the
+energy pack's ``console`` hook like the energy page; NiceGUI is imported lazily.
+
+CO₂ and cost need the deployment's factors for every carrier in use (water, hydrogen): without them the page
+names the missing settings instead of showing a partial statement.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from lingang_twin.core.errors import ValidationError
+from lingang_twin.energy import page as energy_page
+from lingang_twin.energy.accounting import Account, month_range
+from lingang_twin.energy.factors import EnergyConfig
+from lingang_twin.energy.tenants import METHOD_LABELS, tenant_accounts
+
+COLUMNS = (("企业", "Enterprise"), ("计量方式", "Method"), ("电 kWh", "Electricity kWh"), ("水 m³", "Water m³"),
+           ("综合能耗 kgce", "kgce"), ("CO₂ kg", "CO₂ kg"), ("费用 元", "Cost CNY"), ("月报", "Report"))
+
+
+def tenant_rows(accounts: list[Account], names: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
+    """The table's rows: per tenant, its figures and the methods used (each distinct method once)."""
+    rows = []
+    for a in accounts:
+        allocations = a.basis.get("tenant", {}).get("allocations", [])
+        methods = sorted({x["method"] for x in allocations})
+        elec, water = a.carriers.get("electricity"), a.carriers.get("water")
+        rows.append({"enterprise": a.scope, "name": names.get(a.scope, (a.scope, a.scope)), "methods": methods,
+                     "shares": sorted({round(x["share"], 4) for x in allocations if x["share"] is not None}),
+                     "kwh": elec.consumption if elec else 0.0, "water_m3": water.consumption if water else 0.0,
+                     "kgce": a.total_kgce, "kgco2": a.total_kgco2, "cost_cny": a.total_cost_cny})
+    return rows
+
+
+def build_tenant_page(page: Any) -> None:
+    """The tenants of the district this month (Asia/Shanghai)."""
+    from nicegui import ui
+
+    tr = page.tr
+    twin = page.twin
+    config: EnergyConfig | None = getattr(getattr(page, "console", None), "energy_config", None)
+    if config is not None and not isinstance(config, EnergyConfig):
+        config = EnergyConfig.model_validate(config)
+    ui.label(tr("租户能耗", "Tenants' energy")).classes("text-h5")
+    district = energy_page.district_of(twin)
+    if district is None:
+        ui.label(tr("孪生中没有园区（District）。", "The twin has no District.")).props('data-testid="message-info"')
+        return
+    now: datetime = energy_page._now()  # one clock for both pages (tests pin it there)
+    month = f"{now:%Y-%m}"
+    start, end = month_range(month)
+    ui.label(tr(f"{month}：有自有分表的品种按分表计；其余按租用面积占建筑面积的比例分摊该建筑未被租户分表计量的部分",
+                f"{month}: carriers a tenant meters itself come from its own sub-meters; the others are its share "
+                "(leased m² / building floor area) of what no tenant meter measures in the building")) \
+        .classes("text-caption")
+    try:
+        accounts = tenant_accounts(twin, start, end, under=district, config=config)
+    except ValidationError as err:
+        ui.label(tr(f"无法核算租户：{err.message}", f"No tenant statement: {err.message}")) \
+            .props('data-testid="tenants-unavailable"')
+        return
+    if not accounts:
+        ui.label(tr("园区内没有租户（企业未关联空间或建筑）。", "No tenants: no enterprise occupies anything."))
+        return
+    names = {e.id: (str(e.value("name") or e.id), str(e.value("nameEn") or e.value("name") or e.id))
+             for e in twin.query_all(types=("Enterprise",), under=district)}
+    rows = tenant_rows(accounts, names)
+    with ui.grid(columns=len(COLUMNS)).classes("gap-x-6 gap-y-1 items-center").mark("tenant-table"):
+        for zh, en in COLUMNS:
+            ui.label(tr(zh, en)).classes("font-bold")
+        for r in rows:
+            ui.link(tr(*r["name"]), page.entity_url(r["enterprise"]))
+            method = tr("，", ", ").join(tr(*METHOD_LABELS[m]) for m in r["methods"])
+            shares = " / ".join(f"{s:.1%}" for s in r["shares"] if s < 1)
+            ui.label(f"{method}{f' ({shares})' if shares else ''}").classes("text-caption")
+            for key in ("kwh", "water_m3", "kgce", "kgco2", "cost_cny"):
+                ui.label(f"{r[key]:,.1f}").classes("font-mono")
+            with ui.row().classes("gap-1"):
+                for fmt in ("html", "pdf"):
+                    ui.button(fmt.upper(), on_click=lambda s=r["enterprise"], f=fmt: energy_page.download(
+                        page, ui, s, month, f, config)).props("flat dense size=sm") \
+                        .mark(f"tenant-report-{fmt}-{r['enterprise'].rsplit(':', 1)[-1]}")
+
+
+__all__ = ["COLUMNS", "build_tenant_page", "tenant_rows"]
