@@ -103,38 +103,3 @@ def build(path: Path, seed: int = 11) -> Twin:
     twin.append(ObservationBatch.from_arrays(BARE_METER, "reading", list(stamps.to_pydatetime()), use))
     twin.append(ObservationBatch.from_arrays(STATION, "temperature", list(hours.to_pydatetime()), hourly))
     return twin
-
-
-def load_opendsm_sample(twin: Twin, sample: str, district: str) -> tuple[pd.Series, pd.Series, dict]:
-    """Put an opendsm daily sample (meter and hourly °F temperature) into ``twin`` under ``district``.
-
-    The samples are indexed in UTC; here each UTC wall-clock time is read as Shanghai wall-clock time, so that a
-    Shanghai day holds exactly the hours opendsm averages into the sample's day (the comparison is then like for
-    like). Temperatures are stored in °C. Returns opendsm's own (meter, temperature, metadata)."""
-    from opendsm import eemeter
-
-    meter, temp, meta = eemeter.load_sample(sample)
-    slug = sample.replace("_", "-")
-    mid = f"urn:ngsi-ld:Meter:{slug}"
-    sid = f"urn:ngsi-ld:WeatherStation:{slug}"
-    bid = f"urn:ngsi-ld:Building:{slug}"
-    # Gas samples are in therms: stored as a heat meter in therm (our canonical MJ is a fixed multiple, so
-    # CV(RMSE), NMBE and savings in % are unchanged; opendsm's zero-as-missing rule applies to electricity only).
-    carrier = "electricity" if meta["interpretation"] == "electricity" else "heat"
-    unit = "kWh" if carrier == "electricity" else "therm"
-    twin.upsert([
-        {"id": district, "type": "District", "properties": {"name": sample}},
-        {"id": bid, "type": "Building", "properties": {"name": sample}, "relationships": {"containedIn": district}},
-        {"id": mid, "type": "Meter", "properties": {"carrier": carrier, "unit": unit, "register": "interval"},
-         "relationships": {"containedIn": bid}},
-        {"id": sid, "type": "WeatherStation", "properties": {"name": sample},
-         "relationships": {"containedIn": district}},
-    ])
-    m = meter["value"].dropna()
-    local = m.index.tz_localize(None).tz_localize(SH) + pd.Timedelta(days=1)
-    twin.append(ObservationBatch.from_arrays(mid, "reading", list(local.to_pydatetime()), m.to_numpy(float)))
-    t = temp.dropna()
-    tl = t.index.tz_localize(None).tz_localize(SH)
-    twin.append(ObservationBatch.from_arrays(sid, "temperature", list(tl.to_pydatetime()),
-                                             ((t.to_numpy(float) - 32.0) / 1.8)))
-    return meter, temp, meta

@@ -3,6 +3,7 @@ and against opendsm run directly on its own sample."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -24,7 +25,6 @@ from mv_fixtures import (
     TRUTH,
     build,
     daily_temperature,
-    load_opendsm_sample,
 )
 
 from lingang_twin.app import open_twin
@@ -193,6 +193,17 @@ def test_daily_temperature_fixture_is_what_it_says() -> None:
     assert t["2025-01"].mean() - t["2026-01"].mean() > 4.0
 
 
+def _bench() -> Any:
+    """benchmarks/bench_mv_evidence.py as a module: the test runs its loader on a slice (the full run is the
+    benchmark), so the two cannot drift apart."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_mv_evidence.py"
+    spec = importlib.util.spec_from_file_location("bench_mv_evidence", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_pipeline_matches_opendsm_on_its_own_sample(tmp_path: Path) -> None:
     """The sample's first 365 days through the twin (store → daily grid → °C → opendsm) against opendsm fed the
     sample directly: same model, same metrics."""
@@ -200,7 +211,8 @@ def test_pipeline_matches_opendsm_on_its_own_sample(tmp_path: Path) -> None:
 
     t = open_twin(tmp_path / "sample.duckdb")
     try:
-        meter, temp, _ = load_opendsm_sample(t, "il-electricity-cdd-hdd-daily", "urn:ngsi-ld:District:il")
+        loaded = _bench().load(t, "il-electricity-cdd-hdd-daily", 0)  # the benchmark's loader, on one sample
+        meter, temp = loaded["daily"].dropna(), loaded["temp_f"]
         first = meter.index[0]
         direct_meter = meter.loc[first:first + pd.Timedelta(days=364)]
         with mv._quiet():
