@@ -8,7 +8,7 @@ closes its day) and one weather station (hourly temperature), from 2024-01-01 to
 times 0.9 from the retrofit on 2025-07-01 (a designed 10 % saving), times (1 + ε), ε ~ N(0, 3 %). The temperature
 is a seasonal cycle plus AR(1) day-to-day weather; January 2026 is made 6 °C colder than normal so that a
 weather-normalised comparison has a lot of weather to remove. A second district has a building with a meter and no
-weather station (for the "no station" error). Also a loader that puts one of opendsm's samples into a twin.
+weather station (for the "no station" error).
 """
 
 from __future__ import annotations
