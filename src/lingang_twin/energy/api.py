@@ -12,9 +12,9 @@ import math
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.observations import parse_instant
@@ -59,6 +59,25 @@ def _optional_instant(text: str | None, field: str) -> datetime | None:
     return None if text is None else _instant(text, field)
 
 
+def _config(request: Request) -> EnergyConfig | None:
+    """The deployment's energy settings, when the face set them (``app.state.energy_config``)."""
+    return getattr(request.app.state, "energy_config", None)
+
+
+def figures(
+    request: Request,
+    factors: str = Query("shanghai-local-2022", description="CO2 factor set / 排放因子集"),
+    tariff: str = Query("shanghai-illustrative", description="tariff name / 价目"),
+    electricity_basis: str = Query("equivalent", description="equivalent | equal-value / 电力折标方式"),
+) -> dict[str, Any]:
+    """The figure choices every priced answer takes (one definition of the three query parameters), with the
+    deployment's config: keyword arguments for ``account``, ``monthly_report`` and ``tenant_accounts``."""
+    return {"factors": factors, "tariff": tariff, "electricity_basis": electricity_basis, "config": _config(request)}
+
+
+Figures = Annotated[dict[str, Any], Depends(figures)]
+
+
 def router() -> APIRouter:
     """The router (below ``/api/v1/energy``): ``account``, ``report``, ``tenants``, ``quality``, ``quality/alerts``
     (POST), ``baseline``, ``savings``, ``weather-normalised``, ``gapfill``, ``forecast``, ``intensity``."""
@@ -67,32 +86,26 @@ def router() -> APIRouter:
     @r.get("/account", summary="Energy account of an entity for a month / 月度能耗核算")
     def get_account(
         request: Request,
+        figs: Figures,
         scope: str = Query(description="entity id: meter, building, zone or district / 核算对象"),
         month: str = Query(description="YYYY-MM, Asia/Shanghai / 月份"),
-        factors: str = Query("shanghai-local-2022", description="CO2 factor set / 排放因子集"),
-        tariff: str = Query("shanghai-illustrative", description="tariff name / 价目"),
-        electricity_basis: str = Query("equivalent", description="equivalent | equal-value / 电力折标方式"),
         lang: str = Query("en", description="zh | en"),
     ) -> dict[str, Any]:
         """Per-carrier consumption [canonical unit], standard coal [kgce], CO₂ [kg] and cost [CNY] of the main
         meters at or below ``scope`` in ``month``, with grand totals and the basis (figures with source and
         year). Bad input answers 422 problem+json naming the field and the rule; an unknown scope 404."""
         start, end = month_range(month)
-        config: EnergyConfig | None = getattr(request.app.state, "energy_config", None)
-        result = account(request.app.state.twin, scope, start, end, factors=factors, tariff=tariff,
-                         electricity_basis=electricity_basis, config=config)
+        result = account(request.app.state.twin, scope, start, end, **figs)
         return result.to_dict(lang)
 
     @r.get("/report", summary="Monthly energy report / 月度能耗报告", response_model=None)
     def get_report(
         request: Request,
+        figs: Figures,
         scope: str = Query(description="entity id / 报告对象"),
         month: str = Query(description="YYYY-MM, Asia/Shanghai / 月份"),
         format: str = Query("json", description="json | html | xlsx | pdf / 格式"),
         lang: str = Query("zh", description="zh | en"),
-        factors: str = Query("shanghai-local-2022", description="CO2 factor set / 排放因子集"),
-        tariff: str = Query("shanghai-illustrative", description="tariff name / 价目"),
-        electricity_basis: str = Query("equivalent", description="equivalent | equal-value / 电力折标方式"),
     ) -> Response | dict[str, Any]:
         """The monthly report as JSON, or as a download (HTML, XLSX, PDF) with its content type and filename."""
         from lingang_twin.energy.reports import monthly_report, render
@@ -101,9 +114,7 @@ def router() -> APIRouter:
             raise ValidationError("format", "format-unknown",
                                   f"unknown format {format!r}; valid: json, html, xlsx, pdf / 格式未知",
                                   value=format)
-        config: EnergyConfig | None = getattr(request.app.state, "energy_config", None)
-        report = monthly_report(request.app.state.twin, scope, month, lang=lang, factors=factors, tariff=tariff,
-                                electricity_basis=electricity_basis, config=config)
+        report = monthly_report(request.app.state.twin, scope, month, lang=lang, **figs)
         if format == "json":
             return _jsonable(report.to_dict())  # type: ignore[no-any-return]
         with tempfile.TemporaryDirectory() as tmp:
@@ -146,11 +157,9 @@ def router() -> APIRouter:
     @r.get("/tenants", summary="Tenants' energy for a month / 租户月度能耗")
     def get_tenants(
         request: Request,
+        figs: Figures,
         month: str = Query(description="YYYY-MM, Asia/Shanghai / 月份"),
         under: str | None = Query(None, description="only enterprises below this entity / 范围"),
-        factors: str = Query("shanghai-local-2022", description="CO2 factor set / 排放因子集"),
-        tariff: str = Query("shanghai-illustrative", description="tariff name / 价目"),
-        electricity_basis: str = Query("equivalent", description="equivalent | equal-value / 电力折标方式"),
         lang: str = Query("en", description="zh | en"),
     ) -> dict[str, Any]:
         """Every tenant's account for ``month`` (own sub-meters, else its floor-area share; the method per carrier
@@ -158,9 +167,7 @@ def router() -> APIRouter:
         from lingang_twin.energy.tenants import tenant_accounts
 
         start, end = month_range(month)
-        config: EnergyConfig | None = getattr(request.app.state, "energy_config", None)
-        accounts = tenant_accounts(request.app.state.twin, start, end, under=under, factors=factors, tariff=tariff,
-                                   electricity_basis=electricity_basis, config=config)
+        accounts = tenant_accounts(request.app.state.twin, start, end, under=under, **figs)
         return {"month": month, "under": under, "count": len(accounts),
                 "tenants": [a.to_dict(lang) for a in accounts]}
 
@@ -180,7 +187,7 @@ def router() -> APIRouter:
         from lingang_twin.energy.virtual import unmetered_loss
 
         twin = request.app.state.twin
-        config: EnergyConfig | None = getattr(request.app.state, "energy_config", None)
+        config = _config(request)
         report = unmetered_loss(twin, meter, _instant(start, "start"), _instant(end, "end"), bucket,
                                 threshold=threshold, config=config)
         findings = report.findings()
@@ -207,7 +214,7 @@ def router() -> APIRouter:
         Guideline 14 verdict."""
         from lingang_twin.energy.mv import fit_baseline
 
-        config: EnergyConfig | None = getattr(request.app.state, "energy_config", None)
+        config = _config(request)
         model = fit_baseline(request.app.state.twin, scope, _instant(start, "start"), _instant(end, "end"),
                              carrier=carrier, weather_station=weather_station, config=config, method=method)
         return _jsonable(model.to_dict())  # type: ignore[no-any-return]
@@ -229,7 +236,7 @@ def router() -> APIRouter:
         Guideline 14 uncertainty band."""
         from lingang_twin.energy.mv import savings
 
-        config: EnergyConfig | None = getattr(request.app.state, "energy_config", None)
+        config = _config(request)
         result = savings(request.app.state.twin, scope, baseline_start=_instant(baseline_start, "baseline_start"),
                          retrofit_date=_instant(retrofit_date, "retrofit_date"),
                          reporting_end=_instant(reporting_end, "reporting_end"),
@@ -249,7 +256,7 @@ def router() -> APIRouter:
         degree-day baseline: raw change, weather effect and normalised change."""
         from lingang_twin.energy.mv import weather_normalised
 
-        config: EnergyConfig | None = getattr(request.app.state, "energy_config", None)
+        config = _config(request)
         return _jsonable(weather_normalised(  # type: ignore[no-any-return]
             request.app.state.twin, scope, month, against=against, carrier=carrier, config=config))
 
@@ -265,7 +272,7 @@ def router() -> APIRouter:
         written to the meter's readings."""
         from lingang_twin.energy.gapfill import fill_gaps
 
-        config: EnergyConfig | None = getattr(request.app.state, "energy_config", None)
+        config = _config(request)
         filled = fill_gaps(request.app.state.twin, meter, _instant(start, "start"), _instant(end, "end"),
                            bucket=bucket, config=config)
         return _jsonable({**filled.to_dict(), "rows": filled.table.to_pylist()})  # type: ignore[no-any-return]
@@ -284,7 +291,7 @@ def router() -> APIRouter:
         from lingang_twin.energy.forecast import forecast, forecast_scope
 
         twin = request.app.state.twin
-        config: EnergyConfig | None = getattr(request.app.state, "energy_config", None)
+        config = _config(request)
         at = _optional_instant(issued_at, "issued_at") or datetime.now(SHANGHAI)
         entity = twin.get(scope)
         if entity.type == "Meter" or carrier is not None:
@@ -311,7 +318,7 @@ def router() -> APIRouter:
         twin = request.app.state.twin
         if under is not None:
             twin.get(under)  # an unknown scope answers 404
-        config: EnergyConfig | None = getattr(request.app.state, "energy_config", None)
+        config = _config(request)
         table = intensity(twin, _instant(start, "start"), _instant(end, "end"), under=under, factors=factors,
                           electricity_basis=electricity_basis, config=config)
         return {"under": under, "annualise": float((table.schema.metadata or {})[b"annualise"]),
