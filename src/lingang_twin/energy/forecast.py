@@ -802,22 +802,22 @@ def forecast(twin: Twin, scope_id: str, *, horizon: Horizon, issued_at: datetime
 
 
 # -- helpers --------------------------------------------------------------------------------------------------------
-def _spec(horizon: str) -> HorizonSpec:
+def _one_of(table: dict[str, Any], key: str, field: str, zh: str) -> Any:
+    """``table[key]``, or ValidationError ``field`` / ``one-of`` listing the valid keys."""
     try:
-        return HORIZONS[horizon]
+        return table[key]
     except (KeyError, TypeError):
-        valid = ", ".join(HORIZONS)
-        raise ValidationError("horizon", "one-of", f"horizon must be one of {valid} / 预测时段须为 {valid} 之一",
-                              value=horizon) from None
+        valid = ", ".join(table)
+        raise ValidationError(field, "one-of", f"{field} must be one of {valid} / {zh}须为 {valid} 之一",
+                              value=key) from None
+
+
+def _spec(horizon: str) -> HorizonSpec:
+    return _one_of(HORIZONS, horizon, "horizon", "预测时段")  # type: ignore[no-any-return]
 
 
 def _model(name: str) -> PointModel:
-    try:
-        return MODELS[name]
-    except (KeyError, TypeError):
-        valid = ", ".join(MODELS)
-        raise ValidationError("model", "one-of", f"model must be one of {valid} / 预测模型须为 {valid} 之一",
-                              value=name) from None
+    return _one_of(MODELS, name, "model", "预测模型")  # type: ignore[no-any-return]
 
 
 def _check_levels(levels: Sequence[int]) -> None:
