@@ -251,3 +251,37 @@ def test_silence_before_a_meters_history_is_not_a_gap(energy_db: tuple[Path, Twi
     # With no look-back at all, the older meter's silence is not anchored either.
     found = check_meters(twin, BUILDING, DAY, DAY + timedelta(hours=24), thresholds={"gap_lookback_days": 0.0})
     assert not [f for f in found if f.kind == "gap" and f.entity_id in (new, old)]
+
+
+OLD_LEAK_RULE = {"leak_baseline_days": 7, "leak_min_excess": 0.3, "leak_spread_k": 0.0, "leak_hours": 1}
+
+
+def test_water_leak_must_flow_every_hour_of_the_night(energy_db: tuple[Path, Twin]) -> None:
+    """Two water meters, 14 nights of history and a 3-day window. Their nights (01:00–04:00) run at 1.0 m³/h with a
+    quiet hour at 03:00–04:00 (0.4 m³/h). In the window one of them loses its quiet hour (the night cleaning moved
+    to 03:00: the night *minimum* rises by 0.6 m³/h, no hour rises above its own usual), the other leaks 0.5 m³/h
+    all day and night. Only the second is a leak; the previous rule (night minimum only) called both."""
+    _, twin = energy_db
+    moved, leaking = "urn:ngsi-ld:Meter:lab-water-moved", "urn:ngsi-ld:Meter:lab-water-leaking"
+    twin.upsert([meter(moved, BUILDING, "water", "m3"), meter(leaking, BUILDING, "water", "m3")])
+    first = DAY + timedelta(days=1)  # 2026-03-03: clear of the Spring Festival break
+    window = first + timedelta(days=14)  # after the 14 baseline nights
+    rows = []
+    for k in range(96 * 17):
+        at = first + timedelta(minutes=15) * (k + 1)
+        slot = k % 96
+        jitter = 0.01 * ((k * 7919) % 5)  # m³ per quarter-hour
+        rate = 1.0 if 4 <= slot < 12 else 0.4 if 12 <= slot < 16 else 3.0  # m³/h
+        in_window = at > window
+        rows.append({"entity_id": moved, "attribute": "reading", "observed_at": at,
+                     "value": round(((1.0 if in_window and 12 <= slot < 16 else rate) / 4) + jitter, 3)})
+        rows.append({"entity_id": leaking, "attribute": "reading", "observed_at": at,
+                     "value": round((rate + (0.5 if in_window else 0.0)) / 4 + jitter, 3)})
+    twin.append(rows)
+    end = window + timedelta(days=3)
+    for mid, expected in ((moved, 0), (leaking, 1)):
+        leaks = [f for f in check_meters(twin, mid, window, end) if f.kind == "water_leak"]
+        assert len(leaks) == expected, mid
+        old = [f for f in check_meters(twin, mid, window, end, thresholds=OLD_LEAK_RULE) if f.kind == "water_leak"]
+        assert len(old) == 1, mid  # the night minimum alone cannot tell them apart
+    assert leaks[0].evidence["excess_m3h"] == pytest.approx(0.5, abs=0.05)
