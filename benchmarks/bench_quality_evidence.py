@@ -230,7 +230,7 @@ def pvanalytics_rows(twin: Twin, thresholds: Mapping[str, float] | None, profile
 DEMO_END = datetime(2026, 3, 5, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
-def _leak_nights(g: Fault, start: datetime, end: datetime) -> int:
+def leak_nights(g: Fault, start: datetime, end: datetime) -> int:
     """Full 01:00-04:00 nights inside both the leak and the window (the leak check needs two)."""
     n, day = 0, start.replace(hour=0, minute=0)
     while day < end:
@@ -269,7 +269,7 @@ def _demo_scores(findings: list[Finding], faults: list[Fault], start: datetime, 
     rows: list[list[Any]] = []
     for theirs, ours in (("stuck", "stuck"), ("spike", "spike"), ("gap", "gap"), ("leak", "water_leak")):
         everything = [g for g in faults if g.kind == theirs]
-        truth = [g for g in everything if theirs != "leak" or _leak_nights(g, start, DEMO_END) >= 2]
+        truth = [g for g in everything if theirs != "leak" or leak_nights(g, start, DEMO_END) >= 2]
         mine = [f for f in findings if f.kind == ours]
         p = sum(any(hit(f, g) for g in everything) for f in mine) / len(mine) if mine else None
         r = sum(any(hit(f, g) for f in mine) for g in truth) / len(truth) if truth else None

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench_common import print_machine, print_table
+from bench_quality_evidence import leak_nights
 from lingang_twin.app import open_twin
 from lingang_twin.demo import DEMO_DISTRICT_ID, Fault, build_demo
 from lingang_twin.energy.quality import Finding, check_meters
@@ -40,16 +41,6 @@ RULES: dict[str, dict[str, float] | None] = {
                                  "leak_hours": 1},
     "current (default)": None,
 }
-
-
-def leak_nights(g: Fault, start: datetime, end: datetime) -> int:
-    """Full 01:00-04:00 nights inside both the leak and the window."""
-    n, day = 0, start.replace(hour=0, minute=0)
-    while day < end:
-        a, b = day.replace(hour=1), day.replace(hour=4)
-        n += a >= max(g.start, start) and b <= min(g.end, end)
-        day += timedelta(days=1)
-    return n
 
 
 def _hit(f: Finding, g: Fault) -> bool:
