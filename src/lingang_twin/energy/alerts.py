@@ -12,12 +12,12 @@ exists already is left exactly as it is (an operator may have acknowledged or cl
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from lingang_twin.core.twin import Twin
+from lingang_twin.energy.jsonable import jsonable
 from lingang_twin.energy.quality import Finding
 
 ALERT_CATEGORY = "anomaly"
@@ -28,19 +28,6 @@ def alert_id(finding: Finding) -> str:
     key = f"{finding.kind}|{finding.entity_id}|{finding.start.astimezone(UTC).isoformat()}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
     return f"urn:ngsi-ld:Alert:{finding.kind.replace('_', '-')}-{digest}"
-
-
-def _clean(value: Any) -> Any:
-    """JSON-able evidence: numpy scalars to Python, non-finite numbers to None."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, str):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def alert_entity(finding: Finding, issued: datetime) -> dict[str, Any]:
@@ -58,7 +45,7 @@ def alert_entity(finding: Finding, issued: datetime) -> dict[str, Any]:
             "validFrom": finding.start.isoformat(),
             "validTo": finding.end.isoformat(),
             "status": "open",
-            "evidence": {"value": _clean(finding.evidence)},  # a bare mapping would read as a property
+            "evidence": {"value": jsonable(finding.evidence)},  # a bare mapping would read as a property
         },
         "relationships": {"alertSource": finding.entity_id},
     }

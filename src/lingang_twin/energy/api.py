@@ -8,7 +8,6 @@ A deployment's overrides of the figures (:class:`~.factors.EnergyConfig`) are re
 
 from __future__ import annotations
 
-import math
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from lingang_twin.core.observations import parse_instant
 from lingang_twin.energy.accounting import account, month_range
 from lingang_twin.energy.consumption import SHANGHAI
 from lingang_twin.energy.factors import EnergyConfig
+from lingang_twin.energy.jsonable import jsonable
 
 MEDIA_TYPES = {"html": "text/html; charset=utf-8",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -37,22 +37,6 @@ def _instant(text: str, field: str) -> datetime:
 def _filename(scope: str, month: str, fmt: str) -> str:
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in scope.rsplit(":", 1)[-1])
     return f"energy-report-{safe}-{month}.{fmt}"
-
-
-def _jsonable(value: Any) -> Any:
-    """Numpy scalars become plain numbers, instants ISO 8601 text, and NaN / ±inf (no data) ``null``: JSON has
-    no NaN, and a missing figure must read as missing, not as an error."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
 
 
 def _optional_instant(text: str | None, field: str) -> datetime | None:
@@ -116,7 +100,7 @@ def router() -> APIRouter:
                                   value=format)
         report = monthly_report(request.app.state.twin, scope, month, lang=lang, **figs)
         if format == "json":
-            return _jsonable(report.to_dict())  # type: ignore[no-any-return]
+            return jsonable(report.to_dict())  # type: ignore[no-any-return]
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"report.{format}"
             render(report, format, path)
@@ -136,7 +120,7 @@ def router() -> APIRouter:
         from lingang_twin.energy.quality import check_meters
 
         findings = check_meters(request.app.state.twin, scope, _instant(start, "start"), _instant(end, "end"))
-        return {"scope": scope, "count": len(findings), "findings": [_jsonable(f.to_dict()) for f in findings]}
+        return {"scope": scope, "count": len(findings), "findings": [jsonable(f.to_dict()) for f in findings]}
 
     @r.post("/quality/alerts", summary="Raise the findings as Alert entities / 生成告警")
     def post_quality_alerts(
@@ -198,7 +182,7 @@ def router() -> APIRouter:
                "findings": [f.to_dict() for f in findings]}
         if alerts:
             out["alerts"] = raise_alerts(twin, findings)
-        return _jsonable(out)  # type: ignore[no-any-return]
+        return jsonable(out)  # type: ignore[no-any-return]
 
     @r.get("/baseline", summary="Weather baseline of an entity (CalTRACK daily) / 能耗基准模型")
     def get_baseline(
@@ -217,7 +201,7 @@ def router() -> APIRouter:
         config = _config(request)
         model = fit_baseline(request.app.state.twin, scope, _instant(start, "start"), _instant(end, "end"),
                              carrier=carrier, weather_station=weather_station, config=config, method=method)
-        return _jsonable(model.to_dict())  # type: ignore[no-any-return]
+        return jsonable(model.to_dict())  # type: ignore[no-any-return]
 
     @r.get("/savings", summary="Savings after a retrofit with their uncertainty / 节能量及其不确定度")
     def get_savings(
@@ -242,7 +226,7 @@ def router() -> APIRouter:
                          reporting_end=_instant(reporting_end, "reporting_end"),
                          reporting_start=_optional_instant(reporting_start, "reporting_start"), carrier=carrier,
                          confidence=confidence, config=config, method=method)
-        return _jsonable(result.to_dict(days=days))  # type: ignore[no-any-return]
+        return jsonable(result.to_dict(days=days))  # type: ignore[no-any-return]
 
     @r.get("/weather-normalised", summary="Weather-normalised month comparison / 气候修正对比")
     def get_weather_normalised(
@@ -257,7 +241,7 @@ def router() -> APIRouter:
         from lingang_twin.energy.mv import weather_normalised
 
         config = _config(request)
-        return _jsonable(weather_normalised(  # type: ignore[no-any-return]
+        return jsonable(weather_normalised(  # type: ignore[no-any-return]
             request.app.state.twin, scope, month, against=against, carrier=carrier, config=config))
 
     @r.get("/gapfill", summary="A meter's consumption with gaps filled as marked estimates / 缺数补齐（标注估算）")
@@ -275,7 +259,7 @@ def router() -> APIRouter:
         config = _config(request)
         filled = fill_gaps(request.app.state.twin, meter, _instant(start, "start"), _instant(end, "end"),
                            bucket=bucket, config=config)
-        return _jsonable({**filled.to_dict(), "rows": filled.table.to_pylist()})  # type: ignore[no-any-return]
+        return jsonable({**filled.to_dict(), "rows": filled.table.to_pylist()})  # type: ignore[no-any-return]
 
     @r.get("/forecast", summary="Day-ahead / week-ahead forecast with intervals / 能耗预测")
     def get_forecast(
@@ -300,7 +284,7 @@ def router() -> APIRouter:
         else:
             found = forecast_scope(twin, scope, horizon=horizon, issued_at=at,  # type: ignore[arg-type]
                                    history_days=history_days, config=config)
-        return _jsonable({"scope": scope, "horizon": horizon, "issuedAt": at.isoformat(),  # type: ignore[no-any-return]
+        return jsonable({"scope": scope, "horizon": horizon, "issuedAt": at.isoformat(),  # type: ignore[no-any-return]
                           "forecasts": [f.to_dict() for f in found]})
 
     @r.get("/intensity", summary="Energy intensity of buildings / 建筑能耗强度")

@@ -33,7 +33,7 @@ from lingang_twin.energy.factors import EnergyConfig
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BUCKET_US: dict[str, int] = {"15min": 900_000_000, "hour": 3_600_000_000, "day": 86_400_000_000}
-_OFFSET_US = 8 * 3_600_000_000  # Asia/Shanghai is UTC+8 all year
+OFFSET_US = 8 * 3_600_000_000  # Asia/Shanghai is UTC+8 all year
 
 
 @dataclass(frozen=True)
@@ -101,11 +101,11 @@ def align(start: datetime, end: datetime, bucket: str) -> tuple[datetime, dateti
     if start >= end:
         raise ValidationError("end", "range-order", "end must be after start / 结束时间须晚于开始时间")
     size = BUCKET_US[bucket]
-    s = _us(start) + _OFFSET_US
-    e = _us(end) + _OFFSET_US
+    s = epoch_us(start) + OFFSET_US
+    e = epoch_us(end) + OFFSET_US
     s0 = s - s % size
     e0 = e + (-e) % size
-    return _at(s0 - _OFFSET_US), _at(e0 - _OFFSET_US)
+    return instant_at(s0 - OFFSET_US), instant_at(e0 - OFFSET_US)
 
 
 def consumption_grid(twin: Twin, scope: str | Entity | Sequence[Entity], start: datetime, end: datetime,
@@ -126,7 +126,7 @@ def consumption_grid(twin: Twin, scope: str | Entity | Sequence[Entity], start: 
         except ValidationError as err:
             raise ValidationError(err.field, err.rule, f"meter {m.id}: {err.message}", value=err.value) from None
     size = BUCKET_US[bucket]
-    n = (_us(end) - _us(start)) // size
+    n = (epoch_us(end) - epoch_us(start)) // size
     values = np.full((len(meters), n), np.nan)
     counts = np.zeros((len(meters), n), dtype=np.int64)
     if not meters:
@@ -152,7 +152,7 @@ def consumption_grid(twin: Twin, scope: str | Entity | Sequence[Entity], start: 
         keep = pos >= 0
         rows = np.array([index[i] for i in ids], dtype=np.int64)[pos[keep]]
         bucket_us = pc.cast(table["bucket"], pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy()[keep]
-        cols = (bucket_us - _us(start)) // size
+        cols = (bucket_us - epoch_us(start)) // size
         inside = (cols >= 0) & (cols < n)
         v = table["value"].to_numpy(zero_copy_only=False)[keep].astype(np.float64)
         c = table["count"].to_numpy(zero_copy_only=False)[keep]
@@ -176,12 +176,14 @@ def _meters(twin: Twin, scope: str | Entity | Sequence[Entity], main_only: bool)
     return meters, (meters[0].id if len(meters) == 1 else None)
 
 
-def _us(t: datetime) -> int:
+def epoch_us(t: datetime) -> int:
+    """Epoch microseconds of an aware instant, exactly (no float rounding); shared with :mod:`.quality`."""
     return int((t - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1))
 
 
-def _at(us: int) -> datetime:
+def instant_at(us: int) -> datetime:
+    """The Shanghai-time instant of epoch microseconds ``us``."""
     return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)).astimezone(SHANGHAI)
 
 
-__all__ = ["BUCKET_US", "ConsumptionGrid", "align", "consumption_grid"]
+__all__ = ["BUCKET_US", "OFFSET_US", "ConsumptionGrid", "align", "consumption_grid", "epoch_us", "instant_at"]

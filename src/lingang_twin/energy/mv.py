@@ -80,6 +80,7 @@ from lingang_twin.energy.accounting import meters_in_scope, month_range
 from lingang_twin.energy.carriers import canonical_unit
 from lingang_twin.energy.consumption import SHANGHAI, align, consumption_grid
 from lingang_twin.energy.factors import EnergyConfig
+from lingang_twin.energy.jsonable import jsonable
 
 MIN_FIT_DAYS = 30
 """Fewer days with both a reading and a temperature than this and no model is fitted at all: below a month the
@@ -562,7 +563,7 @@ def _fit(scope: str, carrier: str, unit: str, station: str, start: datetime, end
         if name == "incorrect_number_of_total_days" and "baseline-length" in seen:
             continue  # the same finding as ours, in opendsm's words
         issues.append({"code": f"opendsm:{name}", "source": _library(), "message": w.description,
-                       "data": _jsonable(w.data)})
+                       "data": jsonable(w.data)})
     submodels = {key: _coefficients(sub.coefficients) for key, sub in model.params.submodels.items()}
     first = next(iter(model.params.submodels.values())).coefficients
     kinds = {_KINDS.get(s.coefficients.model_type.value, s.coefficients.model_type.value)
@@ -643,18 +644,6 @@ def _g14_monthly(fitted: pd.DataFrame) -> dict[str, Any]:
 
 def _num(v: Any) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
-
-
-def _jsonable(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {str(k): _jsonable(v) for k, v in data.items()}
-    if isinstance(data, list | tuple):
-        return [_jsonable(v) for v in data]
-    if isinstance(data, np.generic):
-        return data.item()
-    if isinstance(data, int | float | str | bool) or data is None:
-        return data
-    return str(data)
 
 
 __all__ = ["CALTRACK_BASELINE_DAYS", "CALTRACK_MAX_MISSING_DAYS", "COMPARISONS", "FIXED_BALANCE_POINTS_C",

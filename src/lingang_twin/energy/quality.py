@@ -115,12 +115,12 @@ from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
 from lingang_twin.energy.accounting import meters_in_scope
 from lingang_twin.energy.carriers import to_canonical_scale
+from lingang_twin.energy.consumption import OFFSET_US, epoch_us, instant_at
 from lingang_twin.energy.factors import EnergyConfig
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SLOT_US = 900_000_000
 _SLOT = timedelta(minutes=15)
-_OFFSET_US = 8 * 3_600_000_000  # Asia/Shanghai is UTC+8 all year
 FINDING_KINDS = ("gap", "stuck", "spike", "negative", "night_baseload_creep", "water_leak", "hydrogen_loss",
                  "unmetered_loss")  # the last one from .virtual.LossReport.findings
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -195,14 +195,6 @@ def _quiet() -> Iterator[None]:
         yield
 
 
-def _us(t: datetime) -> int:
-    return round(t.timestamp() * 1_000_000)
-
-
-def _at(us: int) -> datetime:
-    return datetime.fromtimestamp(us / 1e6, SHANGHAI)
-
-
 
 @dataclass
 class _Grid:
@@ -269,8 +261,8 @@ def check_meters(twin: Twin, scope_entity_id: str, start: datetime, end: datetim
     th = _thresholds(thresholds)
     scope = twin.get(scope_entity_id)
     meters = meters_in_scope(twin, scope, main_only=False)  # a sub-meter can be faulty too
-    start_us = (_us(start) + _OFFSET_US) // SLOT_US * SLOT_US - _OFFSET_US  # bucket grid (aligned in UTC+8)
-    n_slots = max(int(-(-(_us(end) - start_us) // SLOT_US)), 1)
+    start_us = (epoch_us(start) + OFFSET_US) // SLOT_US * SLOT_US - OFFSET_US  # bucket grid (aligned in UTC+8)
+    n_slots = max(int(-(-(epoch_us(end) - start_us) // SLOT_US)), 1)
     findings: list[Finding] = []
     by_id = {m.id: m for m in meters}
     interval = [m.id for m in meters if m.value("register") != "cumulative"]
@@ -303,7 +295,7 @@ def check_meters(twin: Twin, scope_entity_id: str, start: datetime, end: datetim
 def _span(start_us: int, first_slot: int, length: int) -> tuple[datetime, datetime]:
     """Reading stamps covered by buckets ``first_slot …`` (``length`` of them): ``[first + 15 min, …)``."""
     a = start_us + (int(first_slot) + 1) * SLOT_US
-    return _at(a), _at(a + int(length) * SLOT_US)
+    return instant_at(a), instant_at(a + int(length) * SLOT_US)
 
 
 def _reporting_before(twin: Twin, scope: Entity, meters: list[Entity], start: datetime,
@@ -486,7 +478,7 @@ def _profile(v: np.ndarray, start_us: int, half: int) -> tuple[np.ndarray, np.nd
     that type. A few sorts over meters × 96 × (days · (2·half + 1)) blocks per day type; no loop over readings.
     """
     m, n_slots = v.shape
-    local = start_us + _OFFSET_US + np.arange(n_slots, dtype=np.int64) * SLOT_US
+    local = start_us + OFFSET_US + np.arange(n_slots, dtype=np.int64) * SLOT_US
     day = local // _DAY_US
     tod = (local % _DAY_US) // SLOT_US
     di = day - day[0]
@@ -525,7 +517,7 @@ def _day_type_p95(v: np.ndarray, start_us: int) -> np.ndarray:
     """Each reading's meter's 95th percentile on that reading's day type (working or rest day): what
     :func:`_profile` calls ``high``, alone (one sort per day type)."""
     m, n_slots = v.shape
-    day = (start_us + _OFFSET_US + np.arange(n_slots, dtype=np.int64) * SLOT_US) // _DAY_US
+    day = (start_us + OFFSET_US + np.arange(n_slots, dtype=np.int64) * SLOT_US) // _DAY_US
     kind, _ = _rest_days(day)
     high = np.full((m, 2), np.nan)
     for t in (0, 1):
@@ -575,7 +567,7 @@ def _spikes(grid: _Grid, start_us: int, th: dict[str, float]) -> list[Finding]:
 
 def _nights(start_us: int, n_slots: int) -> tuple[np.ndarray, np.ndarray]:
     """Local night of every slot (epoch day, or -1 outside 01:00-04:00) and the nights fully in the window."""
-    local = start_us + _OFFSET_US + np.arange(n_slots, dtype=np.int64) * SLOT_US
+    local = start_us + OFFSET_US + np.arange(n_slots, dtype=np.int64) * SLOT_US
     tod = (local % 86_400_000_000) // SLOT_US  # slot of the local day
     day = local // 86_400_000_000
     night = np.where((tod >= 4) & (tod < 16), day, -1)
@@ -618,8 +610,8 @@ def _water_leaks(twin: Twin, scope: Entity, grid: _Grid, by_id: dict[str, Entity
     look = base_days + _BREAK_LOOKBACK_DAYS
     base_start_us = start_us - look * _DAY_US
     water_q = f'{q};carrier=="water"' if q else 'carrier=="water"'
-    base = _grid(twin, scope, water_ids, "reading", agg, water_q, base_start_us, look * 96, _at(base_start_us),
-                 _at(start_us))
+    base = _grid(twin, scope, water_ids, "reading", agg, water_q, base_start_us, look * 96, instant_at(base_start_us),
+                 instant_at(start_us))
     base_nights, base_parts = _night_min(base, base_start_us, hours)
     keep = np.flatnonzero(~_holiday_nights(base_nights))[-base_days:]
     base_nights, base_parts = base_nights[keep], base_parts[:, keep, :]
@@ -661,8 +653,8 @@ def _water_leaks(twin: Twin, scope: Entity, grid: _Grid, by_id: dict[str, Entity
     out: list[Finding] = []
     for r, f, n in zip(rows[ok], first[ok], length[ok], strict=True):
         d0, d1 = int(days[f]), int(days[f + n - 1])
-        a = _at(d0 * 86_400_000_000 - _OFFSET_US + 3_600_000_000)
-        b = _at(d1 * 86_400_000_000 - _OFFSET_US + 4 * 3_600_000_000)
+        a = instant_at(d0 * 86_400_000_000 - OFFSET_US + 3_600_000_000)
+        b = instant_at(d1 * 86_400_000_000 - OFFSET_US + 4 * 3_600_000_000)
         night_flow = [round(float(x), 4) for x in flow[r, f:f + n]]
         extra = float(np.mean(excess[r, f:f + n]))
         out.append(Finding("water_leak", water_ids[r], a, b, "high",
@@ -688,8 +680,8 @@ def _creep(grid: _Grid, by_id: dict[str, Entity], start_us: int, th: dict[str, f
         rise = (last - first) / np.where(first > 0, first, np.nan)
         hit = complete & rising & (first > 0) & (rise >= th["creep_min_rise"])
     out: list[Finding] = []
-    a = _at(int(days[0]) * 86_400_000_000 - _OFFSET_US + 3_600_000_000)
-    b = _at(int(days[-1]) * 86_400_000_000 - _OFFSET_US + 4 * 3_600_000_000)
+    a = instant_at(int(days[0]) * 86_400_000_000 - OFFSET_US + 3_600_000_000)
+    b = instant_at(int(days[-1]) * 86_400_000_000 - OFFSET_US + 4 * 3_600_000_000)
     for r in np.flatnonzero(hit):
         pct = float(rise[r]) * 100
         out.append(Finding("night_baseload_creep", grid.ids[r], a, b, "low",
