@@ -97,7 +97,7 @@ def test_xlsx_totals_equal_the_account(energy_db: DB, tmp_path: Path) -> None:
     path = tmp_path / "r.xlsx"
     to_xlsx(report, path)
     wb = load_workbook(path)
-    assert wb.sheetnames == ["summary", "carriers", "daily", "ranking", "anomalies", "basis"]
+    assert wb.sheetnames == ["summary", "carriers", "coverage", "daily", "ranking", "anomalies", "basis"]
     totals = report.account.to_dict()["totals"]
     summary = {row[0]: row[1:] for row in wb["summary"].iter_rows(values_only=True) if row and row[0]}
     assert_allclose([summary["Energy (kgce)"][0], summary["Emissions (kg CO₂)"][0], summary["Cost (CNY)"][0]],

@@ -59,7 +59,8 @@ class SpaceProperties(_Named):
 class MeterProperties(_Named):
     """A meter of any carrier. ``registerMax`` is the value at which a cumulative register rolls over;
     ``registerResets`` the instants (ISO 8601 with offset) at which its register was reset to zero — declared by
-    whoever reset it, so that a register that runs backwards at any other time is an error, not consumption. A
+    whoever reset it, so that a register that runs backwards at any other time is an error, not consumption.
+    ``readingInterval`` [min] is how often it reads (the energy pack's coverage; inferred when absent). A
     meter *replaced* by one whose register starts elsewhere is a new Meter entity (the old one retired)."""
 
     carrier: Carrier
@@ -68,6 +69,8 @@ class MeterProperties(_Named):
     register_kind: Literal["interval", "cumulative"] = Field(default="interval", alias="register")
     registerMax: Annotated[float, Field(gt=0)] | None = None
     registerResets: list[str] | None = None
+    # How often the meter reads [min]: what an account's coverage expects of it (else inferred from its readings).
+    readingInterval: Annotated[float, Unit("min"), Field(gt=0)] | None = None
 
     @field_validator("unit")
     @classmethod

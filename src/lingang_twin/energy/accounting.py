@@ -34,6 +34,7 @@ from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
 from lingang_twin.energy.carriers import CARRIER_LABELS, canonical_unit, to_canonical_scale
+from lingang_twin.energy.coverage import Coverage, check_now, coverage
 from lingang_twin.energy.factors import (
     ELECTRICITY_BASES,
     EnergyConfig,
@@ -89,7 +90,9 @@ class CarrierAccount:
 @dataclass
 class Account:
     """The energy account of ``scope`` over ``[start, end)``: per-carrier figures, grand totals [kgce, kg CO₂,
-    CNY] and the ``basis`` (coefficient set, factor set, tariff and every figure used, with source and year)."""
+    CNY], the ``basis`` (coefficient set, factor set, tariff and every figure used, with source and year), the
+    ``coverage`` of its meters (expected and present readings, :mod:`.coverage`) and the ``issues`` a reader must
+    see (declared register resets; an empty, partial or still running period)."""
 
     scope: str
     start: datetime
@@ -97,6 +100,7 @@ class Account:
     carriers: dict[str, CarrierAccount]
     basis: dict[str, Any]
     issues: list[dict[str, Any]] = field(default_factory=list)
+    coverage: Coverage | None = None
 
     @property
     def total_kgce(self) -> float:
@@ -121,7 +125,8 @@ class Account:
         return {"scope": self.scope, "start": self.start.isoformat(), "end": self.end.isoformat(),
                 "carriers": {k: v.to_dict(lang) for k, v in self.carriers.items()},
                 "totals": {"kgce": self.total_kgce, "kgco2": self.total_kgco2, "cost_cny": self.total_cost_cny},
-                "basis": self.basis, "issues": self.issues}
+                "basis": self.basis, "issues": self.issues,
+                "coverage": None if self.coverage is None else self.coverage.to_dict()}
 
 
 def meters_in_scope(twin: Twin, scope: Entity, *, main_only: bool = True) -> list[Entity]:
@@ -166,8 +171,13 @@ def check_inputs(start: datetime, end: datetime, factors: str, electricity_basis
 
 def account(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
             factors: str = "shanghai-local-2022", tariff: str | Tariff | dict[str, Any] = "shanghai-illustrative",
-            electricity_basis: str = "equivalent", config: EnergyConfig | dict[str, Any] | None = None) -> Account:
+            electricity_basis: str = "equivalent", config: EnergyConfig | dict[str, Any] | None = None,
+            now: datetime | None = None, with_coverage: bool = True) -> Account:
     """The energy account of ``scope_entity_id`` over ``[start, end)`` (timezone-aware instants).
+
+    The account states its coverage as known at ``now`` (default: the clock; a month still running is expected
+    only up to it) and lists an empty or partial period in ``issues`` (``coverage-empty``, ``coverage-partial``,
+    ``coverage-running``); ``with_coverage=False`` skips it (the report's comparison months).
 
     Every figure is resolved before the store is asked for readings, so a bad input (unknown factor set, tariff
     or basis; a carrier in use without a coefficient, factor or price; a meter unit that does not convert) raises
@@ -175,6 +185,7 @@ def account(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
     NotFoundError.
     """
     cfg = check_inputs(start, end, factors, electricity_basis, config)
+    now = check_now(now)
     priced = tariff_from(tariff)
     scope = twin.get(scope_entity_id)
     # A meter counts once (weight 1) for the entities it lies in; a tenant's plan weighs its own meters 1 and the
@@ -287,7 +298,12 @@ def account(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
     }
     if tenant is not None:
         basis["tenant"] = tenant
-    return Account(scope_entity_id, start, end, carriers, basis, issues)
+    covered = None
+    if with_coverage:
+        # Counted under the same entities as the figures (a tenant: its buildings), kept to the meters counted.
+        covered = coverage(twin, meters, start, end, now=now, reads=reads)
+        issues.extend(covered.issues())
+    return Account(scope_entity_id, start, end, carriers, basis, issues, covered)
 
 
 def backward_steps(twin: Twin, meter: Entity, start: datetime, end: datetime) -> list[dict[str, Any]]:

@@ -33,7 +33,9 @@ from lingang_twin.core.twin import Twin
 from lingang_twin.energy.accounting import Account, account, check_config, check_inputs, month_range
 from lingang_twin.energy.carriers import CARRIER_LABELS
 from lingang_twin.energy.consumption import SHANGHAI, consumption_grid
+from lingang_twin.energy.coverage import Coverage, check_now, status_label
 from lingang_twin.energy.factors import EnergyConfig
+from lingang_twin.energy.report_font import ReportFont, report_font
 from lingang_twin.energy.tariffs import Tariff, tariff_from
 from lingang_twin.energy.tenants import tenant_plan
 
@@ -84,7 +86,24 @@ LABELS: dict[str, tuple[str, str]] = {
     "detail": ("说明", "Detail"),
     "no_anomalies": ("本月未发现计量异常", "no meter anomaly found this month"),
     "more_anomalies": ("另有 {n} 项未列出（完整清单见质量接口）", "{n} more not listed (all of them: the quality API)"),
+    "coverage": ("数据完整度", "Coverage"),
+    "expected": ("应有读数", "Expected readings"),
+    "present": ("实有读数", "Readings present"),
+    "missing": ("缺失读数", "Missing readings"),
+    "ratio": ("完整率", "Complete"),
+    "status": ("状态", "Status"),
+    "issues": ("提示", "Issues"),
+    "until": ("数据截至", "Data up to"),
+    "interval": ("读数间隔 (min)", "Interval (min)"),
+    "short_meters": ("读数不全的表计", "Meters short of readings"),
+    "more_meters": ("另有 {n} 块表未列出（完整清单见 JSON/Excel）", "{n} more not listed (all of them: JSON or Excel)"),
+    "chart_daily": ("{carrier}逐日用量", "{carrier} per day"),
+    "chart_ranking": ("用电量前 {n} 的建筑 (kWh)", "Top {n} buildings by electricity (kWh)"),
 }
+MAX_CHART_BUILDINGS = 15
+"""The ranking chart shows the largest buildings only (the table lists all of them)."""
+MAX_LISTED_METERS = 50
+DISPLAY_UNITS: dict[str, str] = {"m3": "m³", "Nm3": "Nm³", "m2": "m²"}
 
 KIND_LABELS: dict[str, tuple[str, str]] = {
     "gap": ("数据缺失", "gap"), "stuck": ("读数停滞", "stuck"), "spike": ("尖峰", "spike"),
@@ -93,6 +112,17 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "unmetered_loss": ("未计量损耗", "unmetered loss"),
 }
 MAX_LISTED_ANOMALIES = 50
+
+
+def display_name(entity: Entity, lang: str) -> str:
+    """The entity's name in ``lang``: ``nameEn`` in English where it has one, else ``name``, else its id."""
+    name = (entity.value("nameEn") if lang == "en" else None) or entity.value("name")
+    return str(name) if name else entity.id
+
+
+def display_unit(unit: str) -> str:
+    """A unit as a reader expects it printed (``m3`` → ``m³``); JSON keeps the machine form."""
+    return DISPLAY_UNITS.get(unit, unit)
 
 
 def label(key: str, lang: str) -> str:
@@ -144,6 +174,28 @@ class Report:
     def basis(self) -> dict[str, Any]:
         """The account's basis: coefficients, factor set, tariff, each with source and year."""
         return self.account.basis
+
+    @property
+    def coverage(self) -> Coverage | None:
+        """Expected and present readings of the month per carrier and meter (:mod:`.coverage`)."""
+        return self.account.coverage
+
+    @property
+    def issues(self) -> list[dict[str, Any]]:
+        """What a reader must know about the figures: an empty, partial or running month, declared resets."""
+        return self.account.issues
+
+    def issue_text(self, issue: dict[str, Any]) -> str:
+        """An issue's message in the report's language."""
+        text = issue.get(f"message_{self.lang}")
+        if text:
+            return str(text)
+        en, _, zh = str(issue.get("message", "")).partition(" / ")
+        return (zh or en) if self.lang == "zh" else en
+
+    def chart_ranking(self) -> list[dict[str, Any]]:
+        """The buildings the ranking chart draws: the ``MAX_CHART_BUILDINGS`` largest of :attr:`ranking`."""
+        return self.ranking[:MAX_CHART_BUILDINGS]
 
     def totals(self) -> dict[str, float]:
         """Grand totals of the month [kgce, kg CO₂, CNY]."""
@@ -203,7 +255,8 @@ class Report:
         return {"scope": self.scope, "scope_name": self.scope_name, "month": self.month, "lang": self.lang,
                 "account": self.account.to_dict(self.lang), "comparison": self.comparison(),
                 "days": [d.isoformat() for d in self.days], "daily": self.daily, "ranking": self.ranking,
-                "anomaly_counts": self.anomaly_counts(), "anomalies": self.anomalies, "basis": self.basis}
+                "anomaly_counts": self.anomaly_counts(), "anomalies": self.anomalies, "basis": self.basis,
+                "coverage": None if self.coverage is None else self.coverage.to_dict(), "issues": self.issues}
 
     def anomaly_counts(self) -> dict[str, int]:
         """Findings per kind."""
@@ -231,8 +284,10 @@ def _readings(acc: Account) -> int:
 def monthly_report(twin: Twin, scope: str, month: str, *, lang: str = "zh", factors: str = "shanghai-local-2022",
                    tariff: str | Tariff | dict[str, Any] = "shanghai-illustrative",
                    electricity_basis: str = "equivalent",
-                   config: EnergyConfig | dict[str, Any] | None = None) -> Report:
-    """The monthly report of ``scope`` for ``month`` (``YYYY-MM``, Asia/Shanghai).
+                   config: EnergyConfig | dict[str, Any] | None = None, now: datetime | None = None) -> Report:
+    """The monthly report of ``scope`` for ``month`` (``YYYY-MM``, Asia/Shanghai), as known at ``now`` (default:
+    the clock): a month still running is covered, and checked for anomalies, up to ``now``; its coverage and
+    issues say so. Names follow ``lang`` (``nameEn`` in English where an entity has one).
 
     Bad input raises ValidationError as :func:`.accounting.account` does (month, lang, factor set, tariff …); an
     unknown scope raises NotFoundError.
@@ -245,14 +300,15 @@ def monthly_report(twin: Twin, scope: str, month: str, *, lang: str = "zh", fact
     kwargs: dict[str, Any] = {"factors": factors, "tariff": tariff, "electricity_basis": electricity_basis,
                               "config": cfg}
     check_inputs(start, end, factors, electricity_basis, cfg)
+    now = check_now(now)
     tariff_from(tariff)
     entity = twin.get(scope)  # unknown scope: NotFoundError before any work starts
     # The month's data-quality checks are the longest part (15-minute data of every meter); they run beside the
     # accounts and trends (the store reads on a cursor per thread; numpy and DuckDB release the GIL). Both only
     # read: if the account refuses (a factor missing for a carrier in use …) nothing has been written.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-anomalies") as pool:
-        found = pool.submit(_anomalies, twin, entity, start, end)
-        current = account(twin, scope, start, end, **kwargs)
+        found = pool.submit(_anomalies, twin, entity, start, end, now)
+        current = account(twin, scope, start, end, now=now, **kwargs)
         report = _gather(twin, entity, scope, month, lang, start, end, current, cfg, kwargs)
         report.anomalies = found.result()
     return report
@@ -264,7 +320,7 @@ def _gather(twin: Twin, entity: Entity, scope: str, month: str, lang: str, start
     comparisons: list[Account | None] = []
     for shift in (-1, -12):
         s, e = month_range(_shift_month(month, shift))
-        acc = account(twin, scope, s, e, **kwargs)
+        acc = account(twin, scope, s, e, with_coverage=False, **kwargs)
         comparisons.append(acc if _readings(acc) else None)
     days = [(start + timedelta(days=k)).date() for k in range((end.date() - start.date()).days)]
     daily: dict[str, np.ndarray] = {c: np.zeros(len(days)) for c in current.carriers}
@@ -276,19 +332,18 @@ def _gather(twin: Twin, entity: Entity, scope: str, month: str, lang: str, start
         for mid, series in per_meter.items():
             if mid in main_ids:
                 daily[meters[mid].value("carrier")] += series
-    ranking = _ranking(twin, entity, per_meter, meters)
-    name = entity.value("name")
-    return Report(scope=scope, scope_name=str(name) if name else scope, scope_type=entity.type, month=month,
+    ranking = _ranking(twin, entity, per_meter, meters, lang)
+    return Report(scope=scope, scope_name=display_name(entity, lang), scope_type=entity.type, month=month,
                   lang=lang, account=current, previous=comparisons[0], last_year=comparisons[1], days=days,
                   daily={c: [float(v) for v in arr] for c, arr in daily.items()}, ranking=ranking)
 
 
-def _anomalies(twin: Twin, scope: Entity, start: datetime, end: datetime) -> list[dict[str, Any]]:
+def _anomalies(twin: Twin, scope: Entity, start: datetime, end: datetime, now: datetime) -> list[dict[str, Any]]:
     """The month's data-quality findings of the scope's meters; for a tenant, those of the meters its figures draw
-    on, in the buildings it occupies. A month still running is checked up to now."""
+    on, in the buildings it occupies. A month still running is checked up to ``now``."""
     from lingang_twin.energy.quality import check_meters
 
-    end = min(end, max(datetime.now(start.tzinfo), start + timedelta(hours=1)))
+    end = min(end, max(now, start + timedelta(hours=1)))
     if scope.type != "Enterprise":
         return [f.to_dict() for f in check_meters(twin, scope.id, start, end)]
     plan = tenant_plan(twin, scope)
@@ -345,7 +400,7 @@ def _tenant_days(twin: Twin, tenant: Entity, start: datetime, end: datetime, cfg
 
 
 def _ranking(twin: Twin, scope: Entity, per_meter: dict[str, np.ndarray],
-             meters: dict[str, Entity]) -> list[dict[str, Any]]:
+             meters: dict[str, Entity], lang: str = "zh") -> list[dict[str, Any]]:
     """Buildings below ``scope`` by electricity [kWh] of their own main meters, largest first.
 
     One entity query for the whole scope, then each meter is walked up ``containedIn`` to the buildings above it;
@@ -372,8 +427,7 @@ def _ranking(twin: Twin, scope: Entity, per_meter: dict[str, np.ndarray],
         kwh = sum((float(per_meter[mid].sum()) for mid in ids
                    if meters[mid].target("submeterOf") not in ids
                    and meters[mid].value("carrier") == "electricity" and mid in per_meter), 0.0)
-        name = b.value("name")
-        rows.append({"building": b.id, "name": str(name) if name else b.id, "electricity_kwh": kwh})
+        rows.append({"building": b.id, "name": display_name(b, lang), "electricity_kwh": kwh})
     total = sum(r["electricity_kwh"] for r in rows)
     rows.sort(key=lambda r: (-r["electricity_kwh"], r["building"]))
     for k, r in enumerate(rows, 1):
@@ -399,12 +453,15 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:24px 0 8px;border-bott
 .meta{color:#52606d;font-size:13px}table{border-collapse:collapse;font-size:13px;margin:4px 0}
 th,td{border:1px solid #cbd2d9;padding:4px 8px}th{background:#e4f0f6;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums}.na{color:#9aa5b1}
-.trend{display:flex;flex-wrap:wrap;gap:16px}.trend div{font-size:12px}
+.charts{display:flex;flex-wrap:wrap;gap:16px}.charts figure{margin:0;font-size:12px}
+.charts figcaption{font-weight:600;margin-bottom:2px}.chart text{font-size:10px;fill:#52606d}
+.issues{border-left:4px solid #b7791f;background:#fffbea;color:#5c3c00;padding:6px 12px;margin:12px 0}
+.issues li{margin:2px 0}
 """
 
 
 def to_html(report: Report) -> str:
-    """The report as one self-contained HTML page (inline CSS and SVG, no external assets)."""
+    """The report as one self-contained HTML page (inline CSS and SVG charts, no external assets)."""
     lang = report.lang
     e = html.escape
     L = lambda key: e(label(key, lang))  # noqa: E731
@@ -414,11 +471,18 @@ def to_html(report: Report) -> str:
         cls = "na" if na else ("n" if numeric else "")
         return f'<td class="{cls}">{e(text)}</td>'
 
+    def unit_of(carrier: str) -> str:
+        return display_unit(report.account.carriers[carrier].unit)
+
     parts = [f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
              f"<title>{L('title')} · {e(report.scope_name)} · {e(report.month)}</title><style>{_CSS}</style>"
              f"</head><body><h1>{L('title')}</h1>"
              f'<p class="meta">{L("scope")}: {e(report.scope_name)} ({e(report.scope)}) · {L("month")}: '
              f"{e(report.month)} · {L('generated')}: {e(report.generated_at.isoformat(timespec='seconds'))}</p>"]
+    if report.issues:  # before any figure: a reader must know the month is empty, partial or still running
+        parts.append(f'<div class="issues"><b>{L("issues")}</b><ul>'
+                     + "".join(f'<li data-rule="{e(i["rule"])}">{e(report.issue_text(i))}</li>' for i in report.issues)
+                     + "</ul></div>")
     # Summary
     parts.append(f"<h2>{L('summary')}</h2><table><tr><th>{L('indicator')}</th><th>{L('value')}</th>"
                  f"<th>{L('previous')}</th><th>{L('mom')}</th><th>{L('last_year')}</th><th>{L('yoy')}</th></tr>")
@@ -436,19 +500,21 @@ def to_html(report: Report) -> str:
     for carrier, c in report.account.carriers.items():
         cc = report.carrier_comparison(carrier)
         parts.append(f"<tr><th>{e(carrier_label(carrier, lang))}</th>{cell(fmt(c.consumption))}"
-                     f"{cell(c.unit, False)}{cell(fmt(c.kgce))}{cell(fmt(c.kgco2))}{cell(fmt(c.cost_cny))}"
+                     f"{cell(unit_of(carrier), False)}{cell(fmt(c.kgce))}{cell(fmt(c.kgco2))}{cell(fmt(c.cost_cny))}"
                      f"{cell(_pct(cc['mom'], lang))}{cell(_pct(cc['yoy'], lang))}{cell(str(len(c.meters)))}</tr>")
     t = report.totals()
     parts.append(f"<tr><th>{L('total')}</th><td></td><td></td>{cell(fmt(t['kgce']))}{cell(fmt(t['kgco2']))}"
                  f"{cell(fmt(t['cost_cny']))}<td></td><td></td><td></td></tr></table>")
-    # Daily trend: a sparkline per carrier, then the table
-    parts.append(f"<h2>{L('daily')}</h2><div class=\"trend\">")
+    # Coverage
+    parts.append(_coverage_html(report))
+    # Daily trend: a bar chart per carrier, then the table
+    parts.append(f"<h2>{L('daily')}</h2><div class=\"charts\">")
     for carrier, values in report.daily.items():
-        parts.append(f"<div>{e(carrier_label(carrier, lang))} ({e(report.account.carriers[carrier].unit)})"
-                     f"<br>{_sparkline(values)}</div>")
+        title = label("chart_daily", lang).format(carrier=carrier_label(carrier, lang)) + f" ({unit_of(carrier)})"
+        parts.append(f'<figure><figcaption>{e(title)}</figcaption>'
+                     f'{_bars_svg(values, [d.isoformat() for d in report.days], chart=f"daily-{carrier}")}</figure>')
     parts.append(f"</div><table><tr><th>{L('day')}</th>")
-    parts.extend(f"<th>{e(carrier_label(c, lang))} ({e(report.account.carriers[c].unit)})</th>"
-                 for c in report.daily)
+    parts.extend(f"<th>{e(carrier_label(c, lang))} ({e(unit_of(c))})</th>" for c in report.daily)
     parts.append("</tr>")
     for k, d in enumerate(report.days):
         parts.append(f"<tr><td>{d.isoformat()}</td>" + "".join(cell(fmt(v[k])) for v in report.daily.values())
@@ -458,6 +524,11 @@ def to_html(report: Report) -> str:
     if report.scope_type not in ("Meter", "Building"):
         parts.append(f"<h2>{L('ranking')}</h2>")
         if report.ranking:
+            top = report.chart_ranking()
+            title = label("chart_ranking", lang).format(n=len(top))
+            parts.append(f'<div class="charts"><figure><figcaption>{e(title)}</figcaption>'
+                         f'{_hbars_svg([r["electricity_kwh"] for r in top], [r["name"] for r in top])}'
+                         "</figure></div>")
             parts.append(f"<table><tr><th>{L('rank')}</th><th>{L('building')}</th><th>{L('electricity_kwh')}</th>"
                          f"<th>{L('share')}</th></tr>")
             for r in report.ranking:
@@ -492,20 +563,114 @@ def to_html(report: Report) -> str:
     return "".join(parts)
 
 
-def _sparkline(values: list[float], width: int = 240, height: int = 48) -> str:
+def coverage_rows(report: Report) -> list[list[str]]:
+    """The coverage table as text rows: carrier, meters, expected, present, missing, complete share, status."""
+    cov = report.coverage
+    if cov is None:
+        return []
+    lang = report.lang
+    return [[carrier_label(k, lang), str(len(c.meters)), f"{c.expected:,}", f"{c.present:,}", f"{c.missing:,}",
+             label("na", lang) if c.ratio is None else f"{c.ratio:.1%}", status_label(c.status, lang)]
+            for k, c in cov.carriers.items()]
+
+
+def short_meter_rows(report: Report) -> list[list[str]]:
+    """The meters short of readings (empty or partial), most missing first: meter, interval, expected, present,
+    status."""
+    cov = report.coverage
+    if cov is None:
+        return []
+    short = sorted((m for m in cov.meters if m.status in ("partial", "empty")),
+                   key=lambda m: (-m.missing, m.meter))
+    return [[m.meter.rsplit(":", 1)[-1], "" if m.interval_min is None else f"{m.interval_min:g}",
+             "" if m.expected is None else f"{m.expected:,}", f"{m.present:,}", status_label(m.status, report.lang)]
+            for m in short]
+
+
+_COVERAGE_HEAD = ("carrier", "meters", "expected", "present", "missing", "ratio", "status")
+_SHORT_HEAD = ("meter", "interval", "expected", "present", "status")
+
+
+def _coverage_html(report: Report) -> str:
+    cov = report.coverage
+    if cov is None:
+        return ""
+    lang, e = report.lang, html.escape
+    parts = [f"<h2>{e(label('coverage', lang))}</h2><p class=\"meta\">{e(label('until', lang))}: "
+             f"{e(cov.until.isoformat(timespec='minutes'))} · {e(status_label(cov.status, lang))}</p>"
+             "<table><tr>" + "".join(f"<th>{e(label(k, lang))}</th>" for k in _COVERAGE_HEAD) + "</tr>"]
+    parts.extend("<tr>" + "".join(f'<td class="{"" if k == 0 else "n"}">{e(v)}</td>' for k, v in enumerate(row))
+                 + "</tr>" for row in coverage_rows(report))
+    parts.append("</table>")
+    short = short_meter_rows(report)
+    if short:
+        parts.append(f"<p>{e(label('short_meters', lang))}</p><table><tr>"
+                     + "".join(f"<th>{e(label(k, lang))}</th>" for k in _SHORT_HEAD) + "</tr>")
+        parts.extend("<tr>" + "".join(f"<td>{e(v)}</td>" for v in row) + "</tr>"
+                     for row in short[:MAX_LISTED_METERS])
+        parts.append("</table>")
+        if len(short) > MAX_LISTED_METERS:
+            n = len(short) - MAX_LISTED_METERS
+            parts.append(f'<p class="na">{e(label("more_meters", lang).format(n=n))}</p>')
+    return "".join(parts)
+
+
+def _bars_svg(values: list[float], labels: list[str], *, chart: str, width: int = 320, height: int = 130) -> str:
+    """A vertical bar chart as inline SVG; each bar carries its figure (``data-value``) and its label."""
     if not values:
         return ""
-    top = max(values) or 1.0
-    step = width / max(len(values) - 1, 1)
-    points = " ".join(f"{k * step:.1f},{height - 2 - (v / top) * (height - 4):.1f}" for k, v in enumerate(values))
-    return (f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img">'
-            f'<polyline fill="none" stroke="#0b6e99" stroke-width="1.5" points="{points}"/></svg>')
+    e = html.escape
+    left, bottom, top_pad = 44, 18, 8
+    plot_w, plot_h = width - left - 4, height - bottom - top_pad
+    top = max(max(values), 0.0) or 1.0
+    step = plot_w / len(values)
+    bars = []
+    for k, (v, name) in enumerate(zip(values, labels, strict=True)):
+        h = max(v, 0.0) / top * plot_h
+        bars.append(f'<rect x="{left + k * step + step * 0.1:.1f}" y="{top_pad + plot_h - h:.1f}" '
+                    f'width="{step * 0.8:.1f}" height="{h:.1f}" fill="#0b6e99" data-label="{e(name)}" '
+                    f'data-value="{v!r}"><title>{e(name)}: {fmt(v)}</title></rect>')
+    axis = (f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{width - 4}" y2="{top_pad + plot_h}" stroke="#9aa5b1"/>'
+            f'<text x="{left - 4}" y="{top_pad + 8}" text-anchor="end">{e(_short(top))}</text>'
+            f'<text x="{left - 4}" y="{top_pad + plot_h}" text-anchor="end">0</text>'
+            f'<text x="{left}" y="{height - 4}">{e(labels[0][5:])}</text>'
+            f'<text x="{width - 4}" y="{height - 4}" text-anchor="end">{e(labels[-1][5:])}</text>')
+    return (f'<svg class="chart" data-chart="{e(chart)}" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img">{axis}{"".join(bars)}</svg>')
+
+
+def _hbars_svg(values: list[float], labels: list[str], *, width: int = 560) -> str:
+    """A horizontal bar chart (the building ranking) as inline SVG, bars carrying their figures."""
+    e = html.escape
+    row_h, left, right = 18, 200, 80
+    height = row_h * len(values) + 6
+    top = max([*values, 0.0]) or 1.0
+    rows = []
+    for k, (v, name) in enumerate(zip(values, labels, strict=True)):
+        y = 3 + k * row_h
+        w = max(v, 0.0) / top * (width - left - right)
+        rows.append(f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{e(name[:28])}</text>'
+                    f'<rect x="{left}" y="{y + 2}" width="{w:.1f}" height="{row_h - 5}" fill="#0b6e99" '
+                    f'data-label="{e(name)}" data-value="{v!r}"><title>{e(name)}: {fmt(v)}</title></rect>'
+                    f'<text x="{left + w + 4:.1f}" y="{y + 12}">{e(fmt(v, 0))}</text>')
+    return (f'<svg class="chart" data-chart="ranking" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img">{"".join(rows)}</svg>')
+
+
+def _short(value: float) -> str:
+    """An axis figure in few characters (12.3k, 4.5M)."""
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= div:
+            return f"{value / div:.3g}{suffix}"
+    return f"{value:.3g}"
 
 
 def to_xlsx(report: Report, path: str | Path) -> None:
-    """The report as an Excel workbook at ``path``: sheets summary, carriers, daily, ranking, anomalies, basis
-    (figures are numbers, not text; "not available" comparisons are empty cells with a note)."""
+    """The report as an Excel workbook at ``path``: sheets summary, carriers, coverage, daily (with a bar chart per
+    carrier), ranking (with a chart of the largest buildings), anomalies, basis. Figures are numbers, not text;
+    "not available" comparisons are empty cells with a note; the charts read the sheets' own cells."""
     from openpyxl import Workbook
+    from openpyxl.chart import BarChart, Reference
     from openpyxl.styles import Font
 
     lang = report.lang
@@ -535,31 +700,75 @@ def to_xlsx(report: Report, path: str | Path) -> None:
     ws.append([])
     ws.append([f"{label('na', lang)}: " + ("空单元格表示该月无读数" if lang == "zh"
                                           else "an empty cell means that month has no readings")])
+    if report.issues:
+        ws.append([])
+        ws.append([label("issues", lang)])
+        ws.cell(ws.max_row, 1).font = bold
+        for issue in report.issues:
+            ws.append([issue["rule"], report.issue_text(issue)])
 
     wc = wb.create_sheet("carriers")
     header(wc, "carrier", "consumption", "unit", "kgce", "kgco2", "cost_cny", "mom", "yoy", "meters", "readings")
     for carrier, c in report.account.carriers.items():
         cc = report.carrier_comparison(carrier)
-        wc.append([carrier_label(carrier, lang), c.consumption, c.unit, c.kgce, c.kgco2, c.cost_cny, cc["mom"],
-                   cc["yoy"], len(c.meters), c.readings])
+        wc.append([carrier_label(carrier, lang), c.consumption, display_unit(c.unit), c.kgce, c.kgco2, c.cost_cny,
+                   cc["mom"], cc["yoy"], len(c.meters), c.readings])
     t = report.totals()
     wc.append([label("total", lang), None, None, t["kgce"], t["kgco2"], t["cost_cny"]])
 
+    wv = wb.create_sheet("coverage")
+    cov = report.coverage
+    if cov is not None:
+        wv.append([label("until", lang), cov.until.replace(tzinfo=None), status_label(cov.status, lang)])
+        wv.cell(1, 2).number_format = "yyyy-mm-dd hh:mm"
+        header(wv, *_COVERAGE_HEAD)
+        for k, c in cov.carriers.items():
+            wv.append([carrier_label(k, lang), len(c.meters), c.expected, c.present, c.missing, c.ratio,
+                       status_label(c.status, lang)])
+            wv.cell(wv.max_row, 6).number_format = "0.0%"
+        wv.append([])
+        header(wv, "meter", "carrier", "interval", "expected", "present", "missing", "status")
+        for m in cov.meters:  # every meter: a spreadsheet has room
+            wv.append([m.meter, carrier_label(m.carrier, lang), m.interval_min, m.expected, m.present, m.missing,
+                       status_label(m.status, lang)])
+
     wd = wb.create_sheet("daily")
     carriers = list(report.daily)
-    wd.append([label("day", lang)] + [f"{carrier_label(c, lang)} ({report.account.carriers[c].unit})"
+    wd.append([label("day", lang)] + [f"{carrier_label(c, lang)} ({display_unit(report.account.carriers[c].unit)})"
                                       for c in carriers])
     for c in wd[1]:
         c.font = bold
     for k, d in enumerate(report.days):
         wd.append([d] + [report.daily[c][k] for c in carriers])
         wd.cell(wd.max_row, 1).number_format = "yyyy-mm-dd"
+    n_days = len(report.days)
+    for j, carrier in enumerate(carriers):
+        chart = BarChart()
+        chart.title = label("chart_daily", lang).format(carrier=carrier_label(carrier, lang))
+        chart.y_axis.title = display_unit(report.account.carriers[carrier].unit)
+        chart.legend = None
+        chart.add_data(Reference(wd, min_col=j + 2, min_row=1, max_row=n_days + 1), titles_from_data=True)
+        chart.set_categories(Reference(wd, min_col=1, min_row=2, max_row=n_days + 1))
+        chart.height, chart.width = 6.5, 16
+        wd.add_chart(chart, f"{_column(len(carriers) + 3)}{1 + 14 * j}")
 
     wr = wb.create_sheet("ranking")
     header(wr, "rank", "building", "electricity_kwh", "share", "scope")
     for r in report.ranking:
         wr.append([r["rank"], r["name"], r["electricity_kwh"], r["share"], r["building"]])
         wr.cell(wr.max_row, 4).number_format = "0.0%"
+    top = report.chart_ranking()
+    if top:
+        chart = BarChart()
+        chart.type = "bar"  # horizontal: building names read along the axis
+        chart.title = label("chart_ranking", lang).format(n=len(top))
+        chart.legend = None
+        chart.add_data(Reference(wr, min_col=3, min_row=1, max_row=len(top) + 1), titles_from_data=True)
+        chart.set_categories(Reference(wr, min_col=2, min_row=2, max_row=len(top) + 1))
+        chart.y_axis.scaling.orientation = "minMax"
+        chart.x_axis.scaling.orientation = "maxMin"  # largest at the top, as in the table
+        chart.height, chart.width = 10, 18
+        wr.add_chart(chart, "G2")
 
     wa = wb.create_sheet("anomalies")
     header(wa, "meter", "kind", "severity", "period", "detail", "scope")
@@ -582,30 +791,32 @@ def to_xlsx(report: Report, path: str | Path) -> None:
     wb.save(str(path))
 
 
-_CJK_FONT = "STSong-Light"
+def _column(n: int) -> str:
+    """The spreadsheet column letter(s) of the 1-based column ``n``."""
+    out = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
 
 
-def to_pdf(report: Report, path: str | Path) -> None:
-    """The report as an A4 PDF at ``path`` (reportlab). Text with Chinese characters uses the STSong-Light CID
-    font shipped with reportlab; plain ASCII (figures, ids) uses Helvetica so that it is extractable as text."""
+def pdf_story(report: Report) -> list[Any]:
+    """The PDF report's flowables (reportlab platypus), tables and charts in reading order; :func:`to_pdf` builds
+    them into a file. Charts are reportlab ``Drawing`` objects whose bar charts hold the same figures as the tables
+    beside them."""
     from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
-    if _CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(_CJK_FONT))
+    font = report_font()
     lang = report.lang
-    styles = {(font, size): ParagraphStyle(f"{font}{size}", fontName=font, fontSize=size, leading=size * 1.3)
-              for font in ("Helvetica", _CJK_FONT) for size in (8, 11, 16)}
+    styles = {size: ParagraphStyle(f"{font.name}{size}", fontName=font.name, fontSize=size, leading=size * 1.3)
+              for size in (8, 11, 16)}
 
     def para(text: Any, size: int = 8) -> Paragraph:
-        s = "" if text is None else str(text).replace("₂", "2")  # STSong-Light has no subscript two
-        font = "Helvetica" if s.isascii() else _CJK_FONT
-        return Paragraph(html.escape(s), styles[(font, size)])
+        s = font.text("" if text is None else str(text))
+        return Paragraph(html.escape(s), styles[size])
 
     def table(rows: list[list[Any]], widths: list[float] | None = None) -> Table:
         t = Table([[para(c) for c in row] for row in rows], colWidths=widths, repeatRows=1)
@@ -614,10 +825,17 @@ def to_pdf(report: Report, path: str | Path) -> None:
                                ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
         return t
 
+    def unit_of(carrier: str) -> str:
+        return display_unit(report.account.carriers[carrier].unit)
+
     L = lambda key: label(key, lang)  # noqa: E731
     story: list[Any] = [para(L("title"), 16), Spacer(1, 2 * mm),
                         para(f"{L('scope')}: {report.scope_name} ({report.scope})  {L('month')}: {report.month}", 11),
-                        Spacer(1, 4 * mm), para(L("summary"), 11)]
+                        Spacer(1, 4 * mm)]
+    if report.issues:
+        story += [para(L("issues"), 11)] + [para(f"• {report.issue_text(i)}") for i in report.issues]
+        story.append(Spacer(1, 4 * mm))
+    story.append(para(L("summary"), 11))
     rows: list[list[Any]] = [[L("indicator"), L("value"), L("previous"), L("mom"), L("last_year"), L("yoy")]]
     for key, c in report.comparison().items():
         rows.append([L(key), fmt(c["value"]), _opt(c["previous"], lang), _pct(c["mom"], lang),
@@ -626,18 +844,40 @@ def to_pdf(report: Report, path: str | Path) -> None:
     rows = [[L("carrier"), L("consumption"), L("unit"), L("kgce"), L("kgco2"), L("cost_cny"), L("mom"), L("yoy")]]
     for carrier, c in report.account.carriers.items():
         cc = report.carrier_comparison(carrier)
-        rows.append([carrier_label(carrier, lang), fmt(c.consumption), c.unit, fmt(c.kgce), fmt(c.kgco2),
+        rows.append([carrier_label(carrier, lang), fmt(c.consumption), unit_of(carrier), fmt(c.kgce), fmt(c.kgco2),
                      fmt(c.cost_cny), _pct(cc["mom"], lang), _pct(cc["yoy"], lang)])
     t = report.totals()
     rows.append([L("total"), "", "", fmt(t["kgce"]), fmt(t["kgco2"]), fmt(t["cost_cny"]), "", ""])
-    story += [table(rows), Spacer(1, 4 * mm), para(L("daily"), 11)]
+    story += [table(rows), Spacer(1, 4 * mm)]
+    if report.coverage is not None:
+        cov = report.coverage
+        story += [para(L("coverage"), 11), para(f"{L('until')}: {cov.until.isoformat(timespec='minutes')} · "
+                                                 f"{status_label(cov.status, lang)}"),
+                  table([[L(k) for k in _COVERAGE_HEAD], *coverage_rows(report)])]
+        short = short_meter_rows(report)
+        if short:
+            story += [Spacer(1, 2 * mm), para(L("short_meters")),
+                      table([[L(k) for k in _SHORT_HEAD], *short[:MAX_LISTED_METERS]],
+                            [70 * mm, 25 * mm, 25 * mm, 25 * mm, 30 * mm])]
+            if len(short) > MAX_LISTED_METERS:
+                story.append(para(L("more_meters").format(n=len(short) - MAX_LISTED_METERS)))
+        story.append(Spacer(1, 4 * mm))
+    story.append(para(L("daily"), 11))
     carriers = list(report.daily)
-    rows = [[L("day")] + [f"{carrier_label(c, lang)} ({report.account.carriers[c].unit})" for c in carriers]]
+    charts = [_daily_drawing(report.daily[c], report.days, font,
+                             font.text(L("chart_daily").format(carrier=carrier_label(c, lang)) + f" ({unit_of(c)})"))
+              for c in carriers]
+    if charts:  # two charts a row
+        grid = [charts[k:k + 2] + [""] * (2 - len(charts[k:k + 2])) for k in range(0, len(charts), 2)]
+        story.append(Table(grid, colWidths=[135 * mm, 135 * mm]))
+    rows = [[L("day")] + [f"{carrier_label(c, lang)} ({unit_of(c)})" for c in carriers]]
     rows += [[d.isoformat()] + [fmt(report.daily[c][k]) for c in carriers] for k, d in enumerate(report.days)]
     story += [table(rows), Spacer(1, 4 * mm)]
     if report.scope_type not in ("Meter", "Building"):
         story.append(para(L("ranking"), 11))
         if report.ranking:
+            top = report.chart_ranking()
+            story.append(_ranking_drawing(top, font, font.text(L("chart_ranking").format(n=len(top)))))
             rows = [[L("rank"), L("building"), L("electricity_kwh"), L("share")]]
             rows += [[r["rank"], r["name"], fmt(r["electricity_kwh"]),
                       L("na") if r["share"] is None else f"{r['share']:.1%}"] for r in report.ranking]
@@ -660,10 +900,72 @@ def to_pdf(report: Report, path: str | Path) -> None:
     rows += [[r[k] for k in ("section", "item", "value", "unit", "source", "year", "note")]
              for r in report.basis_rows()]
     story.append(table(rows, [28 * mm, 26 * mm, 22 * mm, 20 * mm, 50 * mm, 14 * mm, 110 * mm]))
+    return story
+
+
+def _daily_drawing(values: list[float], days: list[date], font: ReportFont, title: str) -> Any:
+    """One carrier's daily consumption as a reportlab bar chart (a ``Drawing``)."""
+    from reportlab.graphics.charts.barcharts import VerticalBarChart
+    from reportlab.graphics.shapes import Drawing, String
+    from reportlab.lib import colors
+
+    width, height = 370, 150
+    drawing = Drawing(width, height)
+    chart = VerticalBarChart()
+    chart.x, chart.y, chart.width, chart.height = 45, 22, width - 55, height - 45
+    chart.data = [list(values)]
+    chart.categoryAxis.categoryNames = [f"{d.day}" for d in days]
+    chart.categoryAxis.labels.fontName = font.name
+    chart.categoryAxis.labels.fontSize = 6
+    chart.valueAxis.labels.fontName = font.name
+    chart.valueAxis.labels.fontSize = 7
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.labelTextFormat = _short
+    chart.bars[0].fillColor = colors.HexColor("#0b6e99")
+    chart.bars[0].strokeColor = None
+    drawing.add(chart, name="chart")
+    drawing.add(String(5, height - 12, title, fontName=font.name, fontSize=9))
+    return drawing
+
+
+def _ranking_drawing(top: list[dict[str, Any]], font: ReportFont, title: str) -> Any:
+    """The largest buildings by electricity [kWh] as a horizontal reportlab bar chart, largest at the top."""
+    from reportlab.graphics.charts.barcharts import HorizontalBarChart
+    from reportlab.graphics.shapes import Drawing, String
+    from reportlab.lib import colors
+
+    row_h = 14
+    width, height = 700, row_h * len(top) + 45
+    drawing = Drawing(width, height)
+    chart = HorizontalBarChart()
+    chart.x, chart.y, chart.width, chart.height = 230, 20, width - 280, row_h * len(top)
+    # reportlab draws the first category at the bottom: reversed, the largest building sits on top.
+    chart.data = [[r["electricity_kwh"] for r in reversed(top)]]
+    chart.categoryAxis.categoryNames = [font.text(str(r["name"]))[:34] for r in reversed(top)]
+    chart.categoryAxis.labels.fontName = font.name
+    chart.categoryAxis.labels.fontSize = 7
+    chart.valueAxis.labels.fontName = font.name
+    chart.valueAxis.labels.fontSize = 7
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.labelTextFormat = _short
+    chart.bars[0].fillColor = colors.HexColor("#0b6e99")
+    chart.bars[0].strokeColor = None
+    drawing.add(chart, name="chart")
+    drawing.add(String(5, height - 12, title, fontName=font.name, fontSize=9))
+    return drawing
+
+
+def to_pdf(report: Report, path: str | Path) -> None:
+    """The report as an A4 landscape PDF at ``path`` (reportlab): tables and charts in one embedded font that
+    draws Chinese, m³ and 10⁴ (:mod:`.report_font`)."""
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate
+
     doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
-                            topMargin=12 * mm, bottomMargin=12 * mm, title=f"{L('title')} {report.month}",
-                            author="Lingang Twin")
-    doc.build(story)
+                            topMargin=12 * mm, bottomMargin=12 * mm,
+                            title=f"{label('title', report.lang)} {report.month}", author="Lingang Twin")
+    doc.build(pdf_story(report))
 
 
 FORMATS = ("html", "xlsx", "pdf")
@@ -682,5 +984,5 @@ def render(report: Report, fmt_name: str, path: str | Path) -> None:
                               value=fmt_name)
 
 
-__all__ = ["FORMATS", "LABELS", "Report", "change", "fmt", "monthly_report", "render", "to_html", "to_pdf",
-           "to_xlsx"]
+__all__ = ["FORMATS", "LABELS", "Report", "change", "coverage_rows", "display_name", "display_unit", "fmt",
+           "monthly_report", "pdf_story", "render", "short_meter_rows", "to_html", "to_pdf", "to_xlsx"]
