@@ -204,15 +204,16 @@ class Coverage:
                                   f"本期无{_zh(c.carrier)}读数（{reason_zh}）"))
             elif status == "partial":
                 short = c.to_dict()["meters_short"]
+                gone = percent(c.missing / c.expected, up=True) if c.expected else "?"
                 out.append(_issue(
                     "coverage-partial", c,
                     f"{_en(c.carrier)}: {c.missing:,} of {c.expected:,} expected readings missing "
-                    f"({1 - (c.ratio or 0):.1%}) on {len(short)} of {len(c.meters)} meters",
-                    f"{_zh(c.carrier)}：应有 {c.expected:,} 条读数，缺 {c.missing:,} 条（{1 - (c.ratio or 0):.1%}），"
+                    f"({gone}) on {len(short)} of {len(c.meters)} meters",
+                    f"{_zh(c.carrier)}：应有 {c.expected:,} 条读数，缺 {c.missing:,} 条（{gone}），"
                     f"涉及 {len(short)}/{len(c.meters)} 块表"))
         if self.running:
             until = self.until.isoformat(timespec="minutes")
-            out.append(_issue("coverage-running", None, f"the period is not over: figures up to {until}",
+            out.append(_issue("coverage-running", None, f"The period is not over: figures up to {until}",
                               f"本期尚未结束：数据截至 {until}", severity="info"))
         return out
 
@@ -259,8 +260,8 @@ def coverage(twin: Twin, meters: Sequence[Entity], start: datetime, end: datetim
 
     ``reads`` are the entities to count under (default: each meter itself); the answer keeps ``meters`` only, so
     an aggregate over a building may return its sub-meters too. One grouped daily ``count`` per entity of
-    ``reads``, over the period and the ``LOOKBACK_DAYS`` before it; a period that does not start or end at a
-    Shanghai midnight costs one more (exact) count.
+    ``reads`` over the period, one more over the ``LOOKBACK_DAYS`` before it when a meter needs them, and one
+    (exact) count when the period does not start and end at a Shanghai midnight.
     """
     now = check_now(now)
     out = Coverage(start.astimezone(SHANGHAI), end.astimezone(SHANGHAI), now.astimezone(SHANGHAI))
@@ -269,19 +270,18 @@ def coverage(twin: Twin, meters: Sequence[Entity], start: datetime, end: datetim
     ids = [m.id for m in meters]
     index = {mid: k for k, mid in enumerate(ids)}
     s_us, e_us = _us(start), _us(end)
-    first_day = (s_us + _OFFSET_US) // DAY_US - LOOKBACK_DAYS  # Shanghai day numbers
-    last_day = -(-(e_us + _OFFSET_US) // DAY_US)  # exclusive
-    n_days = last_day - first_day
-    counts = np.zeros((len(ids), n_days), dtype=np.int64)
-    q_start, q_end = _instant(first_day * DAY_US - _OFFSET_US), _instant(last_day * DAY_US - _OFFSET_US)
-    for table in _counts(twin, reads or meters, q_start, q_end, "day"):
-        rows, keep = _rows(table, index)
-        day = (_bucket_us(table)[keep] + _OFFSET_US) // DAY_US - first_day
-        inside = (day >= 0) & (day < n_days)
-        np.add.at(counts, (rows[inside], day[inside]), table["count"].to_numpy(zero_copy_only=False)[keep][inside])
-    period0 = (s_us + _OFFSET_US) // DAY_US - first_day
+    p0 = (s_us + _OFFSET_US) // DAY_US  # the period's first Shanghai day number
+    p_end = -(-(e_us + _OFFSET_US) // DAY_US)  # exclusive
+    first_day = p0 - LOOKBACK_DAYS
+    counts = np.zeros((len(ids), p_end - first_day), dtype=np.int64)
+    _fill(counts, twin, reads or meters, index, first_day, p0, p_end)
+    # The days before the period are read only when the period alone cannot tell a meter's interval (fewer than
+    # two readings in any day) or whether it was already running (no lifecycle record, no reading on day one).
+    month = counts[:, LOOKBACK_DAYS:]
+    if any(_needs_history(m, month[k], p0) for k, m in enumerate(meters)):
+        _fill(counts, twin, reads or meters, index, first_day, first_day, p0)
     if (s_us + _OFFSET_US) % DAY_US == 0 and (e_us + _OFFSET_US) % DAY_US == 0:
-        present = counts[:, period0:].sum(axis=1)
+        present = counts[:, LOOKBACK_DAYS:].sum(axis=1)
     else:
         present = np.zeros(len(ids), dtype=np.int64)
         for table in _counts(twin, reads or meters, start, end, "year"):
@@ -289,12 +289,18 @@ def coverage(twin: Twin, meters: Sequence[Entity], start: datetime, end: datetim
             np.add.at(present, rows, table["count"].to_numpy(zero_copy_only=False)[keep])
 
     upper_us = min(e_us, max(_us(now), s_us))
+    memo: dict[Any, list[tuple[int, int]]] = {}
     per_carrier: dict[str, list[MeterCoverage]] = {}
     for k, m in enumerate(meters):
         interval_s, source = _interval(m, counts[k])
         seen = np.flatnonzero(counts[k])
         first_seen = None if seen.size == 0 else first_day + int(seen[0])
-        pieces = _operation_pieces(m, first_day + period0, last_day, first_seen, s_us, upper_us)
+        # Meters share lifecycles (a building's meters were commissioned with it): one computation each.
+        key = (tuple((c.phase, c.since) for c in m.lifecycle),
+               None if first_seen is None else min(max(first_seen, p0), p_end))
+        if key not in memo:
+            memo[key] = _operation_pieces(m, p0, p_end, first_seen, s_us, upper_us)
+        pieces = memo[key]
         expected = None if interval_s is None else sum(int((b - a) // (interval_s * 1_000_000)) for a, b in pieces)
         mc = MeterCoverage(m.id, str(m.value("carrier")), None if interval_s is None else interval_s / 60.0, source,
                            expected if pieces else 0, int(present[k]),
@@ -303,6 +309,28 @@ def coverage(twin: Twin, meters: Sequence[Entity], start: datetime, end: datetim
     for carrier in sorted(per_carrier):
         out.carriers[carrier] = CarrierCoverage(carrier, per_carrier[carrier])
     return out
+
+
+def _fill(counts: np.ndarray, twin: Twin, reads: Sequence[Entity], index: dict[str, int], first_day: int,
+          from_day: int, to_day: int) -> None:
+    """Add the readings per meter and Shanghai day in ``[from_day, to_day)`` (day numbers) into ``counts``, whose
+    column 0 is ``first_day``."""
+    q_start, q_end = _instant(from_day * DAY_US - _OFFSET_US), _instant(to_day * DAY_US - _OFFSET_US)
+    for table in _counts(twin, reads, q_start, q_end, "day"):
+        rows, keep = _rows(table, index)
+        day = (_bucket_us(table)[keep] + _OFFSET_US) // DAY_US - first_day
+        inside = (day >= from_day - first_day) & (day < to_day - first_day)
+        np.add.at(counts, (rows[inside], day[inside]), table["count"].to_numpy(zero_copy_only=False)[keep][inside])
+
+
+def _needs_history(meter: Entity, month: np.ndarray, p0: int) -> bool:
+    """Whether the days before the period could change this meter's coverage."""
+    if meter.value("readingInterval") is None and (month.size == 0 or int(month.max()) < 2):
+        return True
+    first_change = min((c.since for c in meter.lifecycle), default=None)
+    if first_change is not None and first_change <= _date(p0):
+        return False  # the lifecycle speaks for every day of the period
+    return not (month.size and month[0] > 0)
 
 
 def _interval(meter: Entity, day_counts: np.ndarray) -> tuple[float | None, str | None]:
@@ -382,6 +410,14 @@ def _date(day_number: int) -> date:
     return date(1970, 1, 1) + timedelta(days=day_number)
 
 
+def percent(share: float, *, up: bool = False) -> str:
+    """``share`` as a percentage with two decimals, rounded away from the misleading side: a coverage of
+    99.997 % prints 99.99 % (never 100 % while a reading is missing), a missing share ``up`` to 0.01 % (never 0 %)."""
+    basis_points = share * 10_000
+    n = math.ceil(basis_points - 1e-9) if up else math.floor(basis_points + 1e-9)
+    return f"{n / 100:.2f}%"
+
+
 def status_label(status: str, lang: str) -> str:
     """A coverage status in ``lang`` (``zh`` or ``en``)."""
     zh, en = STATUS_LABELS.get(status, (status, status))
@@ -389,4 +425,4 @@ def status_label(status: str, lang: str) -> str:
 
 
 __all__ = ["CADENCES_S", "ISSUE_RULES", "LOOKBACK_DAYS", "STATUS_LABELS", "CarrierCoverage", "Coverage",
-           "MeterCoverage", "check_now", "coverage", "status_label"]
+           "MeterCoverage", "check_now", "coverage", "percent", "status_label"]

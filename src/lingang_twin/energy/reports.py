@@ -33,7 +33,7 @@ from lingang_twin.core.twin import Twin
 from lingang_twin.energy.accounting import Account, account, check_config, check_inputs, month_range
 from lingang_twin.energy.carriers import CARRIER_LABELS
 from lingang_twin.energy.consumption import SHANGHAI, consumption_grid
-from lingang_twin.energy.coverage import Coverage, check_now, status_label
+from lingang_twin.energy.coverage import Coverage, check_now, percent, status_label
 from lingang_twin.energy.factors import EnergyConfig
 from lingang_twin.energy.report_font import ReportFont, report_font
 from lingang_twin.energy.tariffs import Tariff, tariff_from
@@ -97,7 +97,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "interval": ("读数间隔 (min)", "Interval (min)"),
     "short_meters": ("读数不全的表计", "Meters short of readings"),
     "more_meters": ("另有 {n} 块表未列出（完整清单见 JSON/Excel）", "{n} more not listed (all of them: JSON or Excel)"),
-    "chart_daily": ("{carrier}逐日用量", "{carrier} per day"),
+    "chart_daily": ("逐日用量 · {carrier}", "{carrier} per day"),
     "chart_ranking": ("用电量前 {n} 的建筑 (kWh)", "Top {n} buildings by electricity (kWh)"),
 }
 MAX_CHART_BUILDINGS = 15
@@ -570,7 +570,7 @@ def coverage_rows(report: Report) -> list[list[str]]:
         return []
     lang = report.lang
     return [[carrier_label(k, lang), str(len(c.meters)), f"{c.expected:,}", f"{c.present:,}", f"{c.missing:,}",
-             label("na", lang) if c.ratio is None else f"{c.ratio:.1%}", status_label(c.status, lang)]
+             label("na", lang) if c.ratio is None else percent(c.ratio), status_label(c.status, lang)]
             for k, c in cov.carriers.items()]
 
 
