@@ -11,6 +11,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from energy_fixtures import BUILDING, CONFIG, DAY, DISTRICT, M_ELEC, M_WATER, OTHER, meter
 from numpy.testing import assert_allclose
@@ -206,3 +207,124 @@ def test_report_lists_the_months_anomalies_in_every_format(energy_db: DB, tmp_pa
     assert shutil.which("pdftotext"), "scripts/test.sh installs poppler-utils"
     text = subprocess.run(["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True).stdout
     assert "计量异常" in text and KIND_LABELS["spike"][0] in text
+
+
+# ------------------------------------------------------------------------------- charts, fonts, English names
+
+
+def _english_names(twin: Twin) -> None:
+    twin.patch(DISTRICT, properties={"nameEn": "Test District"})
+    twin.patch(BUILDING, properties={"nameEn": "Lab Building"})
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def test_html_charts_draw_the_tables_figures(energy_db: DB) -> None:
+    import re
+
+    _, twin = energy_db
+    report = monthly_report(twin, DISTRICT, MONTH, lang="en", config=CONFIG)
+    page = to_html(report)
+    charts = re.findall(r'<svg class="chart" data-chart="([^"]+)"', page)
+    assert charts == [f"daily-{c}" for c in report.daily] + ["ranking"]
+
+    def bars(chart: str) -> list[tuple[str, float]]:
+        svg = page.split(f'data-chart="{chart}"', 1)[1].split("</svg>", 1)[0]
+        return [(label, float(v)) for label, v in re.findall(r'data-label="([^"]*)" data-value="([^"]+)"', svg)]
+
+    # The daily table, read back from the page: day → one cell per carrier, in the charts' order.
+    table = {day: [_number(c) for c in cells.split("</td><td class=\"n\">")]
+             for day, cells in re.findall(r'<tr><td>(\d{4}-\d{2}-\d{2})</td><td class="n">(.*?)</td></tr>', page)}
+    assert len(table) == 31
+    for k, carrier in enumerate(report.daily):
+        drawn = bars(f"daily-{carrier}")
+        assert [d for d, _ in drawn] == sorted(table)
+        assert_allclose([v for _, v in drawn], [table[d][k] for d, _ in drawn], atol=0.005)
+    assert dict(bars("daily-electricity"))[f"{DAY:%Y-%m-%d}"] == 1000.0  # the hand-built day
+    ranking = re.findall(r'<tr><td class="n">(\d+)</td><td>([^<]+)</td><td class="n">([^<]+)</td>', page)
+    assert [(name, v) for name, v in bars("ranking")] == [(name, pytest.approx(_number(v), abs=0.005))
+                                                          for _, name, v in ranking]
+
+
+def test_pdf_embeds_one_font_for_cjk_and_symbols_draws_charts_and_speaks_english(energy_db: DB,
+                                                                                 tmp_path: Path) -> None:
+    from PIL import Image
+    from reportlab.graphics.shapes import Drawing
+    from reportlab.platypus import Table
+
+    from lingang_twin.energy.reports import pdf_story
+
+    _, twin = energy_db
+    _english_names(twin)
+    report = monthly_report(twin, DISTRICT, MONTH, lang="en", config=CONFIG)
+    path = tmp_path / "en.pdf"
+    to_pdf(report, path)
+    assert shutil.which("pdftotext") and shutil.which("pdffonts"), "scripts/test.sh installs poppler-utils"
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    # The glyphs that came out as boxes: m³ (water), 10⁴ (the Shanghai factor's note), CO₂ — as text, not ASCII.
+    for needle in ("m³", "10⁴", "CO₂", "Test District", "Lab Building", "Electricity per day",
+                   "Top 2 buildings by electricity"):
+        assert needle in text, needle
+    assert "实验楼" not in text and "测试区" not in text  # --lang en: nameEn where the entity has one
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout.splitlines()[2:]
+    assert fonts and all(" yes " in line and "TrueType" in line for line in fonts), fonts  # embedded, one family
+    # The charts: one drawing per carrier and the ranking; their data are the table's figures.
+    story = pdf_story(report)
+    drawings = [f for f in story if isinstance(f, Drawing)]
+    grids = [f for f in story if isinstance(f, Table) and any(isinstance(c, Drawing) for r in f._cellvalues
+                                                               for c in r)]
+    daily_charts = [c for g in grids for r in g._cellvalues for c in r if isinstance(c, Drawing)]
+    assert len(daily_charts) == len(report.daily) and len(drawings) == 1  # the ranking stands alone
+    tables = [f for f in story if isinstance(f, Table) and f not in grids]
+    daily_table = next(t for t in tables if t._cellvalues[0][0].text == "Day")
+    for k, chart in enumerate(daily_charts):
+        column = [_number(row[k + 1].text) for row in daily_table._cellvalues[1:]]
+        assert_allclose(chart.contents[0].data[0], column, atol=0.005)
+    ranking_table = next(t for t in tables if t._cellvalues[0][0].text == "Rank")
+    kwh = [_number(row[2].text) for row in ranking_table._cellvalues[1:]]
+    assert_allclose(list(reversed(drawings[0].contents[0].data[0])), kwh, atol=0.005)  # largest drawn on top
+    # And they are on the page: the chart colour #0b6e99 covers pixels of the rendered pages.
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(path), str(tmp_path / "page")], check=True, timeout=120)
+    blue = 0
+    for png in sorted(tmp_path.glob("page*.png")):
+        rgb = np.asarray(Image.open(png).convert("RGB"), dtype=np.int64)
+        blue += int(np.all(np.abs(rgb - np.array([11, 110, 153])) < 30, axis=-1).sum())
+    assert blue > 200, blue
+
+
+def test_xlsx_charts_read_the_sheets_cells(energy_db: DB, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    _, twin = energy_db
+    _english_names(twin)
+    report = monthly_report(twin, DISTRICT, MONTH, lang="en", config=CONFIG)
+    to_xlsx(report, tmp_path / "r.xlsx")
+    wb = load_workbook(tmp_path / "r.xlsx")
+    daily = wb["daily"]
+    charts = daily._charts
+    assert len(charts) == len(report.daily)
+    for k, (carrier, chart) in enumerate(zip(report.daily, charts, strict=True)):
+        col = chr(ord("B") + k)
+        assert chart.series[0].val.numRef.f == f"'daily'!${col}$2:${col}$32"
+        assert_allclose([daily[f"{col}{r}"].value for r in range(2, 33)], report.daily[carrier])
+    ranking = wb["ranking"]
+    (chart,) = ranking._charts
+    assert chart.series[0].val.numRef.f == "'ranking'!$C$2:$C$3"
+    assert [ranking[f"B{r}"].value for r in (2, 3)] == ["Lab Building", "加氢站"]  # no nameEn: its name
+    coverage = list(wb["coverage"].iter_rows(values_only=True))
+    assert coverage[1][:3] == ("Carrier", "Main meters", "Expected readings")
+
+
+def test_report_font_fallback_and_choice() -> None:
+    from lingang_twin.energy.report_font import ReportFont, _load, report_font
+
+    font = report_font()
+    assert font.complete and font.path is not None  # scripts/test.sh installs fonts-wqy-microhei
+    assert ReportFont("STSong-Light", None, False).text("m³ · 10⁴ kWh · CO₂") == "m3 · 10^4 kWh · CO2"
+    assert font.text("m³") == "m³"
+    assert _load("/etc/hostname") is None  # not a font
+    dejavu = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+    if Path(dejavu).exists():
+        assert _load(dejavu) is None  # a TrueType font without Chinese is not enough

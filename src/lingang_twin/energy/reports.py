@@ -820,7 +820,8 @@ def pdf_story(report: Report) -> list[Any]:
 
     def table(rows: list[list[Any]], widths: list[float] | None = None) -> Table:
         t = Table([[para(c) for c in row] for row in rows], colWidths=widths, repeatRows=1)
-        t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#cbd2d9")),
+        t.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), font.name),  # else the cells start in Helvetica
+                               ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#cbd2d9")),
                                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e4f0f6")),
                                ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
         return t
@@ -869,7 +870,7 @@ def pdf_story(report: Report) -> list[Any]:
               for c in carriers]
     if charts:  # two charts a row
         grid = [charts[k:k + 2] + [""] * (2 - len(charts[k:k + 2])) for k in range(0, len(charts), 2)]
-        story.append(Table(grid, colWidths=[135 * mm, 135 * mm]))
+        story.append(Table(grid, colWidths=[135 * mm, 135 * mm], style=[("FONT", (0, 0), (-1, -1), font.name)]))
     rows = [[L("day")] + [f"{carrier_label(c, lang)} ({unit_of(c)})" for c in carriers]]
     rows += [[d.isoformat()] + [fmt(report.daily[c][k]) for c in carriers] for k, d in enumerate(report.days)]
     story += [table(rows), Spacer(1, 4 * mm)]
@@ -910,7 +911,7 @@ def _daily_drawing(values: list[float], days: list[date], font: ReportFont, titl
     from reportlab.lib import colors
 
     width, height = 370, 150
-    drawing = Drawing(width, height)
+    drawing = Drawing(width, height, initialFontName=font.name)
     chart = VerticalBarChart()
     chart.x, chart.y, chart.width, chart.height = 45, 22, width - 55, height - 45
     chart.data = [list(values)]
@@ -923,6 +924,7 @@ def _daily_drawing(values: list[float], days: list[date], font: ReportFont, titl
     chart.valueAxis.labelTextFormat = _short
     chart.bars[0].fillColor = colors.HexColor("#0b6e99")
     chart.bars[0].strokeColor = None
+    chart.barLabels.fontName = font.name
     drawing.add(chart, name="chart")
     drawing.add(String(5, height - 12, title, fontName=font.name, fontSize=9))
     return drawing
@@ -936,7 +938,7 @@ def _ranking_drawing(top: list[dict[str, Any]], font: ReportFont, title: str) ->
 
     row_h = 14
     width, height = 700, row_h * len(top) + 45
-    drawing = Drawing(width, height)
+    drawing = Drawing(width, height, initialFontName=font.name)
     chart = HorizontalBarChart()
     chart.x, chart.y, chart.width, chart.height = 230, 20, width - 280, row_h * len(top)
     # reportlab draws the first category at the bottom: reversed, the largest building sits on top.
@@ -950,6 +952,7 @@ def _ranking_drawing(top: list[dict[str, Any]], font: ReportFont, title: str) ->
     chart.valueAxis.labelTextFormat = _short
     chart.bars[0].fillColor = colors.HexColor("#0b6e99")
     chart.bars[0].strokeColor = None
+    chart.barLabels.fontName = font.name
     drawing.add(chart, name="chart")
     drawing.add(String(5, height - 12, title, fontName=font.name, fontSize=9))
     return drawing
@@ -962,8 +965,9 @@ def to_pdf(report: Report, path: str | Path) -> None:
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate
 
+    # The canvas would otherwise start in Helvetica, a font the reader must substitute: one embedded font only.
     doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
-                            topMargin=12 * mm, bottomMargin=12 * mm,
+                            topMargin=12 * mm, bottomMargin=12 * mm, initialFontName=report_font().name,
                             title=f"{label('title', report.lang)} {report.month}", author="Lingang Twin")
     doc.build(pdf_story(report))
 
