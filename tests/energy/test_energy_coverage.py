@@ -141,13 +141,29 @@ def test_a_month_still_running_expects_readings_only_up_to_now(twin: Twin) -> No
     twin.append(_readings(APRIL, datetime(2026, 4, 15, 10, 15, tzinfo=SH)))
     acc = account(twin, BUILDING, APRIL, MAY, config=CONFIG, now=now)
     cov = _cov(acc)
-    # 14 whole days and 10 h 20 min: 14 × 96 + 41 quarter hours (00:15 … 10:15), 14 × 24 + 10 hours (01:00 … 10:00).
-    assert cov["carriers"]["electricity"]["expected"] == 14 * 96 + 41 == cov["carriers"]["electricity"]["present"]
-    assert cov["carriers"]["water"]["expected"] == 14 * 24 + 10 == cov["carriers"]["water"]["present"]
+    # Expected up to one interval before now (the reading closing the interval that just ended may be in transit):
+    # 14 days and 10:05 → 14 × 96 + 40 quarter hours (00:15 … 10:00); 14 days and 09:20 → 14 × 24 + 9 hours.
+    # Present: everything stamped so far, 14 × 96 + 41 (… 10:15) and 14 × 24 + 10 (… 10:00).
+    assert cov["carriers"]["electricity"]["expected"] == 14 * 96 + 40
+    assert cov["carriers"]["electricity"]["present"] == 14 * 96 + 41
+    assert cov["carriers"]["water"]["expected"] == 14 * 24 + 9
+    assert cov["carriers"]["water"]["present"] == 14 * 24 + 10
     assert cov["status"] == "complete" and cov["running"]
     assert cov["until"].startswith("2026-04-15T10:20")
     assert _rules(acc) == [("coverage-running", None)]
     assert "2026-04-15T10:20" in acc.issues[0]["message_en"] and "本期尚未结束" in acc.issues[0]["message_zh"]
+    # Readings late by more than an interval are missing: electricity up to 09:45 misses the one of 10:00.
+    early = datetime(2026, 4, 15, 9, 45, tzinfo=SH)
+    lagging = open_twin(None)
+    try:
+        lagging.upsert(_layout())
+        lagging.append(_readings(APRIL, early))
+        short = account(lagging, BUILDING, APRIL, MAY, config=CONFIG, now=now)
+        elec = _cov(short)["carriers"]["electricity"]
+        assert (elec["expected"], elec["present"], elec["missing"]) == (14 * 96 + 40, 14 * 96 + 39, 1)
+        assert _rules(short) == [("coverage-partial", "electricity"), ("coverage-running", None)]
+    finally:
+        lagging.close()
     # The same month seen once it is over (now = 10 May) is partial: the rest of April never came.
     later = account(twin, BUILDING, APRIL, MAY, config=CONFIG, now=datetime(2026, 5, 10, tzinfo=SH))
     assert _rules(later) == [("coverage-partial", "electricity"), ("coverage-partial", "water")]

@@ -14,7 +14,9 @@ Per meter,
   ``now`` and to the days the meter was in operation — its lifecycle phase ``operation``. Days before its first
   recorded lifecycle change count as operation from its first reading on: a meter registered after its history
   was imported (the store records "operation since today" when nobody says otherwise) was evidently running;
-* **expected** = ``⌊window length / interval⌋`` readings, **present** = the readings stamped in the period.
+* **expected** = ``⌊window length / interval⌋`` readings, the window ending one interval before ``now`` at the
+  latest (the reading closing the interval that just ended may still be in transit); **present** = the readings
+  stamped in the period.
 
 A carrier is ``empty`` when its meters hold no reading in the period, ``partial`` when any meter misses
 readings it was expected to take, ``complete`` otherwise; a period not yet over is ``running`` (its figures run
@@ -301,7 +303,7 @@ def coverage(twin: Twin, meters: Sequence[Entity], start: datetime, end: datetim
         if key not in memo:
             memo[key] = _operation_pieces(m, p0, p_end, first_seen, s_us, upper_us)
         pieces = memo[key]
-        expected = None if interval_s is None else sum(int((b - a) // (interval_s * 1_000_000)) for a, b in pieces)
+        expected = None if interval_s is None else _expected(pieces, interval_s, _us(now))
         mc = MeterCoverage(m.id, str(m.value("carrier")), None if interval_s is None else interval_s / 60.0, source,
                            expected if pieces else 0, int(present[k]),
                            _instant(pieces[0][0]) if pieces else None, _instant(pieces[-1][1]) if pieces else None)
@@ -309,6 +311,14 @@ def coverage(twin: Twin, meters: Sequence[Entity], start: datetime, end: datetim
     for carrier in sorted(per_carrier):
         out.carriers[carrier] = CarrierCoverage(carrier, per_carrier[carrier])
     return out
+
+
+def _expected(pieces: list[tuple[int, int]], interval_s: float, now_us: int) -> int:
+    """Readings expected in the pieces: one per interval, up to one interval before ``now`` — the reading that
+    closes the interval just ended may still be on its way, and is not missing yet."""
+    step = int(interval_s * 1_000_000)
+    upper = now_us - step
+    return sum(int((min(b, upper) - a) // step) for a, b in pieces if min(b, upper) > a)
 
 
 def _fill(counts: np.ndarray, twin: Twin, reads: Sequence[Entity], index: dict[str, int], first_day: int,
