@@ -5,6 +5,7 @@ day), never by the module's own arithmetic; "now" is always given, never the clo
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -66,7 +67,7 @@ def _readings(start: datetime, end: datetime, *, gap: tuple[datetime, datetime] 
     t = start
     while t <= end:
         out.append({"entity_id": WATER, "attribute": "reading", "observed_at": t,
-                    "value": 100.0 + (t - APRIL) / timedelta(hours=1)})
+                    "value": 100.0 + (t - datetime(2026, 1, 1, tzinfo=SH)) / timedelta(hours=1)})
         t += timedelta(hours=1)
     return out
 
@@ -264,3 +265,19 @@ def test_cli_json_states_coverage_of_an_empty_month(tmp_path: Path) -> None:
     assert out["coverage"]["present"] == 0 and out["coverage"]["status"] == "empty"
     start, _ = month_range("2026-02")
     assert out["start"] == start.isoformat()
+
+
+def test_report_flags_a_comparison_month_that_is_itself_partial(twin: Twin) -> None:
+    """April is whole, March holds its second half only: April's month-on-month change is not comparable, and the
+    report says so (it used to print the change as if March were whole)."""
+    twin.append(_readings(datetime(2026, 3, 16, tzinfo=SH), MAY))
+    report = monthly_report(twin, BUILDING, "2026-04", lang="en", config=CONFIG, now=datetime(2026, 5, 10, tzinfo=SH))
+    assert report.previous is not None and report.comparison()["kgce"]["mom"] is not None
+    (flag,) = [i for i in report.issues if i["rule"] == "coverage-comparison"]
+    # March: electricity 16 of 31 days × 96; water 16 × 24 hourly steps plus the anchor of 16 March 00:00, which
+    # closes 15 March's last hour — of 31 × 24.
+    share = (16 * 96 + 16 * 24 + 1) / (31 * 96 + 31 * 24)
+    assert flag["month"] == "2026-03" and flag["ratio"] == pytest.approx(share)
+    assert f"{math.floor(share * 10_000) / 100:.2f}%" in flag["message_en"] and "环比不可比" in flag["message_zh"]
+    assert [i["rule"] for i in report.issues] == ["coverage-comparison"]  # April itself is complete
+    assert "month-on-month change is not comparable" in to_html(report)

@@ -182,8 +182,24 @@ class Report:
 
     @property
     def issues(self) -> list[dict[str, Any]]:
-        """What a reader must know about the figures: an empty, partial or running month, declared resets."""
-        return self.account.issues
+        """What a reader must know about the figures: an empty, partial or running month, declared resets, and a
+        comparison month that is itself incomplete (``coverage-comparison``: its change is not comparable)."""
+        out = list(self.account.issues)
+        for key, acc in (("previous", self.previous), ("last_year", self.last_year)):
+            cov = None if acc is None else acc.coverage
+            if cov is None or cov.status not in ("partial", "empty"):
+                continue
+            month = f"{acc.start.astimezone(SHANGHAI):%Y-%m}" if acc is not None else ""
+            share = "?" if cov.expected == 0 else percent((cov.expected - cov.missing) / cov.expected)
+            zh, en = LABELS[key]
+            what_zh, what_en = ("环比", "month-on-month") if key == "previous" else ("同比", "year-on-year")
+            en_text = (f"{en} ({month}) holds {share} of its expected readings: the {what_en} change is "
+                       "not comparable")
+            zh_text = f"{zh}（{month}）读数仅为应有的 {share}，{what_zh}不可比"
+            out.append({"rule": "coverage-comparison", "severity": "warning", "carrier": None, "month": month,
+                        "ratio": None if cov.expected == 0 else (cov.expected - cov.missing) / cov.expected,
+                        "message": f"{en_text} / {zh_text}", "message_en": en_text, "message_zh": zh_text})
+        return out
 
     def issue_text(self, issue: dict[str, Any]) -> str:
         """An issue's message in the report's language."""
@@ -309,18 +325,19 @@ def monthly_report(twin: Twin, scope: str, month: str, *, lang: str = "zh", fact
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-anomalies") as pool:
         found = pool.submit(_anomalies, twin, entity, start, end, now)
         current = account(twin, scope, start, end, now=now, **kwargs)
-        report = _gather(twin, entity, scope, month, lang, start, end, current, cfg, kwargs)
+        report = _gather(twin, entity, scope, month, lang, start, end, current, cfg, kwargs, now)
         report.anomalies = found.result()
     return report
 
 
 def _gather(twin: Twin, entity: Entity, scope: str, month: str, lang: str, start: datetime, end: datetime,
-            current: Account, cfg: EnergyConfig, kwargs: dict[str, Any]) -> Report:
+            current: Account, cfg: EnergyConfig, kwargs: dict[str, Any], now: datetime) -> Report:
     """Everything of the report but its anomalies: comparisons, daily trend, ranking."""
     comparisons: list[Account | None] = []
     for shift in (-1, -12):
         s, e = month_range(_shift_month(month, shift))
-        acc = account(twin, scope, s, e, with_coverage=False, **kwargs)
+        # Covered too: a change against a month that holds a fraction of its readings is no change at all.
+        acc = account(twin, scope, s, e, now=now, **kwargs)
         comparisons.append(acc if _readings(acc) else None)
     days = [(start + timedelta(days=k)).date() for k in range((end.date() - start.date()).days)]
     daily: dict[str, np.ndarray] = {c: np.zeros(len(days)) for c in current.carriers}
