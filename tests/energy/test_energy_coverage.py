@@ -281,3 +281,28 @@ def test_report_flags_a_comparison_month_that_is_itself_partial(twin: Twin) -> N
     assert f"{math.floor(share * 10_000) / 100:.2f}%" in flag["message_en"] and "环比不可比" in flag["message_zh"]
     assert [i["rule"] for i in report.issues] == ["coverage-comparison"]  # April itself is complete
     assert "month-on-month change is not comparable" in to_html(report)
+
+
+def test_api_account_and_report_state_coverage(twin: Twin) -> None:
+    """``/api/v1/energy/account`` and ``/report`` (TestClient over the app on the real file): a month without
+    readings answers with its coverage and the ``coverage-empty`` issues."""
+    from fastapi.testclient import TestClient
+
+    from lingang_twin.api import create_app
+    from lingang_twin.app import PACKS
+
+    twin.append(_readings(APRIL, MAY))
+    app = create_app(twin, packs=PACKS)
+    app.state.energy_config = CONFIG
+    with TestClient(app) as client:
+        r = client.get("/api/v1/energy/account", params={"scope": BUILDING, "month": "2026-02"})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["coverage"]["status"] == "empty" and body["coverage"]["carriers"]["electricity"]["expected"] == (
+            28 * 96)  # February 2026: 28 days of the declared 15-minute interval
+        assert [i["rule"] for i in body["issues"]] == ["coverage-empty", "coverage-empty"]
+        r = client.get("/api/v1/energy/report", params={"scope": BUILDING, "month": "2026-04", "lang": "en"})
+        assert r.status_code == 200, r.text
+        report = r.json()
+        assert report["coverage"]["status"] == "complete" and report["coverage"]["present"] == 30 * 96 + 30 * 24
+        assert report["issues"] == []
