@@ -306,3 +306,11 @@ def test_api_account_and_report_state_coverage(twin: Twin) -> None:
         report = r.json()
         assert report["coverage"]["status"] == "complete" and report["coverage"]["present"] == 30 * 96 + 30 * 24
         assert report["issues"] == []
+
+
+def test_a_period_not_begun_says_so(twin: Twin) -> None:
+    acc = account(twin, BUILDING, MAY, datetime(2026, 6, 1, tzinfo=SH), config=CONFIG,
+                  now=datetime(2026, 4, 20, tzinfo=SH))
+    assert _rules(acc) == [("coverage-empty", "electricity"), ("coverage-empty", "water")]
+    assert all("has not begun" in i["message_en"] and "尚未开始" in i["message_zh"] for i in acc.issues)
+    assert _cov(acc)["expected"] == 0 and _cov(acc)["status"] == "empty"

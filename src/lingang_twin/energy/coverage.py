@@ -198,9 +198,12 @@ class Coverage:
         for c in self.carriers.values():
             status = c.status
             if status in ("empty", "not-expected"):
-                reason_en, reason_zh = (("none of its meters was in operation", "其表计均未投运")
-                                        if status == "not-expected" else
-                                        (f"{c.expected:,} expected", f"应有 {c.expected:,} 条"))
+                if self.now <= self.start:
+                    reason_en, reason_zh = "the period has not begun", "本期尚未开始"
+                elif status == "not-expected":
+                    reason_en, reason_zh = "none of its meters was in operation", "其表计均未投运"
+                else:
+                    reason_en, reason_zh = f"{c.expected:,} expected", f"应有 {c.expected:,} 条"
                 out.append(_issue("coverage-empty", c,
                                   f"no {_en(c.carrier).lower()} reading in the period ({reason_en})",
                                   f"本期无{_zh(c.carrier)}读数（{reason_zh}）"))
@@ -213,7 +216,7 @@ class Coverage:
                     f"({gone}) on {len(short)} of {len(c.meters)} meters",
                     f"{_zh(c.carrier)}：应有 {c.expected:,} 条读数，缺 {c.missing:,} 条（{gone}），"
                     f"涉及 {len(short)}/{len(c.meters)} 块表"))
-        if self.running:
+        if self.running and self.now > self.start:
             until = self.until.isoformat(timespec="minutes")
             out.append(_issue("coverage-running", None, f"The period is not over: figures up to {until}",
                               f"本期尚未结束：数据截至 {until}", severity="info"))
