@@ -15,6 +15,7 @@ placeholders so that the report can be computed, not figures to quote.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -77,6 +78,7 @@ def main() -> None:
     print(f"district monthly report, slowest format: {worst:.2f} s vs target 2 s: {verdict(worst <= 2.0)}; "
           f"peak RSS {peak_rss_mib():.0f} MiB")
     twin.close()
+    shutil.rmtree(work, ignore_errors=True)  # the twin and the rendered reports: ~50 MB a run
 
 
 if __name__ == "__main__":
