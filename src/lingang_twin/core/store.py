@@ -92,6 +92,8 @@ class SeriesQuery:
     group_by: str | None = None
     period_end: bool | None = None
     ordered: bool = True
+    limit: int | None = None
+    after: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -177,3 +179,9 @@ class Store(Protocol):
 
     def series_of(self, entity_id: str) -> Mapping[str, str | None]:
         """The attributes with a time series on ``entity_id`` and their units."""
+
+    def delete_observations(self, entity_id: str, attribute: str, start: datetime, end: datetime) -> int:
+        """Delete the readings of one series in ``[start, end)``, atomically; returns how many were removed.
+
+        The store records the deletion in its change feed (op ``readings-delete``) in the same transaction and
+        keeps its own derived state (compaction, roll-ups) right. The twin has checked the arguments."""

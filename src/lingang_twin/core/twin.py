@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -50,6 +50,7 @@ from lingang_twin.core.types import EntityType, TypeRegistry, model_errors_to_va
 from lingang_twin.core.units import check_unit, conversion
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+MAX_PAGE_ROWS = 1_000_000  # a raw-read page the store builds at once; faces set their own, smaller, limits
 ON_CONFLICT = ("reject", "replace", "keep")
 
 
@@ -392,9 +393,18 @@ class Twin:
             refs = self.store.referrers(entity_id)
             if refs:
                 shown = ", ".join(f"{e} ({r})" for e, r in refs[:5])
-                raise ConflictError(f"{entity_id} is still referenced by {len(refs)} entities: {shown} / "
-                                    "仍被其他实体引用，无法删除")
+                raise ConflictError(
+                    f"{entity_id} is still referenced by {len(refs)} entities: {shown}. To take it out of service "
+                    "and keep its history, retire it instead: PATCH it with {\"phase\": \"retired\", "
+                    "\"phaseSince\": \"YYYY-MM-DD\"} (Twin.retire) / 仍被其他实体引用，无法删除；"
+                    "如需停用并保留历史，请将其生命周期阶段设为 retired（退役）")
             self.store.delete_entity(entity_id)
+
+    def retire(self, entity_id: str, since: date | None = None) -> Entity:
+        """Take an entity out of service from ``since`` (default today, Asia/Shanghai) and keep it, its
+        relationships and its readings for history: lifecycle phase ``retired``. The way to end a meter or a
+        building that others still point at, which :meth:`delete` refuses."""
+        return self.set_phase(entity_id, "retired", since)
 
     def query(self, query: EntityQuery | None = None, **kwargs: Any) -> EntityPage:
         """Entities matching a query (an :class:`EntityQuery`, or its fields as keywords; ``q`` may be text)."""
@@ -525,6 +535,56 @@ class Twin:
             return prop.unit
         return sent[0] if sent else None
 
+    def delete_readings(self, entity_id: str | None, attribute: str | None, start: datetime | None,
+                        end: datetime | None) -> int:
+        """Delete the readings of ONE series in the closed range ``[start, end)``; returns how many were removed.
+
+        Bounded on purpose: the entity, the attribute and both ends of the range are required, so no call can
+        wipe more than one series' stretch of time. The store records it in the change feed (``readings-delete``
+        with attribute, range and count) in the same transaction. To correct readings instead, resend them with
+        ``append(..., on_conflict="replace")``.
+        """
+        # Once accounts exist the audit hooks in here: the caller's identity joins the change-feed entry.
+        for name, value in (("entity_id", entity_id), ("attribute", attribute), ("start", start), ("end", end)):
+            if value is None or value == "":
+                raise ValidationError(name, "required",
+                                      f"deleting readings needs entity_id, attribute, start and end (a closed "
+                                      f"range of one series); {name} is missing / 删除读数须指定实体、属性及起止时间")
+        assert entity_id is not None and attribute is not None and start is not None and end is not None
+        parse_entity_id(entity_id, "entity_id")
+        if not ATTRIBUTE_NAME.match(attribute):
+            raise ValidationError("attribute", "attribute-name", f"{attribute!r} is not an attribute name")
+        _aware(start, "start")
+        _aware(end, "end")
+        if start >= end:
+            raise ValidationError("end", "range-order", "end must be after start / 结束时间须晚于开始时间")
+        with self._lock:
+            if not self.store.existing_ids([entity_id]):
+                raise NotFoundError("entity", entity_id)
+            if attribute not in self.store.series_of(entity_id):
+                raise NotFoundError("series", f"{entity_id} {attribute}")
+            return self.store.delete_observations(entity_id, attribute, start, end)
+
+    def correct(self, observations: ObservationBatch | Iterable[Observation | Mapping[str, Any]]) -> IngestResult:
+        """Store corrected readings: a reading that differs from the stored one of the same instant replaces it
+        (``replaced`` counts them; each corrected series gets a ``readings-replace`` change-feed entry)."""
+        return self.append(observations, on_conflict="replace")
+
+    def iter_series(self, query: SeriesQuery, chunk_rows: int = 100_000) -> Iterator[pa.Table]:
+        """Raw readings of ``query`` (``bucket=None``) in chunks of at most ``chunk_rows``, by keyset pages, so an
+        export of any size holds one chunk in memory. Every reading present from the first chunk to the last is
+        yielded exactly once."""
+        if query.bucket is not None:
+            raise ValidationError("bucket", "raw-only", "only raw readings are read in chunks")
+        after = query.after
+        while True:
+            table = self.series(replace(query, limit=chunk_rows, after=after))
+            if table.num_rows:
+                yield table
+            if table.num_rows < chunk_rows:
+                return
+            after = page_cursor(table)
+
     def read(self, entity_id: str, attribute: str, start: datetime | None = None,
              end: datetime | None = None) -> pa.Table:
         """Raw readings of one series in [start, end): columns ``observed_at`` (UTC) and ``value``."""
@@ -568,6 +628,11 @@ class Twin:
             self.types.get(t, "types")
         if query.group_by is not None and query.group_by != "entity":
             _check_name(query.group_by, "group_by")
+        if (query.limit is not None or query.after is not None) and query.bucket is not None:
+            raise ValidationError("limit", "raw-only", "limit and a cursor page raw readings, not aggregates")
+        if query.limit is not None and not 1 <= query.limit <= MAX_PAGE_ROWS:
+            raise ValidationError("limit", "limit-range", f"limit must be between 1 and {MAX_PAGE_ROWS}",
+                                  value=query.limit)
         if query.period_end is None:
             query = replace(query, period_end=self._period_end(query))
         return self.store.read_series(query)
@@ -581,6 +646,13 @@ class Twin:
         else:
             names = [t.name for t in self.types]
         return any(query.attribute in self.types.get(n).period_series for n in names if n in self.types)
+
+
+def page_cursor(table: pa.Table) -> tuple[str, int]:
+    """The keyset cursor after the last row of a raw-read page: ``(entity_id, epoch µs UTC)``."""
+    last = table.num_rows - 1
+    ts = pc.cast(table["observed_at"].cast(pa.timestamp("us", tz="UTC")), pa.int64())
+    return str(table["entity_id"][last].as_py()), int(ts[last].as_py())
 
 
 def _check_order_name(name: str) -> None:

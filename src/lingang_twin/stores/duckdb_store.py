@@ -15,7 +15,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,6 +40,7 @@ from lingang_twin.core.store import (
 from lingang_twin.stores.migrations import LATEST_VERSION, MIGRATIONS
 from lingang_twin.stores.sql_q import compile_q, sql_string, value_json
 
+_CST = timezone(timedelta(hours=8))
 _DAY_US = 86_400 * 1_000_000
 _BUCKET_US = {"15min": 900 * 1_000_000, "hour": 3600 * 1_000_000, "day": _DAY_US}
 _SORT_COLUMNS = {"id": "e.id", "type": "e.type", "phase": "phase_now", "createdAt": "e.created_at",
@@ -56,6 +57,11 @@ def _json_default(v: Any) -> Any:
 
 def _dumps(v: Any) -> str:
     return json.dumps(v, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+
+
+def _iso(micros: int) -> str:
+    """Epoch microseconds (UTC) as ISO 8601 in Asia/Shanghai time."""
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(micros))).astimezone(_CST).isoformat()
 
 
 def _micros(t: datetime) -> int:
@@ -336,9 +342,7 @@ class DuckDBStore:
                 con.execute("DELETE FROM series WHERE entity_id = ?", [entity_id])
                 for table, col in (("entities", "id"), ("relationships", "entity_id"), ("lifecycle", "entity_id")):
                     con.execute(f"DELETE FROM {table} WHERE {col} = ?", [entity_id])
-                if self.schema_version >= 2:
-                    con.execute("INSERT INTO changes (changed_at, entity_id, op) VALUES (now(), ?, 'delete')",
-                                [entity_id])
+                self._record_change(con, entity_id, "delete")
             self._evict([entity_id])
             if self._geo is not None:
                 self._geo.remove(entity_id)
@@ -360,10 +364,14 @@ class DuckDBStore:
         return [r[0] for r in rows]
 
     def changes_since(self, seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
-        """Entity changes after sequence number ``seq`` (oldest first): ``seq``, ``at``, ``entity_id``, ``op``."""
-        rows = self._reader().execute("SELECT seq, changed_at, entity_id, op FROM changes WHERE seq > ? "
+        """Changes after sequence number ``seq`` (oldest first): ``seq``, ``changed_at``, ``entity_id``, ``op``
+        (``create``, ``update``, ``delete``, ``readings-delete``, ``readings-replace``) and ``detail`` (for
+        readings: attribute, range and count; else ``None``)."""
+        detail = "detail" if self.schema_version >= 4 else "NULL"
+        rows = self._reader().execute(f"SELECT seq, changed_at, entity_id, op, {detail} FROM changes WHERE seq > ? "
                                       "ORDER BY seq LIMIT ?", [seq, limit]).fetchall()
-        return [{"seq": r[0], "changed_at": r[1], "entity_id": r[2], "op": r[3]} for r in rows]
+        return [{"seq": r[0], "changed_at": r[1], "entity_id": r[2], "op": r[3],
+                 "detail": json.loads(r[4]) if r[4] else None} for r in rows]
 
     # -- entity queries -----------------------------------------------------------------------------------------
     def _geo_index(self) -> GeoIndex:
@@ -501,6 +509,37 @@ class DuckDBStore:
                                       [entity_id]).fetchall()
         return {r[0]: r[1] for r in rows}
 
+    def delete_observations(self, entity_id: str, attribute: str, start: datetime, end: datetime) -> int:
+        """Delete the readings of one series in ``[start, end)``; returns how many were removed.
+
+        The change feed gets one ``readings-delete`` row with the attribute, the range and the count, in the same
+        transaction. Compaction needs nothing: a deleted row leaves no gap in the ``(series_id, ts)`` order and
+        the watermark stays a lower bound of what is unsorted.
+        """
+        lo, hi = _micros(start), _micros(end)
+        with self._tx() as con:
+            row = con.execute("SELECT series_id FROM series WHERE entity_id = ? AND attribute = ?",
+                              [entity_id, attribute]).fetchall()
+            if not row:
+                return 0
+            deleted = con.execute("DELETE FROM observations WHERE series_id = ? AND ts >= ? AND ts < ?",
+                                  [row[0][0], lo, hi]).fetchall()
+            n = int(deleted[0][0]) if deleted else 0
+            if n:
+                # The audit hooks in here once accounts exist: the caller joins this row (who deleted what).
+                self._record_change(con, entity_id, "readings-delete", {
+                    "attribute": attribute, "start": start.isoformat(), "end": end.isoformat(), "count": n})
+        return n
+
+    def _record_change(self, con: duckdb.DuckDBPyConnection, entity_id: str, op: str,
+                       detail: dict[str, Any] | None = None) -> None:
+        """One change-feed row (inside the caller's transaction)."""
+        if self.schema_version >= 4:
+            con.execute("INSERT INTO changes (changed_at, entity_id, op, detail) VALUES (now(), ?, ?, ?)",
+                        [entity_id, op, _dumps(detail) if detail is not None else None])
+        elif self.schema_version >= 2:
+            con.execute("INSERT INTO changes (changed_at, entity_id, op) VALUES (now(), ?, ?)", [entity_id, op])
+
     def append_observations(self, batch: ObservationBatch, new_series: Sequence[SeriesSpec],
                             conversions: Sequence[Conversion], on_conflict: OnConflict = "reject") -> IngestResult:
         """Store a validated batch idempotently and atomically (see the Store protocol)."""
@@ -561,6 +600,16 @@ class DuckDBStore:
                             "and instant; resend with on_conflict='replace' to correct them / 与已存读数冲突",
                             index=int(first_idx) if first_idx is not None else None)
                     if on_conflict == "replace":
+                        # A correction: the change feed says which series changed and how many readings (the
+                        # audit of who corrected what hooks in here once accounts exist).
+                        for eid, attr, cnt, t0, t1 in con.execute(
+                                "SELECT s.entity_id, s.attribute, count(*), min(nb.ts), max(nb.ts) FROM nb "
+                                "JOIN observations o ON o.series_id = nb.series_id AND o.ts = nb.ts "
+                                "AND o.ts BETWEEN $lo AND $hi JOIN series s ON s.series_id = nb.series_id "
+                                "WHERE o.value <> nb.value GROUP BY ALL ORDER BY ALL",
+                                {"lo": lo, "hi": hi}).fetchall():
+                            self._record_change(con, eid, "readings-replace", {
+                                "attribute": attr, "count": int(cnt), "first": _iso(t0), "last": _iso(t1)})
                         con.execute(
                             "UPDATE observations o SET value = nb.value FROM nb WHERE o.series_id = nb.series_id "
                             "AND o.ts = nb.ts AND o.value <> nb.value AND o.ts BETWEEN $lo AND $hi",
@@ -629,9 +678,16 @@ class DuckDBStore:
         lo_op, hi_op = (">", "<=") if closing else (">=", "<")
         sel = self._series_selection(query, params)
         if query.bucket is None:
+            where = _time_filter(params, 'o.ts', lo_op, hi_op)
+            if query.after is not None:
+                # Keyset: strictly after the last row seen, in the order (entity_id, ts), which is unique for
+                # one attribute (writes are idempotent on it).
+                params["after_e"], params["after_ts"] = query.after[0], int(query.after[1])
+                where += " AND (s.entity_id > $after_e OR (s.entity_id = $after_e AND o.ts > $after_ts))"
+            limit = f" LIMIT {int(query.limit)}" if query.limit is not None else ""
             sql = (f"WITH sel AS ({sel}) SELECT s.entity_id, o.ts, o.value FROM observations o "
                    f"JOIN sel USING (series_id) JOIN series s USING (series_id) "
-                   f"WHERE {_time_filter(params, 'o.ts', lo_op, hi_op)} ORDER BY s.entity_id, o.ts")
+                   f"WHERE {where} ORDER BY s.entity_id, o.ts{limit}")
             t = self._arrow(sql, params)
             ts = pa.compute.cast(t["ts"], pa.timestamp("us", tz="UTC"))
             return pa.table({"entity_id": t["entity_id"], "observed_at": ts, "value": t["value"]})

@@ -53,6 +53,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "store metadata (the compaction watermark of the observations table)",
         ("CREATE TABLE store_meta (key VARCHAR NOT NULL, value VARCHAR NOT NULL)",),
     ),
+    Migration(
+        4,
+        "change feed detail: what a readings deletion or correction touched (attribute, range, count)",
+        ("ALTER TABLE changes ADD COLUMN detail VARCHAR",),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
