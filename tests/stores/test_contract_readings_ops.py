@@ -141,7 +141,8 @@ def test_keyset_paging_with_ties_and_late_inserts_returns_every_row_once(lingang
     meters = (M_ELEC_SUB, M_WATER, M_H2, M_ELEC)
     for m in meters:
         lingang.append(_rows(m, 20))
-    late_before = [{**r, "observed_at": r["observed_at"] - timedelta(days=1)} for r in _rows(M_ELEC_SUB, 3)]
+    # Keyset order is by id: hq-h2 < lc-elec-hvac < lc-elec-main < lc-water; two pages of 7 end inside hq-h2.
+    late_before = [{**r, "observed_at": r["observed_at"] - timedelta(days=1)} for r in _rows(M_H2, 3)]
     late_after = [{**r, "observed_at": r["observed_at"] + timedelta(days=1)} for r in _rows(M_WATER, 3)]
 
     def insert_late() -> None:
