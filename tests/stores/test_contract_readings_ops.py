@@ -168,7 +168,7 @@ def test_iter_series_chunks_cover_the_read_exactly(lingang: Twin) -> None:
     query = SeriesQuery(attribute="reading", types=("Meter",), start=T0 + timedelta(hours=1))
     whole = lingang.series(query)
     chunks = list(lingang.iter_series(query, chunk_rows=9))
-    assert [c.num_rows for c in chunks] == [9] * 10 + [6]  # 2 × 46 = 92 readings from 01:00
+    assert [c.num_rows for c in chunks] == [9] * 10 + [2]  # 2 × 46 = 92 readings from 01:00
     joined = [row for c in chunks for row in zip(c.column("entity_id").to_pylist(),
                                                 c.column("observed_at").to_pylist(), strict=True)]
     assert joined == list(zip(whole.column("entity_id").to_pylist(), whole.column("observed_at").to_pylist(),
