@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import io
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -11,13 +14,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from fastapi import APIRouter, Query, Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from lingang_twin.api.deps import SettingsDep, TwinDep, json_body, media_type
 from lingang_twin.api.problems import ProblemError
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.observations import ObservationBatch, OnConflict, parse_instant
 from lingang_twin.core.store import SeriesQuery
+from lingang_twin.core.twin import Twin, page_cursor
 
 router = APIRouter(prefix="/api/v1", tags=["observations"])
 FIELDS = ("entity_id", "attribute", "observed_at", "value")
@@ -79,7 +83,8 @@ def batch_from_csv(data: bytes) -> ObservationBatch:
 async def post_observations(
     request: Request, twin: TwinDep, settings: SettingsDep,
     on_conflict: Annotated[Literal["reject", "replace", "keep"], Query(
-        description="a reading that differs from a stored one: reject the batch, replace it, or keep the old")]
+        description="a reading that differs from a stored one: reject the batch, replace it (a correction: "
+        "recorded in the change feed), or keep the old")]
     = "reject",
 ) -> Response:
     """Store readings, all or nothing: a JSON array of ``{entity_id, attribute, observed_at, value, unit?}`` or a
@@ -104,8 +109,61 @@ async def post_observations(
     return Response(orjson.dumps(result.__dict__), media_type="application/json")
 
 
+DEFAULT_PAGE_ROWS = 10_000
+MAX_PAGE_ROWS = 100_000
+STREAM_CHUNK_ROWS = 100_000
+
+
+def encode_cursor(attribute: str, after: tuple[str, int]) -> str:
+    """The opaque continuation token of a raw-read page: the keyset ``(entity, attribute, observed_at)`` of its
+    last row, base64url-encoded JSON (opaque to clients; only this module reads it)."""
+    return base64.urlsafe_b64encode(orjson.dumps([after[0], attribute, after[1]])).decode().rstrip("=")
+
+
+def decode_cursor(token: str, attribute: str) -> tuple[str, int]:
+    """The keyset of a token from :func:`encode_cursor`; 422 naming ``cursor`` if it is not one, or belongs to
+    another attribute's read."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        entity, attr, ts = orjson.loads(raw)
+        if not isinstance(entity, str) or not isinstance(attr, str) or type(ts) is not int:
+            raise TypeError
+    except (ValueError, TypeError, orjson.JSONDecodeError):
+        raise ValidationError("cursor", "cursor-format", "not a continuation token from a previous page; "
+                              "pass the 'next' value unchanged / 续页标记无效") from None
+    if attr != attribute:
+        raise ValidationError("cursor", "cursor-query", "this continuation token belongs to a read of another "
+                              "attribute; keep the query's other parameters unchanged / 续页标记与查询不符")
+    return entity, ts
+
+
+def _local(table: pa.Table) -> pa.Table:
+    """Raw readings with ``observed_at`` in Asia/Shanghai time (how the API shows instants)."""
+    if "observed_at" not in table.column_names:
+        return table
+    return table.set_column(table.column_names.index("observed_at"), "observed_at",
+                            table["observed_at"].cast(pa.timestamp("us", tz="Asia/Shanghai")))
+
+
+def _csv_chunks(twin: Twin, query: SeriesQuery) -> Iterator[bytes]:
+    """A raw read as CSV, chunk by chunk (keyset pages), so an export of any size holds one chunk in memory."""
+    first = True
+    for chunk in twin.iter_series(query, chunk_rows=STREAM_CHUNK_ROWS):
+        sink = io.BytesIO()
+        pacsv.write_csv(_local(chunk), sink, write_options=pacsv.WriteOptions(include_header=first))
+        first = False
+        yield sink.getvalue()
+    if first:  # no readings at all: still a CSV with its header
+        sink = io.BytesIO()
+        pacsv.write_csv(pa.table({"entity_id": pa.array([], pa.string()),
+                                  "observed_at": pa.array([], pa.timestamp("us", tz="Asia/Shanghai")),
+                                  "value": pa.array([], pa.float64())}), sink)
+        yield sink.getvalue()
+
+
 @router.get("/observations", summary="Read or aggregate readings / 查询与聚合观测值")
 def get_observations(
+    request: Request,
     twin: TwinDep,
     attribute: Annotated[str, Query(description="the series, e.g. reading")],
     entity_id: Annotated[str | None, Query(description="one entity")] = None,
@@ -119,23 +177,72 @@ def get_observations(
     agg: Annotated[str, Query(description="sum | mean | min | max | count | first | last | delta")] = "sum",
     groupBy: Annotated[str | None, Query(description="entity, or a property such as carrier")] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
+    limit: Annotated[int | None, Query(
+        ge=1, le=MAX_PAGE_ROWS, description=f"raw readings per page (default {DEFAULT_PAGE_ROWS} for JSON; a raw "
+        "CSV without limit streams every reading)")] = None,
+    cursor: Annotated[str | None, Query(description="the 'next' token of the previous page (raw reads)")] = None,
 ) -> Response:
-    """Raw readings (no ``bucket``) or calendar-bucket aggregates computed in the store."""
+    """Raw readings (no ``bucket``) or calendar-bucket aggregates computed in the store.
+
+    Raw readings come in pages ordered by entity and time: at most ``limit`` (default 10,000, at most 100,000)
+    and a ``next`` token (and ``nextLink``, also sent as a ``Link: rel="next"`` header) while more remain; pass it
+    as ``cursor`` with the same query. Paging is by keyset, not offset: a reading inserted meanwhile never makes
+    a page repeat or skip another. ``format=csv`` without ``limit`` streams every reading."""
     types = tuple(t.strip() for t in type.split(",") if t.strip()) if type else ()
     from lingang_twin.core.q import parse_q
 
+    if bucket is not None and (limit is not None or cursor is not None):
+        raise ValidationError("limit" if limit is not None else "cursor", "raw-only",
+                              "limit and cursor page raw readings; aggregates are not paged / 聚合结果不分页")
     query = SeriesQuery(attribute=attribute, entity_id=entity_id, under=under, types=types,
                         q=parse_q(q) if q else None, start=parse_instant(start, "start"),
                         end=parse_instant(end, "end"), bucket=bucket,  # type: ignore[arg-type]
                         agg=agg, group_by=groupBy)  # type: ignore[arg-type]
-    table = twin.series(query)
-    if "observed_at" in table.column_names:
-        table = table.set_column(table.column_names.index("observed_at"), "observed_at",
-                                 table["observed_at"].cast(pa.timestamp("us", tz="Asia/Shanghai")))
+    if bucket is not None:
+        table = _local(twin.series(query))
+        if format == "csv":
+            sink = io.BytesIO()
+            pacsv.write_csv(table, sink)
+            return Response(sink.getvalue(), media_type="text/csv; charset=utf-8")
+        body = {"attribute": attribute, "bucket": bucket, "agg": agg, "count": table.num_rows,
+                "data": table.to_pylist()}
+        return Response(orjson.dumps(body), media_type="application/json")
+    after = decode_cursor(cursor, attribute) if cursor is not None else None
+    if format == "csv" and limit is None and after is None:
+        twin.series(replace(query, limit=1))  # checks the query now: a bad one is a problem, not a broken stream
+        return StreamingResponse(_csv_chunks(twin, query), media_type="text/csv; charset=utf-8")
+    page_rows = limit or DEFAULT_PAGE_ROWS
+    # One row more than the page tells whether another page exists without a count over the whole read.
+    table = twin.series(replace(query, limit=page_rows + 1, after=after))
+    token = link = None
+    if table.num_rows > page_rows:
+        table = table.slice(0, page_rows)
+        token = encode_cursor(attribute, page_cursor(table))
+        link = str(request.url.include_query_params(cursor=token))
+    headers = {"Link": f'<{link}>; rel="next"'} if link else None
+    table = _local(table)
     if format == "csv":
         sink = io.BytesIO()
         pacsv.write_csv(table, sink)
-        return Response(sink.getvalue(), media_type="text/csv; charset=utf-8")
-    body = {"attribute": attribute, "bucket": bucket, "agg": agg if bucket else None, "count": table.num_rows,
-            "data": table.to_pylist()}
-    return Response(orjson.dumps(body), media_type="application/json")
+        return Response(sink.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    body = {"attribute": attribute, "bucket": None, "agg": None, "count": table.num_rows, "limit": page_rows,
+            "next": token, "nextLink": link, "data": table.to_pylist()}
+    return Response(orjson.dumps(body), media_type="application/json", headers=headers)
+
+
+@router.delete("/observations", summary="Delete readings of one series in a time range / 删除某序列一段时间的读数")
+def delete_observations(
+    twin: TwinDep,
+    entity_id: Annotated[str | None, Query(description="the entity (required)")] = None,
+    attribute: Annotated[str | None, Query(description="the series, e.g. reading (required)")] = None,
+    start: Annotated[str | None, Query(description="ISO 8601 with offset, inclusive (required)")] = None,
+    end: Annotated[str | None, Query(description="ISO 8601 with offset, exclusive (required)")] = None,
+) -> Response:
+    """Delete the readings of ONE series in ``[start, end)`` and answer how many were removed. All four
+    parameters are required (422 naming the missing one), so no request removes more than one series' stretch.
+    To correct readings instead, POST them with ``on_conflict=replace``. Recorded in the change feed."""
+    t0, t1 = parse_instant(start, "start"), parse_instant(end, "end")
+    deleted = twin.delete_readings(entity_id, attribute, t0, t1)
+    return Response(orjson.dumps({"deleted": deleted, "entity_id": entity_id, "attribute": attribute,
+                                  "start": t0.isoformat() if t0 else None, "end": t1.isoformat() if t1 else None}),
+                    media_type="application/json")
