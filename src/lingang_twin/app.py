@@ -44,8 +44,29 @@ def load_energy_config(path: Path | None) -> object | None:
         raise model_errors_to_validation(err, "energy_config") from None
 
 
+def exit_on_sigterm() -> None:
+    """Make SIGTERM a graceful stop, as SIGINT is: raise ``SystemExit(0)`` in the main thread, so every
+    ``finally`` runs (the live feed stops, the twin checkpoints and closes the DuckDB file, no ``.wal`` is left).
+
+    Why this is needed: uvicorn handles SIGTERM by shutting the server down, and then, to let the default
+    behaviour happen, re-raises the signal it captured (``signal.raise_signal`` in ``Server.capture_signals``)
+    after restoring the handler it found. With Python's default SIGTERM handler that kills the process on the
+    spot (exit 143) before the caller's ``twin.close()``; SIGINT survived only because its default handler
+    raises KeyboardInterrupt. With this handler installed first, uvicorn restores it and re-raising reaches it.
+    """
+    import signal
+
+    def _stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _stop)
+
+
 def serve(twin: Twin, settings: Settings) -> None:
-    """Serve the API and the operations-centre console (``/console``) for ``twin`` until interrupted (blocking)."""
+    """Serve the API and the operations-centre console (``/console``) for ``twin`` until interrupted (blocking).
+
+    SIGINT and SIGTERM both stop it gracefully: uvicorn finishes, then ``SystemExit`` / ``KeyboardInterrupt``
+    unwinds to the caller, whose ``finally`` closes the twin (see :func:`exit_on_sigterm`)."""
     import uvicorn
 
     from lingang_twin import console
@@ -56,4 +77,5 @@ def serve(twin: Twin, settings: Settings) -> None:
     energy_config = load_energy_config(settings.energy_config)
     app.state.energy_config = energy_config  # read by the energy pack's routes …
     board.energy_config = energy_config  # … and by its console page
+    exit_on_sigterm()
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)

@@ -1,4 +1,5 @@
-"""The ``lingang-twin`` command: demo, serve, import, export, energy (report, forecast).
+"""The ``lingang-twin`` command: demo, serve, import, export, readings (delete), db (backup, restore), energy
+(report, forecast).
 
 Every command refuses bad input with one line on stderr and exit code 2, and writes nothing.
 """
@@ -14,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from lingang_twin.core.errors import TwinError
+from lingang_twin.core.errors import TwinError, ValidationError
 from lingang_twin.core.observations import parse_instant
 
 app = typer.Typer(
@@ -37,6 +38,20 @@ energy_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(energy_app, name="energy")
+db_app = typer.Typer(
+    help="The twin's DuckDB file · 数据库文件: consistent backup and restore.\n\n"
+         "Example: lingang-twin db backup backups/twin-2026-12-01.duckdb --server http://127.0.0.1:8000",
+    no_args_is_help=True,
+)
+app.add_typer(db_app, name="db")
+readings_app = typer.Typer(
+    help="Readings · 读数: delete a bad stretch of one series (to correct readings, import them with "
+         "--on-conflict replace).\n\n"
+         "Example: lingang-twin readings delete --entity urn:ngsi-ld:Meter:x --attribute reading "
+         "--start 2026-11-01T00:00+08:00 --end 2026-11-02T00:00+08:00",
+    no_args_is_help=True,
+)
+app.add_typer(readings_app, name="readings")
 out = Console()
 err_console = Console(stderr=True)
 
@@ -106,9 +121,10 @@ def demo(
     """Build the demo twin into DB (or reuse it), backfill history, start live telemetry and serve it."""
     if ctx.invoked_subcommand is not None:
         return
-    from lingang_twin.app import serve
+    from lingang_twin.app import exit_on_sigterm, serve
     from lingang_twin.demo import LiveSimulator
 
+    exit_on_sigterm()  # a SIGTERM while the history is being built closes the file cleanly too
     started = time.perf_counter()
     twin = _open(db)
     report = _build(twin, days, seed)
@@ -220,13 +236,16 @@ def import_(
             out.print(f"imported {len(ids)} entities from {path} / 已导入实体")
             return
         table = twin_io.read_observation_table(path, kind)
-        batches = twin_io.table_batches(table)  # every row checked before anything is written
-        twin = _open(db)
         try:
-            with err_console.status(f"storing {table.num_rows} readings / 写入读数 …"):
-                totals = twin_io.append_batches(twin, batches, on_conflict)  # type: ignore[arg-type]
-        finally:
-            twin.close()
+            batches = twin_io.table_batches(table)  # every row checked before anything is written
+            twin = _open(db)
+            try:
+                with err_console.status(f"storing {table.num_rows} readings / 写入读数 …"):
+                    totals = twin_io.append_batches(twin, batches, on_conflict)  # type: ignore[arg-type]
+            finally:
+                twin.close()
+        except ValidationError as err:  # the line and the column, never the file's content
+            fail(f"{path}: {twin_io.locate(err, path, kind, table)}")
         out.print(f"imported {totals['inserted']} new readings, {totals['duplicates']} already stored, "
                   f"{totals['replaced']} replaced, {totals['kept']} kept from {path}")
     except TwinError as err:
@@ -272,6 +291,125 @@ def export(
             twin.close()
     except TwinError as err:
         fail(str(err))
+
+
+@readings_app.command("delete")
+def readings_delete(
+    entity: Annotated[str, typer.Option(help="the entity whose series to cut / 实体")],
+    attribute: Annotated[str, typer.Option(help="the series, e.g. reading / 属性")],
+    start: Annotated[str, typer.Option(help="ISO 8601 with offset, inclusive / 开始（含）")],
+    end: Annotated[str, typer.Option(help="ISO 8601 with offset, exclusive / 结束（不含）")],
+    db: DbOption = Path("lingang-twin.duckdb"),
+) -> None:
+    """Delete the readings of ONE series in [START, END) and say how many were removed. While a server runs on
+    DB, use its API instead: DELETE /api/v1/observations?entity_id=&attribute=&start=&end=.
+
+    Example: lingang-twin readings delete --db twin.duckdb --entity urn:ngsi-ld:Meter:x --attribute reading
+    --start 2026-11-01T00:00+08:00 --end 2026-11-02T00:00+08:00
+    """
+    if not db.exists():
+        fail(f"{db}: no such twin file / 数据库文件不存在")
+    try:
+        t0, t1 = parse_instant(start, "--start"), parse_instant(end, "--end")
+        twin = _open(db)
+        try:
+            n = twin.delete_readings(entity, attribute, t0, t1)
+        finally:
+            twin.close()
+    except TwinError as err:
+        fail(str(err))
+    out.print(f"deleted {n} readings of {attribute} of {entity} in [{start}, {end}) / 已删除 {n} 条读数",
+              soft_wrap=True, highlight=False)
+
+
+@db_app.command("backup")
+def db_backup(
+    dest: Annotated[Path, typer.Argument(help="the new backup file (must not exist) / 备份文件")],
+    db: DbOption = Path("lingang-twin.duckdb"),
+    server: Annotated[str | None, typer.Option(
+        help="URL of the server running on the twin (e.g. http://127.0.0.1:8000): it makes the snapshot")] = None,
+) -> None:
+    """A consistent copy of the twin in a new DuckDB file — safe while the server runs (give --server; the file
+    is open in the server's process, which makes the snapshot). Never copy the .duckdb file by hand: a copy can
+    pair it with a stale .wal.
+
+    Examples: lingang-twin db backup twin-backup.duckdb --server http://127.0.0.1:8000;
+    lingang-twin db backup twin-backup.duckdb --db twin.duckdb   (no server running)
+    """
+    if dest.exists() or Path(f"{dest}.wal").exists():
+        fail(f"{dest}: exists; choose a new file / 备份文件已存在")
+    if not dest.parent.is_dir():
+        fail(f"{dest}: no such directory {dest.parent} / 目录不存在")
+    if server is not None:
+        count = _backup_from_server(server.rstrip("/"), dest)
+    else:
+        from lingang_twin.stores.duckdb_store import DuckDBStore
+
+        if not db.exists():
+            fail(f"{db}: no such twin file / 数据库文件不存在")
+        try:
+            store = DuckDBStore(db)
+        except TwinError as err:
+            fail(f"{err}; if a server runs on it, back it up through the server: --server URL / "
+                 "服务运行中请使用 --server")
+        try:
+            count = store.backup(dest)
+        except TwinError as err:
+            fail(str(err))
+        finally:
+            store.close()
+    out.print(f"backed up {count} entities to {dest} ({dest.stat().st_size / 1e6:.1f} MB) / 备份完成",
+              soft_wrap=True, highlight=False)
+
+
+def _backup_from_server(url: str, dest: Path) -> int:
+    """Ask the server for a snapshot and write it to ``dest`` (through a temporary file, then checked)."""
+    import os
+    import shutil
+    import urllib.error
+    import urllib.request
+
+    from lingang_twin.stores.duckdb_store import DuckDBStore
+
+    tmp = dest.with_name(f".{dest.name}.part")
+    try:
+        request = urllib.request.Request(f"{url}/api/v1/admin/backup", method="POST")
+        with urllib.request.urlopen(request, timeout=600) as answer, tmp.open("wb") as sink:
+            shutil.copyfileobj(answer, sink, 1 << 20)
+        store = DuckDBStore(tmp, read_only=True)  # the copy must open before it takes the name
+        count = store.count_entities()
+        store.close()
+        os.replace(tmp, dest)
+        return count
+    except urllib.error.HTTPError as err:
+        detail = err.read().decode("utf-8", "replace")[:300]
+        fail(f"{url}: the server refused the backup ({err.code}): {detail} / 服务器拒绝备份")
+    except (urllib.error.URLError, OSError) as err:
+        fail(f"{url}: cannot reach the server ({err}) / 无法连接服务器")
+    except TwinError as err:
+        fail(f"the backup from {url} does not open: {err} / 备份文件无法打开")
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@db_app.command("restore")
+def db_restore(
+    src: Annotated[Path, typer.Argument(help="a backup made by 'db backup' / 备份文件")],
+    db: DbOption = Path("lingang-twin.duckdb"),
+    replace: Annotated[bool, typer.Option("--replace", help="overwrite DB if it exists / 覆盖现有文件")] = False,
+) -> None:
+    """Restore DB from a backup. Refused while DB is in use (stop the server first) and, for an existing DB,
+    without --replace. The backup is checked and copied first; DB is replaced in one step.
+
+    Example: lingang-twin db restore twin-backup.duckdb --db twin.duckdb --replace
+    """
+    from lingang_twin.stores.duckdb_store import restore_file
+
+    try:
+        count = restore_file(src, db, replace=replace)
+    except TwinError as err:
+        fail(str(err))
+    out.print(f"restored {db} from {src}: {count} entities / 恢复完成", soft_wrap=True, highlight=False)
 
 
 @energy_app.command("report")

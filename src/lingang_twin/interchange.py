@@ -8,6 +8,8 @@ value is an entity URN (or a list of URNs) is a relationship; ``phase`` and ``ph
 from __future__ import annotations
 
 import json
+import os
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from lingang_twin.core.twin import Twin
 
 OBSERVATION_COLUMNS = ("entity_id", "attribute", "observed_at", "value")
 CHUNK_ROWS = 500_000
+EXPORT_CHUNK_ROWS = 200_000
 
 
 def _is_urn(v: Any) -> bool:
@@ -96,26 +99,149 @@ def _default(v: Any) -> Any:
     raise TypeError(type(v).__name__)
 
 
+_OBS_TYPES = {"entity_id": pa.string(), "attribute": pa.string(), "observed_at": pa.string(),
+              "value": pa.float64(), "unit": pa.string()}
+_NUMBER = r"^\s*[-+]?((\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|inf|infinity|nan)\s*$"
+
+# What a rule means, without quoting the offending content (an import's errors name the line and the column,
+# never the data: a file may hold what should not land in a terminal or a log).
+RULE_TEXT: dict[str, str] = {
+    "datetime-format": "not an ISO 8601 date-time / 不是 ISO 8601 时间",
+    "datetime-type": "not an ISO 8601 date-time / 不是 ISO 8601 时间",
+    "timezone-required": "the time has no time zone; add +08:00 or Z / 时间须带时区",
+    "number": "not a number / 不是数值",
+    "finite": "not a finite number (NaN or infinity) / 数值须为有限数",
+    "required": "empty / 缺少值",
+    "string": "not text / 不是文本",
+    "attribute-name": "not an attribute name (letters, digits and _) / 属性名无效",
+    "unknown-entity": "no such entity in the twin; import the entities first / 实体不存在",
+    "attribute-kind": "names a relationship or geo-property, not a series / 不是时间序列属性",
+    "conflicting-value": "differs from the reading stored (or given earlier in the file) for the same entity, "
+                         "attribute and instant; import with --on-conflict replace to correct it / 与已存读数冲突",
+    "negative-reading": "a meter reading is never negative / 读数不能为负",
+    "unit-unknown": "not a unit we know / 未知单位",
+    "unit-incompatible": "a unit this series cannot be converted from / 单位与序列不符",
+    "id-format": "not an entity id (urn:ngsi-ld:<Type>:<id>) / 实体标识格式错误",
+}
+
+
 def read_observation_table(path: Path, kind: str) -> pa.Table:
-    """An Arrow table of observations from CSV or Parquet, its columns checked."""
+    """An Arrow table of observations from CSV or Parquet, its columns checked.
+
+    A bad CSV row is named by its line and column (``line 7, column 4 (value): not a number``), never quoted."""
     try:
-        if kind == "parquet":
-            table = pq.read_table(path)
-        else:
-            header = path.open("rb").readline().decode("utf-8-sig").strip().split(",")
-            types = {"entity_id": pa.string(), "attribute": pa.string(), "observed_at": pa.string(),
-                     "value": pa.float64(), "unit": pa.string()}
-            table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-                column_types={h.strip(): types[h.strip()] for h in header if h.strip() in types},
-                strings_can_be_null=False))
+        table = pq.read_table(path) if kind == "parquet" else read_observation_csv(path)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, UnicodeDecodeError) as err:
-        raise ValidationError("file", f"{kind}-syntax", f"{path}: not a readable {kind.upper()} file: {err}") from None
+        detail = f": {err}" if kind == "parquet" else ""  # a Parquet error names its structure, not its data
+        raise ValidationError("file", f"{kind}-syntax", f"{path}: not a readable {kind.upper()} file{detail}"
+                              ) from None
     missing = [c for c in OBSERVATION_COLUMNS if c not in table.column_names]
     unknown = [c for c in table.column_names if c not in (*OBSERVATION_COLUMNS, "unit")]
     if missing or unknown:
         raise ValidationError("file", "columns", f"{path}: columns must be {', '.join(OBSERVATION_COLUMNS)} "
                               f"and optionally unit; missing {missing}, unknown {unknown}")
     return table
+
+
+def read_observation_csv(source: Path | bytes, field: str = "file") -> pa.Table:
+    """Observations from a CSV file or body (header ``entity_id, attribute, observed_at, value[, unit]``).
+
+    Every field is read as text and ``value`` converted afterwards, so a bad row is reported as ``line N,
+    column C (name)`` with what is wrong — never the row's content, never pyarrow's own message. ``field``
+    names the whole input in errors about it (``file`` for the CLI, ``body`` for the API)."""
+    raw = source.read_bytes() if isinstance(source, Path) else source
+    try:
+        header = _header(raw, strict=True)
+    except UnicodeDecodeError:
+        raise ValidationError(field, "csv-encoding", "line 1: the CSV must be UTF-8 / CSV 须为 UTF-8 编码"
+                              ) from None
+    missing = [c for c in OBSERVATION_COLUMNS if c not in header]
+    unknown = [i + 1 for i, h in enumerate(header) if h not in _OBS_TYPES]
+    if missing or unknown:
+        raise ValidationError(field, "csv-columns", f"line 1: the columns must be {', '.join(OBSERVATION_COLUMNS)} "
+                              f"and optionally unit; missing {missing}, not one of them: column(s) {unknown} / "
+                              "CSV 列不正确")
+    bad_rows: list[tuple[int | None, int, int]] = []
+
+    def invalid(row: Any) -> str:
+        bad_rows.append((row.number, row.expected_columns, row.actual_columns))
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(raw), read_options=pacsv.ReadOptions(use_threads=False),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=invalid),
+            convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                                 strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+        # Whatever pyarrow says may quote the data: say only where it is.
+        where = re.search(r"[Rr]ow #(\d+)", str(err))
+        line = f"line {where.group(1)}: " if where else ""
+        raise ValidationError(field, "csv-syntax", f"{line}not a readable CSV (quotes or encoding) / CSV 无法解析"
+                              ) from None
+    if bad_rows:
+        number, expected, actual = bad_rows[0]
+        line = f"line {number}" if number is not None else "a line"
+        raise ValidationError(field, "csv-row", f"{line}: {actual} fields where the header has {expected} "
+                              f"/ 第 {number} 行字段数为 {actual}，表头为 {expected}")
+    values = table["value"]
+    try:
+        converted = pc.cast(values, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        ok = pc.match_substring_regex(values, _NUMBER, ignore_case=True)
+        index = int(pc.indices_nonzero(pc.invert(ok))[0].as_py())
+        raise ValidationError("value", "number", f"{_where_csv(raw, header, index, 'value')}: "
+                              f"{RULE_TEXT['number']}") from None
+    return table.set_column(table.column_names.index("value"), "value", converted)
+
+
+def _header(raw: bytes, strict: bool = False) -> list[str]:
+    """The column names on line 1 of a CSV (quoted or not)."""
+    import csv as pycsv
+
+    line = raw.split(b"\n", 1)[0].decode("utf-8-sig", "strict" if strict else "replace")
+    return [h.strip() for h in next(pycsv.reader([line.strip()]), [])]
+
+
+def _line_of(raw: bytes, row: int) -> int:
+    """The line (1-based, header = 1) where data row ``row`` (0-based) starts; exact with quoted line breaks
+    and blank lines (which pyarrow skips). Only called on the error path."""
+    import csv as pycsv
+    import io
+
+    reader = pycsv.reader(io.StringIO(raw.decode("utf-8-sig", "replace"), newline=""))
+    start = 1
+    seen = -1
+    for fields in reader:
+        if fields:
+            if seen == row:
+                return start
+            seen += 1
+        start = reader.line_num + 1
+    return start
+
+
+def _where_csv(raw: bytes, header: list[str], row: int, field: str) -> str:
+    column = header.index(field) + 1 if field in header else None
+    where = f"line {_line_of(raw, row)}"
+    return f"{where}, column {column} ({field})" if column else where
+
+
+def locate(err: ValidationError, path: Path, kind: str, table: pa.Table) -> ValidationError:
+    """``err`` about item ``err.index`` of an imported file, re-said as its line and column (CSV) or row and
+    column (Parquet) with what is wrong — without quoting the file's content (issue: imports echoed it)."""
+    if err.index is None:
+        return err
+    text = RULE_TEXT.get(err.rule, f"breaks the rule {err.rule} / 违反规则 {err.rule}")
+    if kind == "csv":
+        raw = path.read_bytes()
+        header = _header(raw)
+        where = _where_csv(raw, header, err.index, err.field)
+    else:
+        names = table.column_names
+        column = f", column {names.index(err.field) + 1} ({err.field})" if err.field in names else ""
+        where = f"row {err.index + 1}{column}"
+    return ValidationError(err.field, err.rule, f"{where}: {text}", index=err.index)
 
 
 def table_batches(table: pa.Table) -> list[ObservationBatch]:
@@ -148,23 +274,40 @@ def append_batches(twin: Twin, batches: list[ObservationBatch], on_conflict: OnC
 
 def write_observations(twin: Twin, path: Path, *, attribute: str, entity_id: str | None = None,
                        types: tuple[str, ...] = (), under: str | None = None, start: datetime | None = None,
-                       end: datetime | None = None) -> int:
-    """Write raw readings as CSV (ISO 8601 with +08:00) or Parquet (tz-aware timestamps); returns how many."""
+                       end: datetime | None = None, chunk_rows: int = EXPORT_CHUNK_ROWS) -> int:
+    """Write raw readings as CSV (ISO 8601 with +08:00) or Parquet (tz-aware timestamps); returns how many.
+
+    Streamed: readings are read in keyset chunks of ``chunk_rows`` and appended to the file, so memory holds one
+    chunk whatever the size of the export. Written to a temporary file beside ``path`` and moved into place, so
+    a failure leaves no half file."""
     if entity_id is None and under is None and not types:
         raise ValidationError("type", "scope", "choose the readings: --entity, --under or --type")
-    t = twin.series(SeriesQuery(attribute=attribute, entity_id=entity_id, under=under, types=types, start=start,
-                                end=end))
-    table = pa.table({"entity_id": t["entity_id"], "attribute": pa.array([attribute] * t.num_rows, pa.string()),
-                      "observed_at": t["observed_at"].cast(pa.timestamp("us", tz="Asia/Shanghai")),
-                      "value": t["value"]})
-    if path.suffix.lower() == ".parquet":
-        pq.write_table(table, path)
-    else:
-        local = t["observed_at"].cast(pa.timestamp("us", tz="Asia/Shanghai"))
-        micros = pc.cast(t["observed_at"], pa.int64())
-        whole = pc.all(pc.equal(pc.multiply(pc.divide(micros, 1_000_000), 1_000_000), micros)).as_py()
-        if whole is not False:  # whole seconds: the short ISO form; Shanghai has no DST, so +08:00 is exact
-            local = local.cast(pa.timestamp("s", tz="Asia/Shanghai"))
-        iso = pc.strftime(local, format="%Y-%m-%dT%H:%M:%S+08:00")
-        pacsv.write_csv(table.set_column(2, "observed_at", iso), path)
-    return table.num_rows
+    query = SeriesQuery(attribute=attribute, entity_id=entity_id, under=under, types=types, start=start, end=end)
+    parquet = path.suffix.lower() == ".parquet"
+    schema = pa.schema([("entity_id", pa.string()), ("attribute", pa.string()),
+                        ("observed_at", pa.timestamp("us", tz="Asia/Shanghai") if parquet else pa.string()),
+                        ("value", pa.float64())])
+    tmp = path.with_name(f".{path.name}.part")
+    n = 0
+    try:
+        writer: Any = pq.ParquetWriter(tmp, schema) if parquet else pacsv.CSVWriter(tmp, schema)
+        try:
+            for t in twin.iter_series(query, chunk_rows=chunk_rows):
+                local = t["observed_at"].cast(pa.timestamp("us", tz="Asia/Shanghai"))
+                if not parquet:
+                    micros = pc.cast(t["observed_at"], pa.int64())
+                    whole = pc.all(pc.equal(pc.multiply(pc.divide(micros, 1_000_000), 1_000_000), micros)).as_py()
+                    # Whole seconds: the short ISO form (Arrow's %S prints the fraction of a µs timestamp), decided
+                    # per chunk; either form reads back the same. Shanghai has no DST, so +08:00 is exact.
+                    if whole is not False:
+                        local = local.cast(pa.timestamp("s", tz="Asia/Shanghai"))
+                    local = pc.strftime(local, format="%Y-%m-%dT%H:%M:%S+08:00")
+                writer.write_table(pa.table([t["entity_id"], pa.array([attribute] * t.num_rows, pa.string()),
+                                             local, t["value"]], schema=schema))
+                n += t.num_rows
+        finally:
+            writer.close()
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return n

@@ -133,7 +133,9 @@ def test_a_file_with_one_unknown_entity_writes_nothing(tmp_path: Path, geojson: 
         f"{M_WATER},reading,2024-05-01T{h:02d}:00:00+08:00,{h}\n" for h in range(23))
         + "urn:ngsi-ld:Meter:ghost,reading,2024-05-01T23:00:00+08:00,1\n", encoding="utf-8")
     proc = run("import", str(csv), "--db", str(db), check=False)
-    assert proc.returncode == 2 and "item 23" in proc.stderr and "does not exist" in proc.stderr
+    # The line (header = 1) and the column, never the content (issue 10.10).
+    assert proc.returncode == 2 and "line 25, column 1 (entity_id)" in proc.stderr
+    assert "no such entity" in proc.stderr and "ghost" not in proc.stderr
     from lingang_twin.app import open_twin
 
     with open_twin(db) as twin:
@@ -150,3 +152,25 @@ def test_serve_refuses_a_bad_energy_config(tmp_path: Path) -> None:
                            "--port", "8799"], capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 2, proc.stderr
     assert "energy_config" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_bad_csv_rows_are_named_by_line_and_column_without_their_content(tmp_path: Path, geojson: Path) -> None:
+    db = tmp_path / "lines.duckdb"
+    run("import", str(geojson), "--db", str(db))
+    head = "entity_id,attribute,observed_at,value\n"
+    good = f"{M_WATER},reading,2024-05-01T00:00:00+08:00,1\n"
+    secret = "SECRET-7Q"
+    cases = {
+        # a blank line and a quoted line break before the bad row: the line is still exact
+        "value": (head + good + "\n" + f'{M_WATER},"read\ning",2024-05-01T01:00:00+08:00,2\n'
+                  + f"{M_WATER},reading,2024-05-01T02:00:00+08:00,{secret}\n", "line 6, column 4 (value)"),
+        "time": (head + good + f"{M_WATER},reading,{secret},3\n", "line 3, column 3 (observed_at)"),
+        "fields": (head + good + f"{M_WATER},reading,2024-05-01T02:00:00+08:00,3,{secret}\n", "line 3"),
+    }
+    for name, (content, where) in cases.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_text(content, encoding="utf-8")
+        proc = run("import", str(path), "--db", str(db), check=False)
+        assert proc.returncode == 2, name
+        assert where in proc.stderr and secret not in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from lingang_twin import __version__
-from lingang_twin.api import entities, meta, observations
+from lingang_twin.api import admin, entities, meta, observations
 from lingang_twin.api.limits import BodyLimit
 from lingang_twin.api.problems import install_handlers
 from lingang_twin.core.packs import Pack
@@ -32,6 +32,7 @@ def create_app(twin: Twin, settings: Settings | None = None, packs: list[Pack] |
     app.include_router(meta.router)
     app.include_router(entities.router)
     app.include_router(observations.router)
+    app.include_router(admin.router)
     for pack in packs or []:
         factory = pack.hooks.get("api")
         if factory is not None:

@@ -53,26 +53,12 @@ def batch_from_json_rows(rows: list[Any]) -> ObservationBatch:
 
 
 def batch_from_csv(data: bytes) -> ObservationBatch:
-    """Columns ``entity_id, attribute, observed_at, value[, unit]`` from CSV bytes (header required)."""
-    try:
-        header = data.split(b"\n", 1)[0].decode("utf-8-sig").strip().split(",")
-    except UnicodeDecodeError:
-        raise ValidationError("body", "csv-encoding", "CSV must be UTF-8") from None
-    header = [h.strip() for h in header]
-    missing = [f for f in FIELDS if f not in header]
-    unknown = [h for h in header if h not in ALLOWED]
-    if missing or unknown:
-        raise ValidationError("body", "csv-columns",
-                              f"CSV columns must be {', '.join(FIELDS)} and optionally unit; "
-                              f"missing {missing}, unknown {unknown} / CSV 列不正确")
-    types = {"entity_id": pa.string(), "attribute": pa.string(), "observed_at": pa.string(), "value": pa.float64(),
-             "unit": pa.string()}
-    try:
-        table = pacsv.read_csv(io.BytesIO(data), convert_options=pacsv.ConvertOptions(
-            column_types={h: types[h] for h in header}, strings_can_be_null=False))
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
-        raise ValidationError("body", "csv-syntax", f"not a readable CSV of observations: {err}") from None
-    unit = table["unit"] if "unit" in header else None
+    """Columns ``entity_id, attribute, observed_at, value[, unit]`` from CSV bytes (header required); a bad row
+    is named by its line and column, without quoting it."""
+    from lingang_twin.interchange import read_observation_csv
+
+    table = read_observation_csv(data, field="body")
+    unit = table["unit"] if "unit" in table.column_names else None
     if unit is not None:
         unit = pc.if_else(pc.equal(unit, ""), pa.scalar(None, pa.string()), unit)
     return ObservationBatch.from_arrays(table["entity_id"], table["attribute"], table["observed_at"],

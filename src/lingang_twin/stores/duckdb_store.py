@@ -11,6 +11,7 @@ Writes are serialised by the twin; each call here is one transaction, rolled bac
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections import OrderedDict
@@ -150,6 +151,35 @@ class DuckDBStore:
                     self.con.execute("CHECKPOINT")
             finally:
                 self.con.close()
+
+    def backup(self, dest: str | Path) -> int:
+        """Write a consistent copy of the twin to the new DuckDB file ``dest``; returns its entity count.
+
+        Safe while the server runs (the file is open in this process only, so this is how a live twin is backed
+        up): under the write lock, so no write lands between the checkpoint and the copy, the database is copied
+        table by table with ``COPY FROM DATABASE`` into a fresh file, sequences (the change feed's) included.
+        Never a bare file copy, which can pair the file with a stale ``.wal``. Reads go on meanwhile.
+        """
+        if self.path == ":memory:":
+            raise StoreError("an in-memory twin has no file to back up / 内存数据库无法备份")
+        target = Path(dest)
+        if target.exists() or Path(f"{target}.wal").exists():
+            raise ValidationError("dest", "file-exists", f"{target} exists; choose a new file / 目标文件已存在")
+        with self._lock:
+            try:
+                self.con.execute("CHECKPOINT")
+                name = str(self.con.execute("SELECT current_database()").fetchall()[0][0]).replace('"', '""')
+                self.con.execute(f"ATTACH {sql_string(str(target))} AS lingang_backup")
+                try:
+                    self.con.execute(f'COPY FROM DATABASE "{name}" TO lingang_backup')
+                    count = self.con.execute("SELECT count(*) FROM lingang_backup.entities").fetchall()[0][0]
+                finally:
+                    self.con.execute("DETACH lingang_backup")
+            except duckdb.Error as err:
+                for leftover in (target, Path(f"{target}.wal")):
+                    leftover.unlink(missing_ok=True)
+                raise StoreError(f"backup to {target} failed: {err} / 备份失败") from err
+        return int(count)
 
     def _tx(self) -> _Transaction:
         return _Transaction(self)
@@ -828,3 +858,79 @@ class _Transaction:
             return False
         finally:
             self.store._lock.release()
+
+
+def restore_file(src: str | Path, target: str | Path, *, replace: bool = False) -> int:
+    """Restore the twin file ``target`` from the backup ``src``; returns the restored entity count.
+
+    The backup is checked first (it opens, its schema is one this version knows) and copied with DuckDB into a
+    temporary file beside ``target``; only then is ``target`` replaced, atomically. Refused while ``target`` is
+    open in another process (a running server: stop it first), and refused for an existing ``target`` unless
+    ``replace``. A ``.wal`` left beside the old file is removed, so it can never be replayed onto the restore.
+    """
+    source, dest = Path(src), Path(target)
+    if not source.is_file():
+        raise ValidationError("src", "file-missing", f"{source}: no such backup file / 备份文件不存在")
+    if source.resolve() == dest.resolve():
+        raise ValidationError("src", "same-file", "the backup and the twin file are the same file")
+    if dest.exists() and not replace:
+        raise ValidationError("db", "file-exists", f"{dest} exists; pass --replace to overwrite it with the backup "
+                              "/ 目标文件已存在，如需覆盖请加 --replace")
+    check = DuckDBStore(source, read_only=True) if _is_current(source) else None
+    try:
+        count = check.count_entities() if check is not None else None
+    finally:
+        if check is not None:
+            check.close()
+    if dest.exists():
+        try:  # the file lock tells whether a server (or anything) has it open; this also replays its own WAL
+            duckdb.connect(str(dest)).close()
+        except duckdb.IOException as err:
+            raise StoreError(f"{dest} is in use by another process (a running server?): stop it before restoring "
+                             f"/ 数据库正被其他进程使用，请先停止服务 ({err})") from err
+    tmp = dest.with_name(f".{dest.name}.restoring")
+    for leftover in (tmp, Path(f"{tmp}.wal")):
+        leftover.unlink(missing_ok=True)
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            con.execute(f"ATTACH {sql_string(str(source))} AS lingang_src (READ_ONLY)")
+            main = str(con.execute("SELECT current_database()").fetchall()[0][0]).replace('"', '""')
+            con.execute(f'COPY FROM DATABASE lingang_src TO "{main}"')
+            con.execute("DETACH lingang_src")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, dest)
+        Path(f"{dest}.wal").unlink(missing_ok=True)
+    except duckdb.Error as err:
+        raise StoreError(f"restore from {source} failed: {err} / 恢复失败") from err
+    finally:
+        for leftover in (tmp, Path(f"{tmp}.wal")):
+            leftover.unlink(missing_ok=True)
+    if count is None:  # an older schema: opening it writable migrates it, as any older file
+        store = DuckDBStore(dest)
+        count = store.count_entities()
+        store.close()
+    return count
+
+
+def _is_current(path: Path) -> bool:
+    """Whether a DuckDB file has this version's latest schema (a read-only open needs no migration then)."""
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as err:
+        raise ValidationError("src", "not-a-twin", f"{path}: not a DuckDB file of a twin ({err}) / 不是孪生数据库文件"
+                              ) from err
+    try:
+        row = con.execute("SELECT max(version) FROM schema_version").fetchall()
+    except duckdb.Error as err:
+        raise ValidationError("src", "not-a-twin", f"{path}: not a Lingang Twin file (no schema_version) / "
+                              "不是孪生数据库文件") from err
+    finally:
+        con.close()
+    version = int(row[0][0] or 0) if row else 0
+    if version > LATEST_VERSION:
+        raise SchemaVersionError(f"{path} has schema version {version}; this Lingang Twin knows up to "
+                                 f"{LATEST_VERSION}. Upgrade to restore it / 备份版本较新，请升级软件")
+    return version == LATEST_VERSION
