@@ -14,9 +14,10 @@ from lingang_twin.stores import open_store
 PACKS: list[Pack] = [energy.PACK, mobility.PACK]
 
 
-def open_twin(db: str | Path | None) -> Twin:
-    """Open (or create) the twin in ``db`` with every pack's types registered."""
-    twin = Twin(open_store(db))
+def open_twin(db: str | Path | None, *, compact_rows: int | None = None) -> Twin:
+    """Open (or create) the twin in ``db`` with every pack's types registered (``compact_rows``: see
+    :class:`~lingang_twin.stores.duckdb_store.DuckDBStore`)."""
+    twin = Twin(open_store(db, compact_rows=compact_rows))
     install(twin, PACKS)
     return twin
 

@@ -71,9 +71,10 @@ def _progress() -> Progress:
 
 def _open(db: Path) -> Any:
     from lingang_twin.app import open_twin
+    from lingang_twin.settings import Settings
 
     try:
-        return open_twin(db)
+        return open_twin(db, compact_rows=Settings().compact_rows)
     except TwinError as err:
         fail(str(err))
 

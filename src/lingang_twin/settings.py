@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     max_batch_items: int = Field(default=500_000, ge=1, description="largest batch of entities or readings")
     tile_url: str | None = Field(default=None, description="console map basemap, a Leaflet tile URL template "
                                  "(e.g. https://tiles.example/{z}/{x}/{y}.png); none: vector layers only, offline")
+    compact_rows: int = Field(default=2_000_000, ge=0, description="readings that arrive before the newest part "
+                              "of the observations table is rewritten in (series, time) order; 0: never by itself")
     env: str = Field(default="development", description="development | production")
     energy_config: Path | None = Field(
         default=None, description="JSON file of the energy pack's EnergyConfig (e.g. the water and hydrogen CO2 "

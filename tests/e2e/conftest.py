@@ -24,8 +24,9 @@ def free_port() -> int:
 class Server:
     """A ``lingang-twin serve`` process over one DuckDB file."""
 
-    def __init__(self, db: Path, args: tuple[str, ...] = ("serve",)) -> None:
+    def __init__(self, db: Path, args: tuple[str, ...] = ("serve",), env: dict[str, str] | None = None) -> None:
         self.db = db
+        self.env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.args = args
@@ -38,7 +39,7 @@ class Server:
         self.log = self.db.with_suffix(f".{self.port}.log")
         with self.log.open("wb") as sink:
             self.proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT,
-                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                         env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -55,6 +56,12 @@ class Server:
     def output(self) -> str:
         """Everything the process printed so far."""
         return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def terminate(self, timeout: float = 60.0) -> int:
+        """SIGTERM, as a service manager stops it; waits for the exit and returns the exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
 
     def kill9(self) -> None:
         assert self.proc is not None
@@ -75,8 +82,8 @@ class Server:
 def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     servers: list[Server] = []
 
-    def make(db: Path | None = None, args: tuple[str, ...] = ("serve",)) -> Server:
-        s = Server(db or tmp_path / "e2e.duckdb", args)
+    def make(db: Path | None = None, args: tuple[str, ...] = ("serve",), env: dict[str, str] | None = None) -> Server:
+        s = Server(db or tmp_path / "e2e.duckdb", args, env)
         servers.append(s)
         return s
 

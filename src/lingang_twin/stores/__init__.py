@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lingang_twin.stores.duckdb_store import DuckDBStore
+from lingang_twin.stores.duckdb_store import DEFAULT_COMPACT_ROWS, DuckDBStore
 
 
-def open_store(url: str | Path | None = None) -> DuckDBStore:
-    """Open a store by location: a file path (``*.duckdb``), ``duckdb:///path``, or ``None``/``:memory:``."""
+def open_store(url: str | Path | None = None, *, compact_rows: int | None = None) -> DuckDBStore:
+    """Open a store by location: a file path (``*.duckdb``), ``duckdb:///path``, or ``None``/``:memory:``.
+    ``compact_rows``: see :class:`DuckDBStore` (``None``: its default)."""
+    rows = DEFAULT_COMPACT_ROWS if compact_rows is None else compact_rows
     if url is None or str(url) == ":memory:":
-        return DuckDBStore(None)
+        return DuckDBStore(None, compact_rows=rows)
     text = str(url)
     if text.startswith("duckdb://"):
         text = text[len("duckdb://"):]
-    return DuckDBStore(text)
+    return DuckDBStore(text, compact_rows=rows)
