@@ -128,7 +128,11 @@ def demo(
     exit_on_sigterm()  # a SIGTERM while the history is being built closes the file cleanly too
     started = time.perf_counter()
     twin = _open(db)
-    report = _build(twin, days, seed)
+    try:
+        report = _build(twin, days, seed)
+    except SystemExit:  # SIGTERM while the history is built (exit_on_sigterm): checkpoint and close the file
+        twin.close()
+        raise
     sim = LiveSimulator(twin, speed=speed, seed=seed) if speed > 0 else None  # continues where the backfill ended
     if sim is not None:
         sim.start()

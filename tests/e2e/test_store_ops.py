@@ -8,6 +8,7 @@ Oracles: the readings each acknowledged batch carried (counted by the test), che
 from __future__ import annotations
 
 import contextlib
+import signal
 import subprocess
 import sys
 import threading
@@ -237,3 +238,24 @@ def test_sigkill_during_ingest_and_compaction_loses_no_acknowledged_reading(serv
         assert total(http) == before == sum(counts.values())
         assert http.post("/api/v1/admin/compact").json()["compacted"] == 0
     assert round1 >= 8 and answered in ([], [200])
+
+
+def test_sigterm_while_the_demo_builds_its_history_closes_the_file(tmp_path: Path) -> None:
+    db = tmp_path / "building.duckdb"
+    log = tmp_path / "building.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "lingang_twin.cli", "demo", "--db", str(db), "--days", "60",
+                                 "--port", "1"], stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while not db.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert db.exists(), log.read_text(errors="replace")
+        proc.send_signal(signal.SIGTERM)  # the file exists: the build has begun (60 days take far longer)
+        assert proc.wait(timeout=120) == 0, log.read_text(errors="replace")[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not Path(f"{db}.wal").exists()
+    duckdb.connect(str(db), read_only=True).close()  # opens, with nothing to replay

@@ -91,6 +91,7 @@ class DuckDBStore:
         # runs them concurrently, each on a committed snapshot), so a long history query does not hold up the
         # console's cheap reads or the writers.
         self._lock = threading.RLock()
+        self._closed = False
         self._local = threading.local()
         self._readers: list[duckdb.DuckDBPyConnection] = []
         self._geo: GeoIndex | None = None
@@ -144,8 +145,11 @@ class DuckDBStore:
         return current
 
     def close(self) -> None:
-        """Checkpoint and close the file."""
+        """Checkpoint and close the file (a second call does nothing)."""
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             try:
                 for cur in self._readers:
                     cur.close()
