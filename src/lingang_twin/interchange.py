@@ -151,10 +151,12 @@ def read_observation_csv(source: Path | bytes, field: str = "file") -> pa.Table:
     names the whole input in errors about it (``file`` for the CLI, ``body`` for the API)."""
     raw = source.read_bytes() if isinstance(source, Path) else source
     try:
-        header = _header(raw, strict=True)
-    except UnicodeDecodeError:
-        raise ValidationError(field, "csv-encoding", "line 1: the CSV must be UTF-8 / CSV 须为 UTF-8 编码"
+        raw.decode("utf-8")  # one C pass; pyarrow would fail deep inside, naming no line
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise ValidationError(field, "csv-encoding", f"line {line}: not UTF-8 text / 第 {line} 行不是 UTF-8 编码"
                               ) from None
+    header = _header(raw)
     missing = [c for c in OBSERVATION_COLUMNS if c not in header]
     unknown = [i + 1 for i, h in enumerate(header) if h not in _OBS_TYPES]
     if missing or unknown:
@@ -195,11 +197,11 @@ def read_observation_csv(source: Path | bytes, field: str = "file") -> pa.Table:
     return table.set_column(table.column_names.index("value"), "value", converted)
 
 
-def _header(raw: bytes, strict: bool = False) -> list[str]:
+def _header(raw: bytes) -> list[str]:
     """The column names on line 1 of a CSV (quoted or not)."""
     import csv as pycsv
 
-    line = raw.split(b"\n", 1)[0].decode("utf-8-sig", "strict" if strict else "replace")
+    line = raw.split(b"\n", 1)[0].decode("utf-8-sig", "replace")
     return [h.strip() for h in next(pycsv.reader([line.strip()]), [])]
 
 
@@ -241,7 +243,7 @@ def locate(err: ValidationError, path: Path, kind: str, table: pa.Table) -> Vali
         names = table.column_names
         column = f", column {names.index(err.field) + 1} ({err.field})" if err.field in names else ""
         where = f"row {err.index + 1}{column}"
-    return ValidationError(err.field, err.rule, f"{where}: {text}", index=err.index)
+    return ValidationError(err.field, err.rule, f"{where}: {text}")  # the line says which item: no "item N"
 
 
 def table_batches(table: pa.Table) -> list[ObservationBatch]:
