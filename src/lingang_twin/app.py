@@ -56,11 +56,13 @@ def exit_on_sigterm() -> None:
     raises KeyboardInterrupt. With this handler installed first, uvicorn restores it and re-raising reaches it.
     """
     import signal
+    import threading
 
     def _stop(signum: int, frame: object) -> None:
         raise SystemExit(0)
 
-    signal.signal(signal.SIGTERM, _stop)
+    if threading.current_thread() is threading.main_thread():  # as uvicorn: signals belong to the main thread
+        signal.signal(signal.SIGTERM, _stop)
 
 
 def serve(twin: Twin, settings: Settings) -> None:

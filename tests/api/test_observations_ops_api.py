@@ -3,6 +3,7 @@ the 409 that says how to retire an entity others point at. Real app, real DuckDB
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 from datetime import datetime, timedelta
@@ -102,7 +103,8 @@ def test_default_page_and_bad_cursors(api: TestClient) -> None:
     api.post(URL, json=rows(M_WATER, 10))
     body = api.get(URL, params={"entity_id": M_WATER, "attribute": "reading"}).json()
     assert body["limit"] == 10_000 and body["next"] is None and body["count"] == 10
-    for bad in ("not-a-token", "W10"):
+    huge = base64.urlsafe_b64encode(f'["{M_WATER}","reading",{2**70}]'.encode()).decode()
+    for bad in ("not-a-token", "W10", huge):
         r = api.get(URL, params={"entity_id": M_WATER, "attribute": "reading", "cursor": bad})
         assert r.status_code == 422 and r.json()["field"] == "cursor"
     first = api.get(URL, params={"entity_id": M_WATER, "attribute": "reading", "limit": 3}).json()

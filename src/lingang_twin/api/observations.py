@@ -112,7 +112,8 @@ def decode_cursor(token: str, attribute: str) -> tuple[str, int]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         entity, attr, ts = orjson.loads(raw)
-        if not isinstance(entity, str) or not isinstance(attr, str) or type(ts) is not int:
+        if not isinstance(entity, str) or not isinstance(attr, str) or type(ts) is not int \
+                or not -(2**63) <= ts < 2**63:
             raise TypeError
     except (ValueError, TypeError, orjson.JSONDecodeError):
         raise ValidationError("cursor", "cursor-format", "not a continuation token from a previous page; "
