@@ -177,3 +177,7 @@ class Store(Protocol):
 
     def series_of(self, entity_id: str) -> Mapping[str, str | None]:
         """The attributes with a time series on ``entity_id`` and their units."""
+
+    def last_observed(self, entity_ids: Sequence[str]) -> dict[str, datetime]:
+        """The newest ``observed_at`` (UTC) of any series of each of ``entity_ids``, in one query; entities with
+        no reading (or unknown) are absent from the answer."""
