@@ -14,6 +14,7 @@ year-on-year), :mod:`.mv` (CalTRACK baselines, savings, weather-normalised compa
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -61,12 +62,13 @@ def energy_today(twin: Twin, config: Any = None, now: datetime | None = None) ->
     return compute(twin, _config(config), now)
 
 
-def entity_panel(page: Any, entity: Any) -> None:
+def entity_panel(page: Any, entity: Any) -> Awaitable[None]:
     """The ``entity_panel`` hook: the energy section of an entity's console page (consumption per carrier today
-    and this month, kgce, CO₂ where factors exist); draws nothing for an entity with no meter."""
+    and this month, kgce, CO₂ where factors exist); draws nothing for an entity with no meter. Returns the
+    coroutine the console awaits (the figures are computed off the event loop)."""
     from lingang_twin.energy.panel import entity_panel as draw
 
-    draw(page, entity)
+    return draw(page, entity)
 
 
 def labels() -> dict[str, tuple[str, str]]:
