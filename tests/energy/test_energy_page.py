@@ -127,6 +127,15 @@ async def test_energy_page_sankey_and_findings(demo: Twin) -> None:
                  .descendants() if isinstance(link, ui.link)}
         shown = findings[:energy_page.MAX_FINDINGS]
         assert links == {f"/entity/{f.entity_id}" for f in shown}
+        # Finding kinds and severities read in Chinese (written out here, not taken from the pack's table).
+        words = {"gap": "数据缺失", "stuck": "停滞", "spike": "突增", "negative": "负读数",
+                 "night_baseload_creep": "夜间基荷上升", "water_leak": "疑似漏水", "hydrogen_loss": "氢损耗"}
+        severities = {"low": "低", "medium": "中", "high": "高", "critical": "严重"}
+        cells = {e.text for e in user.find(marker="energy-findings").elements.pop().descendants()  # type: ignore[attr-defined]
+                 if isinstance(e, ui.label)}
+        for f in shown:
+            assert f"{words[f.kind]}（{severities[f.severity]}）" in cells, f.kind
+        assert not any(f"{f.kind} (" in c for c in cells for f in shown)
         # The ranking is there once the factors are configured; the report buttons are enabled.
         assert user.find(marker="energy-ranking").elements
         for label, magic in (("HTML", b"<"), ("PDF", b"%PDF")):
@@ -248,3 +257,35 @@ async def test_tenant_page_lists_every_tenant_with_its_method(demo: Twin) -> Non
         response = await user.download.next(timeout=60)
         text = response.content.decode("utf-8")
         assert "月度能耗报告" in text and ("按面积分摊" in text or "分表计量" in text)
+
+
+@pytest.mark.asyncio
+async def test_tenant_page_month_picker(demo: Twin, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen from 5 April, the page opens on April (no readings yet: every tenant at zero); picking March shows
+    March's statement — the demo's readings of 17-20 March."""
+    from lingang_twin.energy.tenant_page import tenant_rows
+    from lingang_twin.energy.tenants import tenant_accounts
+
+    monkeypatch.setattr(energy_page, "_now", lambda: datetime(2026, 4, 5, 9, tzinfo=SH))
+    config = EnergyConfig.model_validate(DEMO_CONFIG)
+    start, end = month_range("2026-03")
+    march = tenant_rows(tenant_accounts(demo, start, end, under=DEMO_DISTRICT_ID, config=config),
+                        {})
+    assert march[0]["kgce"] > 0
+    async with simulated_console(demo) as (user, console):
+        console.energy_config = config  # type: ignore[attr-defined]
+        await user.open("/energy/tenants")
+        await user.should_see("2026-04：有自有分表的品种按分表计")
+        picker = user.find(marker="tenant-month").elements.pop()
+        assert list(picker.options)[:3] == ["2026-04", "2026-03", "2026-02"]  # type: ignore[attr-defined]
+        grid = user.find(marker="tenant-table").elements.pop()
+        april = [e.text for e in grid.descendants() if isinstance(e, ui.label)]  # type: ignore[attr-defined]
+        assert f"{march[0]['kgce']:,.1f}" not in april
+        picker.value = "2026-03"  # type: ignore[attr-defined]
+        await user.should_see("2026-03：有自有分表的品种按分表计")
+        await user.should_see(f"{march[0]['kgce']:,.1f}")
+        # The report buttons follow the chosen month.
+        local = march[0]["enterprise"].rsplit(":", 1)[-1]
+        user.find(marker=f"tenant-report-html-{local}").click()
+        response = await user.download.next(timeout=60)
+        assert "2026-03" in response.headers.get("content-disposition", "") + response.content.decode("utf-8")
