@@ -56,7 +56,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "entities.search": ("按名称、类型或编号搜索", "Search by name, type or id"),
     "entities.type": ("类型", "Type"),
     "entities.any_type": ("全部类型", "All types"),
-    "entities.count": ("共 {total} 个，显示 {shown} 个", "{total} found, {shown} shown"),
     "entities.none": ("没有找到匹配“{text}”的实体。", "No entity matches “{text}”."),
     "col.name": ("名称", "Name"),
     "col.type": ("类型", "Type"),
