@@ -43,6 +43,9 @@ async def test_paging_through_every_entity(console_user: tuple[User, Console]) -
     await user.should_see(f"共 {total} 个，显示第 {first + 1}–{total} 个")
     assert page_ids(user) == [e.id for e in everything[first:]]
     assert not user.find(marker="page-next").elements.pop().enabled
+    # A hand-edited link with nonsense gets the first page at the default size, not an error.
+    await user.open("/entities?page=abc&size=7")
+    await user.should_see(f"共 {total} 个，显示第 1–50 个")
     # A search pages too: the meters, by type name.
     meters = [e.id for e in everything if e.type == "Meter"]
     await user.open("/entities?q=Meter&page=2&size=25")

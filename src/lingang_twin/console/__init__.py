@@ -46,8 +46,10 @@ def setup(twin: Twin, settings: Settings | None = None, packs: list[Pack] | None
         await render(console, "/", overview.build)
 
     @ui.page("/entities", title=text("app.title", "zh"))
-    async def explorer_page(q: str = "", type: str = "", page: int = 1, size: int = explorer.DEFAULT_PAGE_SIZE) -> None:
-        await render(console, "/entities", lambda ctx: explorer.build(ctx, q, type, page, size))
+    async def explorer_page(q: str = "", type: str = "", page: str = "1", size: str = "") -> None:
+        # Page and size arrive as text: a hand-edited link with "page=abc" gets the first page, not an error page.
+        number, per_page = explorer.as_int(page, 1), explorer.as_int(size, explorer.DEFAULT_PAGE_SIZE)
+        await render(console, "/entities", lambda ctx: explorer.build(ctx, q, type, number, per_page))
 
     @ui.page("/entity/{entity_id}", title=text("app.title", "zh"))
     async def entity_page(entity_id: str) -> None:

@@ -14,6 +14,14 @@ PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
 
 
+def as_int(text: str, default: int) -> int:
+    """``text`` as a whole number, ``default`` when it is not one."""
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return default
+
+
 def pages_of(total: int, size: int) -> int:
     """How many pages ``total`` matches fill at ``size`` per page (at least one)."""
     return max(1, -(-total // size))
