@@ -216,7 +216,8 @@ def today(twin: Twin, district: str | Sequence[Entity], now: datetime, config: E
     consumption: dict[str, float] = {}
     kgce: dict[str, float] = {}
     last_hour: dict[str, float] = {}
-    for carrier in grid.carriers():
+    order = list(CARRIER_LABELS)  # electricity, water, gas … : the order of every carrier list on screen
+    for carrier in sorted(grid.carriers(), key=lambda c: (order.index(c) if c in order else 99, c)):
         series = grid.total(carrier)
         if np.all(np.isnan(series)):
             continue  # no reading of this carrier today: not a zero (the tiles leave it out)
@@ -263,9 +264,7 @@ def energy_today(twin: Twin, config: EnergyConfig | None = None,
     t = today(twin, meters, now or _now(), config)
     if not t.consumption:
         return None
-    order = list(CARRIER_LABELS)
-    return [(c, t.consumption[c], display_unit(c))
-            for c in sorted(t.consumption, key=lambda c: (order.index(c) if c in order else 99, c))]
+    return [(c, value, display_unit(c)) for c, value in t.consumption.items()]  # today() keeps the screen order
 
 
 def missing_factors(twin: Twin, district: str, config: EnergyConfig | None,
