@@ -163,6 +163,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "prop.register": ("计数方式", "Register"),
     "prop.registerMax": ("表盘上限", "Register maximum"),
     "prop.registerResets": ("清零记录", "Register resets"),
+    "prop.readingInterval": ("抄表间隔", "Reading interval"),
     "prop.endUse": ("末端用途", "End use"),
     "prop.employees": ("员工数", "Employees"),
     "prop.industry": ("行业", "Industry"),
