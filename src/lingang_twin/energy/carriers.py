@@ -48,11 +48,6 @@ def display_unit(carrier: str) -> str:
     return UNIT_SYMBOLS.get(unit, unit)
 
 
-def carrier_table() -> dict[str, tuple[str, str, str]]:
-    """Carrier → (display unit, 中文 label, English label): the table faces receive through the pack's hook."""
-    return {c: (display_unit(c), *CARRIER_LABELS[c]) for c in CANONICAL_UNITS}
-
-
 def canonical_unit(carrier: str) -> str:
     """The canonical unit of ``carrier``; an unknown carrier raises ValidationError (rule ``carrier-unknown``)."""
     try:
@@ -96,5 +91,5 @@ def to_canonical_scale(carrier: str, unit: str, config: EnergyConfig | None = No
                           f"{carrier} 计量单位 {unit!r} 无法换算为 {target!r}", value=unit)
 
 
-__all__ = ["CANONICAL_UNITS", "CARRIER_LABELS", "UNIT_SYMBOLS", "canonical_unit", "carrier_table", "display_unit",
+__all__ = ["CANONICAL_UNITS", "CARRIER_LABELS", "UNIT_SYMBOLS", "canonical_unit", "display_unit",
            "to_canonical_scale"]
