@@ -20,6 +20,7 @@ from lingang_twin.console import Console, setup
 from lingang_twin.core.packs import Pack
 from lingang_twin.core.twin import Twin
 from lingang_twin.settings import Settings
+from simulated_user import PatientUser
 
 
 @asynccontextmanager
@@ -36,7 +37,7 @@ async def simulated_console(twin: Twin, packs: list[Pack] | None = None) -> Asyn
             ui.run(storage_secret="simulated secret", show_welcome_message=False)
             async with core.app.router.lifespan_context(core.app), httpx.AsyncClient(
                     transport=httpx.ASGITransport(core.app), base_url="http://test") as client:
-                yield User(client), console
+                yield PatientUser(client), console
         finally:
             os.environ.pop("NICEGUI_USER_SIMULATION", None)
             ui.navigate = Navigate()

@@ -78,7 +78,7 @@ async def test_explorer_search_by_name_type_and_id(console_user: tuple[User, Con
     await user.open("/entities?q=展示中心")
     await user.should_see("科创总部湾展示中心")
     await user.open("/entities?q=OffStreetParking")
-    await user.should_see("共 7 个，显示 7 个")
+    await user.should_see("共 7 个，显示第 1–7 个")
     await user.open("/entities?q=hq-exhibition")
     await user.should_see(BUILDING)
     user.find(ui.input).clear().type("no-such-thing-anywhere").trigger("keydown.enter")
@@ -89,7 +89,7 @@ async def test_entity_page_shows_properties_tree_lifecycle_and_chart(console_use
     user, _ = console_user
     await user.open(f"/entity/{BUILDING}")
     await user.should_see("科创总部湾展示中心")
-    await user.should_see("floorArea")
+    await user.should_see("建筑面积")  # floorArea, in the page's language
     await user.should_see("12,000 m2")
     # up the tree: parcel → zone → district, each a link to its page
     links = {el.props["href"] for el in user.find(ui.link).elements}
@@ -124,7 +124,7 @@ async def test_bad_input_gets_a_message_not_a_traceback(console_user: tuple[User
     long_ago = datetime.now(SHANGHAI) - timedelta(days=400)
     twin.append([{"entity_id": old, "attribute": "visitors", "observed_at": long_ago, "value": 5.0}])
     await user.open(f"/entity/{old}")
-    await user.should_see("所选时段内“visitors”没有数据。")
+    await user.should_see("所选时段内“访客”没有数据。")  # the series' name in Chinese
 
 
 async def test_empty_store_says_so_on_every_page(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -33,6 +33,7 @@ from lingang_twin.energy.carriers import CARRIER_LABELS
 from lingang_twin.energy.factors import EnergyConfig
 from lingang_twin.energy.quality import check_meters
 from lingang_twin.settings import Settings
+from simulated_user import PatientUser
 
 NOW = datetime(2026, 3, 20, 12, tzinfo=SH)
 DEMO_CONFIG = {**CONFIG, "hydrogen_route": "smr", "hydrogen_kgco2_per_kg": 10.0}
@@ -68,7 +69,7 @@ async def simulated_console(twin: Twin) -> AsyncIterator[tuple[User, Console]]:
             ui.run(storage_secret="simulated secret", show_welcome_message=False)
             async with core.app.router.lifespan_context(core.app), httpx.AsyncClient(
                     transport=httpx.ASGITransport(core.app), base_url="http://test") as client:
-                yield User(client), console
+                yield PatientUser(client), console
         finally:
             os.environ.pop("NICEGUI_USER_SIMULATION", None)
             ui.navigate = Navigate()
@@ -76,9 +77,9 @@ async def simulated_console(twin: Twin) -> AsyncIterator[tuple[User, Console]]:
             ui.download = download
 
 
-def expected_links(twin: Twin) -> dict[tuple[str, str], float]:
-    """kgce per (carrier label, zone name) from ``account`` of each zone; what no zone holds goes to "区内其他"."""
-    start, end = month_range(f"{NOW:%Y-%m}")
+def expected_links(twin: Twin, start: datetime, end: datetime) -> dict[tuple[str, str], float]:
+    """kgce per (carrier label, zone name) from ``account`` of each zone over ``[start, end)``; what no zone holds
+    goes to "区内其他"."""
     zones = twin.query(types=["Zone"], under=DEMO_DISTRICT_ID, limit=100).entities
     assert len(zones) >= 2, "the demo has zones"
     out: dict[tuple[str, str], float] = {}
@@ -106,7 +107,8 @@ async def test_energy_page_sankey_and_findings(demo: Twin) -> None:
         series = options["series"][0]
         assert series["type"] == "sankey"
         nodes = {n["name"] for n in series["data"]}
-        expected = expected_links(demo)
+        # The default period: the 30 days ending with NOW's day (written out here, not asked of the page).
+        expected = expected_links(demo, datetime(2026, 2, 19, tzinfo=SH), datetime(2026, 3, 21, tzinfo=SH))
         assert {c for c, _ in expected} <= nodes and {z for _, z in expected} <= nodes
         assert {"电", "水", "天然气"} <= nodes
         got = {(link["source"], link["target"]): link["value"] for link in series["links"]}
@@ -116,7 +118,7 @@ async def test_energy_page_sankey_and_findings(demo: Twin) -> None:
         # A daily trend chart per carrier, in its own unit.
         for carrier in ("electricity", "water"):
             chart = user.find(marker=f"energy-daily-{carrier}").elements.pop()
-            assert sum(chart.options["series"][0]["data"]) > 0  # type: ignore[attr-defined]
+            assert sum(v for v in chart.options["series"][0]["data"] if v is not None) > 0  # type: ignore[attr-defined]
         # The anomaly list is check_meters' list for the last three days, linked to the meters' pages.
         findings = check_meters(demo, DEMO_DISTRICT_ID, NOW - timedelta(days=3), NOW)
         assert findings, "the demo injects faults and starts with gaps"
@@ -125,6 +127,15 @@ async def test_energy_page_sankey_and_findings(demo: Twin) -> None:
                  .descendants() if isinstance(link, ui.link)}
         shown = findings[:energy_page.MAX_FINDINGS]
         assert links == {f"/entity/{f.entity_id}" for f in shown}
+        # Finding kinds and severities read in Chinese (written out here, not taken from the pack's table).
+        words = {"gap": "数据缺失", "stuck": "停滞", "spike": "突增", "negative": "负读数",
+                 "night_baseload_creep": "夜间基荷上升", "water_leak": "疑似漏水", "hydrogen_loss": "氢损耗"}
+        severities = {"low": "低", "medium": "中", "high": "高", "critical": "严重"}
+        cells = {e.text for e in user.find(marker="energy-findings").elements.pop().descendants()  # type: ignore[attr-defined]
+                 if isinstance(e, ui.label)}
+        for f in shown:
+            assert f"{words[f.kind]}（{severities[f.severity]}）" in cells, f.kind
+        assert not any(f"{f.kind} (" in c for c in cells for f in shown)
         # The ranking is there once the factors are configured; the report buttons are enabled.
         assert user.find(marker="energy-ranking").elements
         for label, magic in (("HTML", b"<"), ("PDF", b"%PDF")):
@@ -246,3 +257,35 @@ async def test_tenant_page_lists_every_tenant_with_its_method(demo: Twin) -> Non
         response = await user.download.next(timeout=60)
         text = response.content.decode("utf-8")
         assert "月度能耗报告" in text and ("按面积分摊" in text or "分表计量" in text)
+
+
+@pytest.mark.asyncio
+async def test_tenant_page_month_picker(demo: Twin, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen from 5 April, the page opens on April (no readings yet: every tenant at zero); picking March shows
+    March's statement — the demo's readings of 17-20 March."""
+    from lingang_twin.energy.tenant_page import tenant_rows
+    from lingang_twin.energy.tenants import tenant_accounts
+
+    monkeypatch.setattr(energy_page, "_now", lambda: datetime(2026, 4, 5, 9, tzinfo=SH))
+    config = EnergyConfig.model_validate(DEMO_CONFIG)
+    start, end = month_range("2026-03")
+    march = tenant_rows(tenant_accounts(demo, start, end, under=DEMO_DISTRICT_ID, config=config),
+                        {})
+    assert march[0]["kgce"] > 0
+    async with simulated_console(demo) as (user, console):
+        console.energy_config = config  # type: ignore[attr-defined]
+        await user.open("/energy/tenants")
+        await user.should_see("2026-04：有自有分表的品种按分表计")
+        picker = user.find(marker="tenant-month").elements.pop()
+        assert list(picker.options)[:3] == ["2026-04", "2026-03", "2026-02"]  # type: ignore[attr-defined]
+        grid = user.find(marker="tenant-table").elements.pop()
+        april = [e.text for e in grid.descendants() if isinstance(e, ui.label)]  # type: ignore[attr-defined]
+        assert f"{march[0]['kgce']:,.1f}" not in april
+        picker.value = "2026-03"  # type: ignore[attr-defined]
+        await user.should_see("2026-03：有自有分表的品种按分表计")
+        await user.should_see(f"{march[0]['kgce']:,.1f}")
+        # The report buttons follow the chosen month.
+        local = march[0]["enterprise"].rsplit(":", 1)[-1]
+        user.find(marker=f"tenant-report-html-{local}").click()
+        response = await user.download.next(timeout=60)
+        assert "2026-03" in response.headers.get("content-disposition", "") + response.content.decode("utf-8")

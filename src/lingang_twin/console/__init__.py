@@ -46,8 +46,10 @@ def setup(twin: Twin, settings: Settings | None = None, packs: list[Pack] | None
         await render(console, "/", overview.build)
 
     @ui.page("/entities", title=text("app.title", "zh"))
-    async def explorer_page(q: str = "", type: str = "") -> None:
-        await render(console, "/entities", lambda ctx: explorer.build(ctx, q, type))
+    async def explorer_page(q: str = "", type: str = "", page: str = "1", size: str = "") -> None:
+        # Page and size arrive as text: a hand-edited link with "page=abc" gets the first page, not an error page.
+        number, per_page = explorer.as_int(page, 1), explorer.as_int(size, explorer.DEFAULT_PAGE_SIZE)
+        await render(console, "/entities", lambda ctx: explorer.build(ctx, q, type, number, per_page))
 
     @ui.page("/entity/{entity_id}", title=text("app.title", "zh"))
     async def entity_page(entity_id: str) -> None:
@@ -79,6 +81,12 @@ def setup(twin: Twin, settings: Settings | None = None, packs: list[Pack] | None
             hook(console.register_page)
         if pack.hooks.get("carbon_today") is not None:  # the energy pack: the overview's carbon tile
             console.carbon_today = pack.hooks["carbon_today"]
+        if pack.hooks.get("energy_today") is not None:  # … and its energy tile, in the pack's units
+            console.energy_today = pack.hooks["energy_today"]
+        if pack.hooks.get("entity_panel") is not None:
+            console.entity_panels.append(pack.hooks["entity_panel"])
+        if pack.hooks.get("labels") is not None:
+            console.labels.update(pack.hooks["labels"]())
     if start_hub:
         console.hub.start()
     return console

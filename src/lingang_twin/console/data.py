@@ -22,9 +22,14 @@ CARRIERS_ORDER = ("electricity", "water", "natural_gas", "hydrogen", "diesel", "
 CHILDREN_SHOWN = 200
 
 
+def clock() -> datetime:
+    """The console's "now" in Asia/Shanghai: one place, so that a test can pin the day its data was written for."""
+    return datetime.now(SHANGHAI)
+
+
 def start_of_today(now: datetime | None = None) -> datetime:
     """00:00 today in Asia/Shanghai (the district's day)."""
-    now = (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
+    now = (now or clock()).astimezone(SHANGHAI)
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
@@ -57,38 +62,42 @@ class Overview:
     free_parking: int | None
     parking_facilities: int
     shuttles: int | None
-    at: datetime = field(default_factory=lambda: datetime.now(SHANGHAI))
+    at: datetime = field(default_factory=lambda: clock())
 
 
 def energy_today(twin: Twin, now: datetime | None = None) -> list[CarrierEnergy] | None:
-    """Today's consumption per carrier over the main meters, computed in the store.
+    """Today's consumption per carrier over the main meters, computed in the store — the overview's tile when no
+    pack owns the carriers' units (with the energy pack loaded, its ``energy_today`` hook answers instead).
 
     Interval registers are summed; cumulative registers contribute their ``delta`` (summing a cumulative register
     would add up meter positions, not consumption). Sub-meters (``submeterOf``) are left out: their flow is already
-    in their main meter's. ``None`` when no meter has a reading today."""
+    in their main meter's. Without a pack to convert units, meters of one carrier in different units are never
+    added together: each unit gets its own line. ``None`` when no meter has a reading today."""
     start = start_of_today(now)
-    totals: dict[str, float] = {}
+    meters = {m.id: m for m in twin.query_all(types=("Meter",), q="!submeterOf")} if "Meter" in twin.types else {}
+    totals: dict[tuple[str, str], float] = {}
     for register, agg in (("interval", "sum"), ("cumulative", "delta")):
         try:
             table = twin.aggregate("reading", types=["Meter"], q=f'register=="{register}";!submeterOf', bucket="day",
-                                   agg=agg, group_by="carrier", start=start)
+                                   agg=agg, group_by="entity", start=start)
         except NotFoundError:
             continue
-        for row in table.to_pylist():
-            if row["group"] is not None and row["value"] is not None:
-                totals[row["group"]] = totals.get(row["group"], 0.0) + float(row["value"])
+        for row in table.to_pylist():  # one row per meter and day: a few thousand at most
+            meter = meters.get(row["group"])
+            if meter is None or row["value"] is None:
+                continue
+            key = (str(meter.value("carrier")), str(meter.value("unit") or ""))
+            totals[key] = totals.get(key, 0.0) + float(row["value"])
     if not totals:
         return None
-    units = {"electricity": "kWh", "water": "m³", "natural_gas": "m³", "hydrogen": "kg", "diesel": "L",
-             "gasoline": "L", "heat": "GJ"}
-    ordered = sorted(totals, key=lambda c: (CARRIERS_ORDER.index(c) if c in CARRIERS_ORDER else 99, c))
-    return [CarrierEnergy(c, totals[c], units.get(c, "")) for c in ordered]
+    ordered = sorted(totals, key=lambda k: (CARRIERS_ORDER.index(k[0]) if k[0] in CARRIERS_ORDER else 99, k))
+    return [CarrierEnergy(c, totals[(c, u)], u) for c, u in ordered]
 
 
 def latest_by_entity(twin: Twin, entity_type: str, attribute: str, now: datetime | None = None,
                      lookback: timedelta = timedelta(days=2)) -> dict[str, float]:
     """The newest value of ``attribute`` of every entity of ``entity_type`` within ``lookback``, by entity id."""
-    now = now or datetime.now(SHANGHAI)
+    now = now or clock()
     if entity_type not in twin.types:
         return {}
     table = twin.aggregate(attribute, types=[entity_type], bucket="day", agg="last", group_by="entity",
@@ -104,19 +113,23 @@ def latest_by_entity(twin: Twin, entity_type: str, attribute: str, now: datetime
 
 
 def overview(twin: Twin, now: datetime | None = None,
-             carbon: Callable[[Twin], float | None] | None = None) -> Overview:
-    """Every tile of the overview in one call; ``carbon(twin)`` gives today's kg CO₂ when a pack provides it."""
+             carbon: Callable[[Twin], float | None] | None = None,
+             energy: Callable[[Twin], Sequence[tuple[str, float, str]] | None] | None = None) -> Overview:
+    """Every tile of the overview in one call; ``carbon(twin)`` gives today's kg CO₂ and ``energy(twin)`` today's
+    ``(carrier, value, unit)`` when a pack provides them (the energy pack: its units, its conversions)."""
     entities = twin.store.count_entities()
     parking = latest_by_entity(twin, "OffStreetParking", "availableSpotNumber", now)
     shuttles = twin.query(types=["Vehicle"], phases=["operation"], limit=0).total if "Vehicle" in twin.types else None
     return Overview(
         entities=entities,
-        energy=energy_today(twin, now),
+        energy=(energy_today(twin, now) if energy is None
+                else [CarrierEnergy(c, v, u) for c, v, u in energy(twin) or []] or None),
         carbon_kg=carbon(twin) if carbon is not None else None,  # emission factors live in the energy pack
         open_alerts=None,  # the operations pack (alerts, work orders) is not built yet
         free_parking=int(sum(parking.values())) if parking else None,
         parking_facilities=len(parking),
         shuttles=shuttles,
+        at=now or clock(),
     )
 
 
@@ -126,29 +139,41 @@ def _q_string(text: str) -> str:
     return "(?i)" + re.escape(text).replace("\\", "\\\\").replace('"', '\\"')
 
 
-def search(twin: Twin, text: str, entity_type: str | None = None, limit: int = 100) -> tuple[list[Entity], int]:
+def search(twin: Twin, text: str, entity_type: str | None = None, limit: int = 100,
+           offset: int = 0) -> tuple[list[Entity], int]:
     """Entities whose name (中文 or English), type or id contains ``text`` (case-insensitive), optionally of one
-    type. Returns a page and the total number of matches."""
+    type, ordered by type and id. Returns the page ``[offset, offset + limit)`` and the total number of matches."""
     text = text.strip()
     types = [entity_type] if entity_type else []
     if not text:
-        page = twin.query(types=types, limit=limit, order_by=["type", "id"])
+        page = twin.query(types=types, limit=limit, offset=offset, order_by=["type", "id"])
         return page.entities, page.total
     wanted_type = next((t.name for t in twin.types if t.name.lower() == text.lower()), None)
     if wanted_type is not None and (not entity_type or entity_type == wanted_type):
-        page = twin.query(types=[wanted_type], limit=limit, order_by=["id"])
+        page = twin.query(types=[wanted_type], limit=limit, offset=offset, order_by=["id"])
         return page.entities, page.total
     pattern = _q_string(text)
-    by_name = twin.query(types=types, q=f'name~="{pattern}"|nameEn~="{pattern}"', limit=limit, order_by=["type", "id"])
-    by_id = twin.query(types=types, id_pattern="(?i)" + re.escape(text), limit=limit, order_by=["type", "id"])
+    # Two queries (by name, by id), each ordered by (type, id): the first ``offset + limit`` of their union are
+    # among the first ``offset + limit`` of each, so merging those and cutting gives the exact page.
+    wanted = offset + limit
+    by_name = twin.query(types=types, q=f'name~="{pattern}"|nameEn~="{pattern}"', limit=wanted,
+                         order_by=["type", "id"])
+    by_id = twin.query(types=types, id_pattern="(?i)" + re.escape(text), limit=wanted, order_by=["type", "id"])
     merged: dict[str, Entity] = {e.id: e for e in by_name.entities}
     for e in by_id.entities:
         merged.setdefault(e.id, e)
+    ordered = sorted(merged.values(), key=lambda e: (e.type, e.id))
     # Both totals may count the same entity; the larger is a floor, their sum a ceiling — show the exact number
-    # when both pages were complete.
-    complete = by_name.total <= limit and by_id.total <= limit
-    total = len(merged) if complete else max(by_name.total, by_id.total)
-    return list(merged.values())[:limit], total
+    # when both answers were complete.
+    complete = by_name.total <= wanted and by_id.total <= wanted
+    total = len(merged) if complete else max(by_name.total, by_id.total, len(merged))
+    return ordered[offset:wanted], total
+
+
+def last_seen(twin: Twin, entity_ids: Sequence[str]) -> dict[str, datetime]:
+    """When each entity was last observed (its newest reading of any series), in Asia/Shanghai: one store query
+    for the whole page."""
+    return {k: v.astimezone(SHANGHAI) for k, v in twin.store.last_observed(list(entity_ids)).items()}
 
 
 # -- entity page ------------------------------------------------------------------------------------------------
@@ -211,7 +236,7 @@ def history(twin: Twin, entity_id: str, attribute: str, bucket: str, agg: str, d
             now: datetime | None = None) -> History:
     """``attribute`` of ``entity_id`` over the last ``days`` days in ``bucket`` buckets aggregated by ``agg``.
     Raises the twin's errors (unknown entity, bad bucket …) for the page to show."""
-    now = now or datetime.now(SHANGHAI)
+    now = now or clock()
     start = start_of_today(now) - timedelta(days=max(days, 1) - 1)
     table = twin.aggregate(attribute, entity_id=entity_id, bucket=bucket, agg=agg, start=start)
     unit = twin.store.series_of(entity_id).get(attribute)

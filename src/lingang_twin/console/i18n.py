@@ -6,6 +6,7 @@ Chinese is the default: the console is first of all the operations centre's own 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 Lang = Literal["zh", "en"]
@@ -55,7 +56,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "entities.search": ("按名称、类型或编号搜索", "Search by name, type or id"),
     "entities.type": ("类型", "Type"),
     "entities.any_type": ("全部类型", "All types"),
-    "entities.count": ("共 {total} 个，显示 {shown} 个", "{total} found, {shown} shown"),
     "entities.none": ("没有找到匹配“{text}”的实体。", "No entity matches “{text}”."),
     "col.name": ("名称", "Name"),
     "col.type": ("类型", "Type"),
@@ -138,6 +138,67 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "3d.click": ("点击建筑打开其详情；拖动旋转，滚轮缩放。",
                  "Click a building to open it; drag to orbit, scroll to zoom."),
     "3d.empty": ("孪生中没有带轮廓的建筑。", "The twin holds no building with a footprint."),
+    # entity list paging and last seen
+    "col.last_seen": ("最近观测", "Last seen"),
+    "entities.page": ("第 {page} / {pages} 页", "Page {page} of {pages}"),
+    "entities.page_size": ("每页", "Per page"),
+    "entities.prev": ("上一页", "Previous"),
+    "entities.next": ("下一页", "Next"),
+    "entities.range": ("共 {total} 个，显示第 {first}–{last} 个", "{total} found, showing {first}–{last}"),
+    "entities.never": ("无观测", "never"),
+    "entity.panel_error": ("扩展面板出错：{error}", "A panel failed: {error}"),
+    # property, series and relationship names of the core types (packs bring theirs through hooks["labels"])
+    "prop.name": ("名称", "Name"),
+    "prop.nameEn": ("英文名称", "English name"),
+    "prop.description": ("说明", "Description"),
+    "prop.area": ("面积", "Area"),
+    "prop.floorArea": ("建筑面积", "Floor area"),
+    "prop.height": ("高度", "Height"),
+    "prop.floors": ("层数", "Floors"),
+    "prop.floor": ("楼层", "Floor"),
+    "prop.use": ("用途", "Use"),
+    "prop.occupants": ("使用人数", "Occupants"),
+    "prop.carrier": ("能源品种", "Carrier"),
+    "prop.unit": ("计量单位", "Unit"),
+    "prop.register": ("计数方式", "Register"),
+    "prop.registerMax": ("表盘上限", "Register maximum"),
+    "prop.registerResets": ("清零记录", "Register resets"),
+    "prop.readingInterval": ("抄表间隔", "Reading interval"),
+    "prop.endUse": ("末端用途", "End use"),
+    "prop.employees": ("员工数", "Employees"),
+    "prop.industry": ("行业", "Industry"),
+    "prop.industryZh": ("行业（中文）", "Industry (Chinese)"),
+    "prop.incubated": ("在孵", "Incubated"),
+    "prop.landUse": ("用地性质", "Land use"),
+    "prop.maximumAllowedSpeed": ("限速", "Speed limit"),
+    "prop.length": ("长度", "Length"),
+    "prop.width": ("宽度", "Width"),
+    "prop.roadClass": ("道路等级", "Road class"),
+    "prop.totalLaneNumber": ("车道数", "Lanes"),
+    "prop.altitude": ("海拔", "Altitude"),
+    "prop.stationCode": ("站号", "Station code"),
+    "prop.focus": ("功能定位", "Focus"),
+    "prop.functions": ("功能", "Functions"),
+    "prop.park": ("园区", "Park"),
+    "prop.field": ("领域", "Field"),
+    "prop.sector": ("板块", "Sector"),
+    "prop.tenure": ("权属", "Tenure"),
+    "prop.subtype": ("子类", "Subtype"),
+    "prop.schoolLevel": ("学段", "School level"),
+    "prop.geometryNote": ("几何说明", "Geometry note"),
+    "prop.demoSeed": ("示范数据随机种子", "Demo seed"),
+    "prop.reading": ("读数", "Reading"),
+    "prop.temperature": ("气温", "Temperature"),
+    "prop.relativeHumidity": ("相对湿度", "Relative humidity"),
+    "prop.visitors": ("访客", "Visitors"),
+    "prop.containedIn": ("包含于", "Contained in"),
+    "prop.submeterOf": ("上级表", "Sub-meter of"),
+    "prop.tenant": ("租户", "Tenant"),
+    "prop.occupies": ("租用", "Occupies"),
+    "prop.servesRoute": ("服务线路", "Serves route"),
+    "prop.onRoute": ("所在线路", "On route"),
+    "value.interval": ("区间读数", "interval"),
+    "value.cumulative": ("累计读数", "cumulative"),
     # errors
     "error.page": ("页面出错了：{error}", "This page failed: {error}"),
     "error.not_found": ("没有这个页面：{path}", "There is no page {path}"),
@@ -152,6 +213,19 @@ def text(key: str, lang: Lang, /, **values: object) -> str:
         return key
     template = pair[0] if lang == "zh" else pair[1]
     return template.format(**values) if values else template
+
+
+def property_label(name: str, lang: Lang, extra: Mapping[str, tuple[str, str]] | None = None) -> str:
+    """A property, series or relationship name as people read it in ``lang`` (the console's table, then the words
+    packs brought in ``extra``); a name nobody translated shows as itself."""
+    pair = MESSAGES.get(f"prop.{name}") or (extra or {}).get(f"prop.{name}")
+    return pick(pair, lang) if pair else name
+
+
+def type_label(name: str, label: tuple[str, str], lang: Lang) -> str:
+    """An entity type's name in ``lang`` from its registered ``label`` (中文, English); the name when unlabelled."""
+    chosen = pick(label, lang) if label else ""
+    return chosen or name
 
 
 def pick(pair: tuple[str, str], lang: Lang) -> str:

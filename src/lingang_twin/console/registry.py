@@ -55,6 +55,13 @@ class Console:
     energy_config: Any = None
     # ``carbon_today(twin, energy_config) -> kg | None`` from the pack that knows emission factors, if any.
     carbon_today: Any = None
+    # ``energy_today(twin, energy_config, now) -> [(carrier, value, unit)] | None`` from the pack that owns the
+    # carriers' units (one unit per carrier on every page), if any.
+    energy_today: Any = None
+    # ``panel(page, entity)`` of each pack that adds a section to entity pages (``Pack.hooks["entity_panel"]``).
+    entity_panels: list[Callable[[Any, Any], Awaitable[None] | None]] = field(default_factory=list)
+    # Words packs bring for the console's own tables (type and property names): key → (中文, English).
+    labels: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def url(self, path: str) -> str:
         """An absolute URL path inside the console."""

@@ -185,3 +185,6 @@ class Store(Protocol):
 
         The store records the deletion in its change feed (op ``readings-delete``) in the same transaction and
         keeps its own derived state (compaction, roll-ups) right. The twin has checked the arguments."""
+    def last_observed(self, entity_ids: Sequence[str]) -> dict[str, datetime]:
+        """The newest ``observed_at`` (UTC) of any series of each of ``entity_ids``, in one query; entities with
+        no reading (or unknown) are absent from the answer."""

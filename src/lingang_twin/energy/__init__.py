@@ -14,6 +14,8 @@ year-on-year), :mod:`.mv` (CalTRACK baselines, savings, weather-normalised compa
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from lingang_twin.core.packs import Pack
@@ -45,14 +47,48 @@ def console_pages(register_page: Any) -> None:
     register(register_page)
 
 
-def carbon_today(twin: Twin, config: Any = None) -> float | None:
+def carbon_today(twin: Twin, config: Any = None, now: datetime | None = None) -> float | None:
     """The ``carbon_today`` hook: kg CO₂ of the district today (the console's overview tile)."""
     from lingang_twin.energy.page import carbon_today as compute
 
-    return compute(twin, config)
+    return compute(twin, _config(config), now)
+
+
+def energy_today(twin: Twin, config: Any = None, now: datetime | None = None) -> list[tuple[str, float, str]] | None:
+    """The ``energy_today`` hook: ``(carrier, value, unit)`` of every main meter today, in the pack's one unit per
+    carrier (the console's overview tile)."""
+    from lingang_twin.energy.page import energy_today as compute
+
+    return compute(twin, _config(config), now)
+
+
+def entity_panel(page: Any, entity: Any) -> Awaitable[None]:
+    """The ``entity_panel`` hook: the energy section of an entity's console page (consumption per carrier today
+    and this month, kgce, CO₂ where factors exist); draws nothing for an entity with no meter. Returns the
+    coroutine the console awaits (the figures are computed off the event loop)."""
+    from lingang_twin.energy.panel import entity_panel as draw
+
+    return draw(page, entity)
+
+
+def labels() -> dict[str, tuple[str, str]]:
+    """The ``labels`` hook: the pack's property names in Chinese and English, for the console's tables."""
+    from lingang_twin.energy.types import PROPERTY_LABELS
+
+    return {f"prop.{name}": pair for name, pair in PROPERTY_LABELS.items()}
+
+
+def _config(config: Any) -> Any:
+    """The deployment's settings as an EnergyConfig (a face may hand over the parsed JSON)."""
+    from lingang_twin.energy.factors import EnergyConfig
+
+    if config is None or isinstance(config, EnergyConfig):
+        return config
+    return EnergyConfig.model_validate(config)
 
 
 PACK = Pack("energy", ("能源", "Energy"), setup,
-            hooks={"api": api_router, "console": console_pages, "carbon_today": carbon_today})
+            hooks={"api": api_router, "console": console_pages, "carbon_today": carbon_today,
+                   "energy_today": energy_today, "entity_panel": entity_panel, "labels": labels})
 
 __all__ = ["PACK", "setup"]

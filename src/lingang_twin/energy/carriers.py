@@ -37,6 +37,17 @@ CARRIER_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+UNIT_SYMBOLS: dict[str, str] = {"m3": "m³", "Nm3": "Nm³", "m2": "m²"}
+"""How a unit symbol is printed for people (the stored symbols stay ASCII)."""
+
+
+def display_unit(carrier: str) -> str:
+    """The canonical unit of ``carrier`` as shown on screens and in reports (``m3`` → ``m³``); every face shows a
+    carrier in this one unit, so that diesel never reads L on one page and kg on another."""
+    unit = canonical_unit(carrier)
+    return UNIT_SYMBOLS.get(unit, unit)
+
+
 def canonical_unit(carrier: str) -> str:
     """The canonical unit of ``carrier``; an unknown carrier raises ValidationError (rule ``carrier-unknown``)."""
     try:
@@ -80,4 +91,5 @@ def to_canonical_scale(carrier: str, unit: str, config: EnergyConfig | None = No
                           f"{carrier} 计量单位 {unit!r} 无法换算为 {target!r}", value=unit)
 
 
-__all__ = ["CANONICAL_UNITS", "CARRIER_LABELS", "canonical_unit", "to_canonical_scale"]
+__all__ = ["CANONICAL_UNITS", "CARRIER_LABELS", "UNIT_SYMBOLS", "canonical_unit", "display_unit",
+           "to_canonical_scale"]

@@ -1,14 +1,16 @@
-"""The energy pack's console page (能源): where the district's energy goes, this month.
+"""The energy pack's console page (能源): where the district's energy goes, over a period the user picks.
 
 Reached only through ``PACK.hooks["console"]`` (:func:`console_pages`): the pack never imports the console. The
 builder draws with NiceGUI (imported lazily) from the page context (``page.twin``, ``page.tr``,
 ``page.entity_url``):
 
 * today's consumption per carrier so far, refreshed live by the console's hub (one hourly grid per tick);
-* a Sankey from carriers to zones of the district's consumption this month, in standard coal [kgce] so that the
+* a period picker (:mod:`.periods`: the last 30 days by default, this month, last month, or a run of days) for:
+* a Sankey from carriers to zones of the district's consumption in the period, in standard coal [kgce] so that the
   carriers add up (GB/T 2589-2020 coefficients; main meters only, as :func:`.accounting.account` counts them);
-* the daily consumption of each carrier this month, in its canonical unit;
-* the buildings ranked by kgce per m² per year (:func:`.efficiency.intensity`);
+* the daily consumption of each carrier in its one unit (:func:`.carriers.display_unit`), against the previous
+  period of the same length (:func:`compare`), with the totals and their change;
+* the buildings ranked by kgce per m² per year over the period (:func:`.efficiency.intensity`);
 * tomorrow's electricity of the district, hour by hour, with 80 % and 95 % intervals (:mod:`.forecast`);
 * the meters' data-quality findings of the last three days (:func:`.quality.check_meters`), linked to the meters;
 * monthly report downloads (HTML, XLSX, PDF; :mod:`.reports`).
@@ -21,7 +23,7 @@ the page names the setting to configure instead — consumption and kgce need no
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,10 +33,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from lingang_twin.core.errors import ValidationError
-from lingang_twin.energy.accounting import meters_in_scope, month_range
-from lingang_twin.energy.carriers import CARRIER_LABELS, canonical_unit
+from lingang_twin.energy.accounting import meters_in_scope
+from lingang_twin.energy.carriers import CARRIER_LABELS, display_unit
 from lingang_twin.energy.consumption import consumption_grid
 from lingang_twin.energy.factors import EnergyConfig, co2_factor, coal_coefficient
+from lingang_twin.energy.periods import PERIOD_KINDS, Period, parse_day, period
 
 if TYPE_CHECKING:
     from lingang_twin.core.model import Entity
@@ -125,6 +128,69 @@ def daily(twin: Twin, district: str, start: datetime, end: datetime,
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """Each carrier's daily consumption over a period and over the previous one [canonical unit], ``None`` for a
+    day with no reading (a gap, not a zero); ``previous[c][k]`` is day ``k`` of the previous period."""
+
+    period: Period
+    days: list[str]
+    current: dict[str, list[float | None]]
+    previous: dict[str, list[float | None]]
+
+    def total(self, carrier: str) -> float:
+        """The carrier's consumption over the period."""
+        return sum(v for v in self.current.get(carrier, []) if v is not None)
+
+    def previous_total(self, carrier: str) -> float | None:
+        """The carrier's consumption over the previous period; ``None`` when it has no reading there."""
+        values = [v for v in self.previous.get(carrier, []) if v is not None]
+        return sum(values) if values else None
+
+    def change(self, carrier: str) -> float | None:
+        """Relative change against the previous period (0.1 = +10 %); ``None`` when there is nothing to compare."""
+        before = self.previous_total(carrier)
+        return None if not before else self.total(carrier) / before - 1.0
+
+
+def compare(twin: Twin, district: str, p: Period, config: EnergyConfig | None = None) -> Comparison:
+    """Daily consumption per carrier over ``p`` and its previous period: one daily grid from the previous period's
+    start to the period's end (two store queries), cut into the two."""
+    grid = consumption_grid(twin, district, p.previous_start, p.end, "day", config=config)
+    first = grid.starts()[0]
+    cur0 = (p.start - first).days
+    prev0, prev1 = (p.previous_start - first).days, (p.previous_end - first).days
+
+    def cells(values: np.ndarray) -> list[float | None]:
+        return [None if np.isnan(v) else float(v) for v in values]
+
+    current: dict[str, list[float | None]] = {}
+    previous: dict[str, list[float | None]] = {}
+    for c in grid.carriers():
+        series = grid.total(c)
+        if np.all(np.isnan(series)):
+            continue
+        current[c] = cells(series[cur0:cur0 + p.days])
+        previous[c] = cells(series[prev0:prev1])
+    days = [(p.start + timedelta(days=k)).date().isoformat() for k in range(p.days)]
+    return Comparison(p, days, current, previous)
+
+
+def comparison_options(cmp: Comparison, carrier: str, tr: Callable[[str, str], str]) -> dict[str, Any]:
+    """ECharts options of one carrier's daily chart: this period as bars, the previous one as a dashed line on the
+    same day numbers."""
+    label = f"{tr(*CARRIER_LABELS[carrier])} [{display_unit(carrier)}]"
+    previous = cmp.previous.get(carrier, [])
+    aligned = [previous[k] if k < len(previous) else None for k in range(len(cmp.days))]
+    return {"title": {"text": label, "textStyle": {"fontSize": 13}}, "tooltip": {"trigger": "axis"},
+            "legend": {"bottom": 0, "data": [tr("本期", "this period"), tr("上期", "previous period")]},
+            "grid": {"left": 60, "right": 10, "top": 35, "bottom": 45},
+            "xAxis": {"type": "category", "data": [d[5:] for d in cmp.days]}, "yAxis": {"type": "value"},
+            "series": [{"type": "bar", "name": tr("本期", "this period"), "data": cmp.current.get(carrier, [])},
+                       {"type": "line", "name": tr("上期", "previous period"), "data": aligned, "showSymbol": False,
+                        "lineStyle": {"type": "dashed"}, "connectNulls": False}]}
+
+
+@dataclass(frozen=True)
 class Today:
     """The district today so far (Shanghai midnight to ``at``): per carrier, consumption [canonical unit], kgce, and
     the last complete hour's consumption; the live tiles of the page."""
@@ -139,8 +205,9 @@ class Today:
         return sum(self.kgce.values())
 
 
-def today(twin: Twin, district: str, now: datetime, config: EnergyConfig | None = None) -> Today:
-    """Consumption of the district's main meters since Shanghai midnight: one hourly grid (two store queries)."""
+def today(twin: Twin, district: str | Sequence[Entity], now: datetime, config: EnergyConfig | None = None) -> Today:
+    """Consumption of the district's main meters (or of an explicit list of meters) since Shanghai midnight: one
+    hourly grid (two store queries)."""
     midnight = now.astimezone(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
     if now <= midnight:
         return Today(now, {}, {}, {})
@@ -149,8 +216,11 @@ def today(twin: Twin, district: str, now: datetime, config: EnergyConfig | None 
     consumption: dict[str, float] = {}
     kgce: dict[str, float] = {}
     last_hour: dict[str, float] = {}
-    for carrier in grid.carriers():
+    order = list(CARRIER_LABELS)  # electricity, water, gas … : the order of every carrier list on screen
+    for carrier in sorted(grid.carriers(), key=lambda c: (order.index(c) if c in order else 99, c)):
         series = grid.total(carrier)
+        if np.all(np.isnan(series)):
+            continue  # no reading of this carrier today: not a zero (the tiles leave it out)
         value = float(np.nansum(series))
         consumption[carrier] = value
         kgce[carrier] = value * coal_coefficient(carrier, config).value
@@ -176,6 +246,27 @@ def carbon_today(twin: Twin, config: EnergyConfig | None = None, now: datetime |
         return None
 
 
+def main_meters(twin: Twin) -> list[Entity]:
+    """Every meter of the twin that is no other meter's sub-meter (what the overview counts, district or not)."""
+    meters = twin.query_all(types=("Meter",))
+    ids = {m.id for m in meters}
+    return [m for m in meters if m.target("submeterOf") not in ids]
+
+
+def energy_today(twin: Twin, config: EnergyConfig | None = None,
+                 now: datetime | None = None) -> list[tuple[str, float, str]] | None:
+    """The ``energy_today`` hook: every main meter's consumption since Shanghai midnight per carrier, as
+    ``(carrier, value, unit)`` in the carrier's one unit (:func:`.carriers.display_unit`; litres of diesel become
+    kg by the fuel's density) — the overview's energy tile. ``None`` when no meter has a reading today."""
+    meters = main_meters(twin)
+    if not meters:
+        return None
+    t = today(twin, meters, now or _now(), config)
+    if not t.consumption:
+        return None
+    return [(c, value, display_unit(c)) for c, value in t.consumption.items()]  # today() keeps the screen order
+
+
 def missing_factors(twin: Twin, district: str, config: EnergyConfig | None,
                     factors: str = "shanghai-local-2022") -> list[str]:
     """The carriers in use below ``district`` whose CO₂ factor is missing (each message names the setting)."""
@@ -189,23 +280,28 @@ def missing_factors(twin: Twin, district: str, config: EnergyConfig | None,
     return problems
 
 
+def page_config(page: Any) -> EnergyConfig | None:
+    """The deployment's energy settings from the console (``energy_config``), as an EnergyConfig."""
+    config = getattr(getattr(page, "console", None), "energy_config", None)
+    if config is not None and not isinstance(config, EnergyConfig):
+        config = EnergyConfig.model_validate(config)
+    return config
+
+
 def build_page(page: Any) -> None:
-    """The energy page of the district, for the current month (Asia/Shanghai)."""
+    """The energy page of the district: today live, then a chosen period (the last 30 days unless the user picks
+    this month, last month or a run of days) compared with the period before it."""
     from nicegui import ui
 
     twin = page.twin
     tr = page.tr
-    config: EnergyConfig | None = getattr(getattr(page, "console", None), "energy_config", None)
-    if config is not None and not isinstance(config, EnergyConfig):
-        config = EnergyConfig.model_validate(config)
+    config = page_config(page)
     ui.label(tr("能源", "Energy")).classes("text-h5")
     district = district_of(twin)
     if district is None:
         ui.label(tr("孪生中没有园区（District）。", "The twin has no District.")).props('data-testid="message-info"')
         return
     now = _now()
-    month = f"{now:%Y-%m}"
-    start, end = month_range(month)
     problems = missing_factors(twin, district, config)
     if problems:
         with ui.card().classes("w-full bg-amber-1").props('data-testid="energy-config-missing"'):
@@ -215,33 +311,86 @@ def build_page(page: Any) -> None:
 
     _live_today(page, ui, district, config)
 
-    ui.label(tr(f"{month} 各能源品种流向各片区（折标准煤 kgce，按 GB/T 2589-2020 折算，使各品种可相加；仅计总表）",
-                f"{month}: carriers to zones, converted to standard coal (kgce, GB/T 2589-2020) so that the "
-                "carriers add up; main meters only")).classes("text-subtitle1")
-    f = flows(twin, district, start, end, config)
-    if f.kgce:
-        ui.echart(sankey_options(f, tr)).classes("w-full h-96").mark("energy-sankey")
-    else:
-        ui.label(tr("本月暂无读数。", "No readings this month yet.")).props('data-testid="message-info"')
+    state: dict[str, Any] = {"kind": "last30", "start": "", "end": ""}
+    with ui.row().classes("items-end gap-4"):
+        kind = ui.select({k: tr(*v) for k, v in PERIOD_KINDS.items()}, value="last30",
+                         label=tr("统计周期", "Period")).classes("w-40").mark("energy-period")
+        first = ui.input(tr("开始日期 YYYY-MM-DD", "From YYYY-MM-DD")).classes("w-44").mark("energy-period-start")
+        last = ui.input(tr("结束日期 YYYY-MM-DD", "To YYYY-MM-DD")).classes("w-44").mark("energy-period-end")
+        apply = ui.button(tr("应用", "Apply")).props("outline").mark("energy-period-apply")
+    for box in (first, last, apply):
+        box.bind_visibility_from(kind, "value", value="custom")
 
-    ui.label(tr("每日能耗（各品种，原单位）", "Daily consumption per carrier (its own unit)")).classes("text-subtitle1")
-    days, per_carrier = daily(twin, district, start, end, config)
-    with ui.row().classes("w-full"):
-        for carrier, values in per_carrier.items():
-            label = f"{tr(*CARRIER_LABELS[carrier])} [{canonical_unit(carrier)}]"
-            ui.echart({"title": {"text": label, "textStyle": {"fontSize": 13}}, "tooltip": {"trigger": "axis"},
-                       "xAxis": {"type": "category", "data": [d[5:] for d in days]}, "yAxis": {"type": "value"},
-                       "series": [{"type": "line", "name": label, "data": values, "showSymbol": False}]}) \
-                .classes("w-96 h-56").mark(f"energy-daily-{carrier}")
+    @ui.refreshable
+    def section() -> None:
+        try:
+            p = period(state["kind"], now, parse_day(state["start"], "start"), parse_day(state["end"], "end"))
+        except ValidationError as err:
+            ui.label(tr(f"周期无效（{err.field}）：{err.message}", f"Invalid period ({err.field}): {err.message}")) \
+                .props('data-testid="energy-period-invalid"')
+            return
+        _period_section(page, ui, district, p, now, config, problems)
 
-    ui.label(tr("建筑单位面积综合能耗排名（kgce/m²·年，本月折算）", "Buildings by kgce per m² per year (this month, "
-                "annualised)")).classes("text-subtitle1")
-    _ranking(page, ui, district, start, min(end, max(now, start + timedelta(hours=1))), config)
+    def choose() -> None:
+        state.update(kind=kind.value, start=first.value or "", end=last.value or "")
+        if state["kind"] != "custom" or (state["start"] and state["end"]):
+            section.refresh()
+
+    kind.on_value_change(lambda _: choose())
+    apply.on_click(choose)
+    section()
 
     _forecast(page, ui, district, now, config)
 
     _anomalies(page, ui, district, now)
 
+
+def _period_section(page: Any, ui: Any, district: str, p: Period, now: datetime, config: EnergyConfig | None,
+                    problems: list[str]) -> None:
+    """The Sankey, the daily charts against the previous period, the ranking and the reports of ``p``."""
+    tr = page.tr
+    twin = page.twin
+    last_day = p.end - timedelta(days=1)
+    span = f"{p.start:%Y-%m-%d} – {last_day:%Y-%m-%d}"
+    before = f"{p.previous_start:%Y-%m-%d} – {p.previous_end - timedelta(days=1):%Y-%m-%d}"
+    ui.label(tr(f"统计周期 {span}（{p.days} 天），对比上期 {before}",
+                f"Period {span} ({p.days} days), compared with {before}")) \
+        .classes("text-subtitle2").props('data-testid="energy-period-span"')
+    ui.label(tr(f"{span} 各能源品种流向各片区（折标准煤 kgce，按 GB/T 2589-2020 折算，使各品种可相加；仅计总表）",
+                f"{span}: carriers to zones, converted to standard coal (kgce, GB/T 2589-2020) so that the "
+                "carriers add up; main meters only")).classes("text-subtitle1")
+    f = flows(twin, district, p.start, p.end, config)
+    if f.kgce:
+        ui.echart(sankey_options(f, tr)).classes("w-full h-96").mark("energy-sankey")
+    else:
+        ui.label(tr("所选周期暂无读数。", "No readings in this period.")).props('data-testid="message-info"')
+
+    ui.label(tr("每日能耗（各品种，原单位；柱为本期，虚线为上期同序日）",
+                "Daily consumption per carrier (its own unit; bars this period, dashed line the previous period's "
+                "days in order)")).classes("text-subtitle1")
+    cmp = compare(twin, district, p, config)
+    with ui.grid(columns=5).classes("gap-x-6 gap-y-1").mark("energy-compare"):
+        for head in (("品种", "Carrier"), ("本期", "This period"), ("上期", "Previous period"), ("变化", "Change"),
+                     ("单位", "Unit")):
+            ui.label(tr(*head)).classes("font-bold")
+        for carrier in cmp.current:
+            change = cmp.change(carrier)
+            before_total = cmp.previous_total(carrier)
+            ui.label(tr(*CARRIER_LABELS[carrier]))
+            ui.label(f"{cmp.total(carrier):,.1f}").classes("font-mono").mark(f"energy-total-{carrier}")
+            ui.label("—" if before_total is None else f"{before_total:,.1f}").classes("font-mono") \
+                .mark(f"energy-previous-{carrier}")
+            ui.label("—" if change is None else f"{change:+.1%}").classes("font-mono")
+            ui.label(display_unit(carrier))
+    with ui.row().classes("w-full"):
+        for carrier in cmp.current:
+            ui.echart(comparison_options(cmp, carrier, tr)).classes("w-96 h-64").mark(f"energy-daily-{carrier}")
+
+    ui.label(tr("建筑单位面积综合能耗排名（kgce/m²·年，按所选周期折算）",
+                "Buildings by kgce per m² per year (the chosen period, annualised)")).classes("text-subtitle1")
+    _ranking(page, ui, district, p.start, min(p.end, max(now, p.start + timedelta(hours=1))), config)
+
+    month = p.month
     ui.label(tr(f"{month} 月度报告下载", f"Monthly report {month}")).classes("text-subtitle1")
     with ui.row():
         for fmt in ("html", "xlsx", "pdf"):
@@ -264,7 +413,7 @@ def _live_today(page: Any, ui: Any, district: str, config: EnergyConfig | None) 
         with ui.row().classes("gap-4"):
             for carrier, value in t.consumption.items():
                 with ui.card().classes("p-2").props(f'data-testid="energy-today-{carrier}"'):
-                    unit = canonical_unit(carrier)
+                    unit = display_unit(carrier)
                     ui.label(tr(*CARRIER_LABELS[carrier])).classes("text-caption")
                     ui.label(f"{value:,.1f} {unit}").classes("text-h6 font-mono")
                     hour = t.last_hour.get(carrier)
@@ -345,7 +494,7 @@ def _forecast(page: Any, ui: Any, district: str, now: datetime, config: EnergyCo
 
 
 def _anomalies(page: Any, ui: Any, district: str, now: datetime) -> None:
-    from lingang_twin.energy.quality import check_meters
+    from lingang_twin.energy.quality import KIND_LABELS, SEVERITY_LABELS, check_meters
 
     tr = page.tr
     findings = check_meters(page.twin, district, now - timedelta(days=3), now)
@@ -358,7 +507,10 @@ def _anomalies(page: Any, ui: Any, district: str, now: datetime) -> None:
             ui.label(head).classes("font-bold")
         for f in findings[:MAX_FINDINGS]:
             ui.link(f.entity_id.rsplit(":", 1)[-1], page.entity_url(f.entity_id))
-            ui.label(f"{f.kind} ({f.severity})")
+            ui.label(f"{tr(*KIND_LABELS.get(f.kind, (f.kind, f.kind)))}"
+                     f"（{tr(*SEVERITY_LABELS.get(f.severity, (f.severity, f.severity)))}）"
+                     if page.lang == "zh" else
+                     f"{tr(*KIND_LABELS.get(f.kind, (f.kind, f.kind)))} ({f.severity})")
             ui.label(f"{f.start.astimezone(SHANGHAI):%m-%d %H:%M} – {f.end.astimezone(SHANGHAI):%m-%d %H:%M}")
             ui.label(tr(f.detail_zh, f.detail_en))
     if len(findings) > MAX_FINDINGS:
@@ -395,5 +547,6 @@ def console_pages(register_page: Callable[..., Any]) -> None:
     register_page("/energy/tenants", "租户", "Tenants", build_tenant_page, icon="apartment")
 
 
-__all__ = ["Flows", "Today", "carbon_today", "console_pages", "daily", "flows", "forecast_options", "missing_factors",
-           "report_bytes", "sankey_options", "today"]
+__all__ = ["Comparison", "Flows", "Today", "carbon_today", "compare", "comparison_options", "console_pages", "daily",
+           "energy_today", "flows", "forecast_options", "main_meters", "missing_factors", "page_config", "report_bytes",
+           "sankey_options", "today"]

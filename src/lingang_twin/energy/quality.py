@@ -124,6 +124,15 @@ _SLOT = timedelta(minutes=15)
 FINDING_KINDS = ("gap", "stuck", "spike", "negative", "night_baseload_creep", "water_leak", "hydrogen_loss",
                  "unmetered_loss")  # the last one from .virtual.LossReport.findings
 SEVERITIES = ("low", "medium", "high", "critical")
+KIND_LABELS: dict[str, tuple[str, str]] = {
+    "gap": ("数据缺失", "gap"), "stuck": ("停滞", "stuck"), "spike": ("突增", "spike"),
+    "negative": ("负读数", "negative"),
+    "night_baseload_creep": ("夜间基荷上升", "night base-load creep"), "water_leak": ("疑似漏水", "water leak"),
+    "hydrogen_loss": ("氢损耗", "hydrogen loss"), "unmetered_loss": ("未计量损耗", "unmetered loss"),
+}
+"""Finding kind → (中文, English) as people read it (the kind itself stays the machine's name)."""
+SEVERITY_LABELS: dict[str, tuple[str, str]] = {
+    "low": ("低", "low"), "medium": ("中", "medium"), "high": ("高", "high"), "critical": ("严重", "critical")}
 
 THRESHOLDS: dict[str, float] = {
     "gap_min_hours": 1.0,
@@ -736,4 +745,4 @@ def _hydrogen(twin: Twin, scope: Entity, start_us: int, n_slots: int, start: dat
     return out
 
 
-__all__ = ["FINDING_KINDS", "SEVERITIES", "THRESHOLDS", "Finding", "check_meters"]
+__all__ = ["FINDING_KINDS", "KIND_LABELS", "SEVERITIES", "SEVERITY_LABELS", "THRESHOLDS", "Finding", "check_meters"]

@@ -1,4 +1,5 @@
-"""The tenants' console page (租户能耗): every enterprise's energy this month, the way a property manager bills it.
+"""The tenants' console page (租户能耗): every enterprise's energy in a month (this month unless the user picks
+another of the last twelve), the way a property manager bills it.
 
 One row per tenant (:func:`.tenants.tenant_accounts`, largest standard coal first): where it works, how each
 carrier reached it (own sub-meters, or its floor-area share — the method is the first thing a tenant asks about),
@@ -18,6 +19,7 @@ from lingang_twin.core.errors import ValidationError
 from lingang_twin.energy import page as energy_page
 from lingang_twin.energy.accounting import Account, month_range
 from lingang_twin.energy.factors import EnergyConfig
+from lingang_twin.energy.periods import recent_months
 from lingang_twin.energy.tenants import METHOD_LABELS, tenant_accounts
 
 COLUMNS = (("企业", "Enterprise"), ("计量方式", "Method"), ("电 kWh", "Electricity kWh"), ("水 m³", "Water m³"),
@@ -39,26 +41,38 @@ def tenant_rows(accounts: list[Account], names: dict[str, tuple[str, str]]) -> l
 
 
 def build_tenant_page(page: Any) -> None:
-    """The tenants of the district this month (Asia/Shanghai)."""
+    """The tenants of the district for a month the user picks (this month by default; Asia/Shanghai)."""
     from nicegui import ui
 
     tr = page.tr
     twin = page.twin
-    config: EnergyConfig | None = getattr(getattr(page, "console", None), "energy_config", None)
-    if config is not None and not isinstance(config, EnergyConfig):
-        config = EnergyConfig.model_validate(config)
+    config = energy_page.page_config(page)
     ui.label(tr("租户能耗", "Tenants' energy")).classes("text-h5")
     district = energy_page.district_of(twin)
     if district is None:
         ui.label(tr("孪生中没有园区（District）。", "The twin has no District.")).props('data-testid="message-info"')
         return
     now: datetime = energy_page._now()  # one clock for both pages (tests pin it there)
-    month = f"{now:%Y-%m}"
+    months = recent_months(now)
+    picker = ui.select(months, value=months[0], label=tr("月份", "Month")).classes("w-40").mark("tenant-month")
+
+    @ui.refreshable
+    def table() -> None:
+        _tenant_table(page, ui, district, picker.value, config)
+
+    picker.on_value_change(lambda _: table.refresh())
+    table()
+
+
+def _tenant_table(page: Any, ui: Any, district: str, month: str, config: EnergyConfig | None) -> None:
+    """Every tenant's statement for ``month``."""
+    tr = page.tr
+    twin = page.twin
     start, end = month_range(month)
     ui.label(tr(f"{month}：有自有分表的品种按分表计；其余按租用面积占建筑面积的比例分摊该建筑未被租户分表计量的部分",
                 f"{month}: carriers a tenant meters itself come from its own sub-meters; the others are its share "
                 "(leased m² / building floor area) of what no tenant meter measures in the building")) \
-        .classes("text-caption")
+        .classes("text-caption").props('data-testid="tenant-month-caption"')
     try:
         accounts = tenant_accounts(twin, start, end, under=district, config=config)
     except ValidationError as err:

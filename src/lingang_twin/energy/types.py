@@ -57,6 +57,19 @@ class HydrogenStationProperties(_Open):
     dispensingPressure: list[Annotated[float, Field(gt=0)]] | None = None  # [MPa], e.g. [35, 70]
 
 
+PROPERTY_LABELS: dict[str, tuple[str, str]] = {
+    "socketNumber": ("插座数", "Sockets"), "socketType": ("插座类型", "Socket types"),
+    "chargeType": ("充电方式", "Charge types"), "socketPower": ("单枪功率", "Power per socket"),
+    "ratedPower": ("额定功率", "Rated power"), "capacity": ("容量", "Capacity"),
+    "storageCapacity": ("储氢容量", "Storage capacity"), "dispenserNumber": ("加注机数", "Dispensers"),
+    "dispensingPressure": ("加注压力（MPa）", "Dispensing pressure (MPa)"),
+    "power": ("功率", "Power"), "energy": ("电量", "Energy"), "availableCapacity": ("空闲插座", "Free sockets"),
+    "dispensed": ("加注量", "Dispensed"), "storageLevel": ("储氢量", "Storage level"),
+}
+"""Property and series names of this pack's types → (中文, English), handed to the console by ``hooks["labels"]``
+under ``prop.<name>``."""
+
+
 def register_energy_types(twin: Twin) -> None:
     """Register the energy types on ``twin`` (idempotent: a type already registered is left alone)."""
     specs: list[tuple[str, type[BaseModel], dict[str, str], tuple[str, str], str | None]] = [

@@ -20,6 +20,13 @@ def setup(twin: Twin) -> None:
     register_mobility_types(twin)
 
 
-PACK = Pack("mobility", ("出行", "Mobility"), setup, hooks={"console": console_pages})
+def labels() -> dict[str, tuple[str, str]]:
+    """The ``labels`` hook: this pack's property names in Chinese and English, for the console's tables."""
+    from lingang_twin.mobility.types import PROPERTY_LABELS
+
+    return {f"prop.{name}": pair for name, pair in PROPERTY_LABELS.items()}
+
+
+PACK = Pack("mobility", ("出行", "Mobility"), setup, hooks={"console": console_pages, "labels": labels})
 
 __all__ = ["PACK", "setup"]

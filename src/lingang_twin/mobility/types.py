@@ -88,6 +88,24 @@ class TransitStopProperties(_Open):
     distanceAlongRoute: Annotated[float, Unit("m"), Field(ge=0)] | None = None
 
 
+PROPERTY_LABELS: dict[str, tuple[str, str]] = {
+    "totalSpotNumber": ("车位总数", "Total spots"), "availableSpotNumber": ("空闲车位", "Free spots"),
+    "category": ("类别", "Category"), "allowedVehicleType": ("允许车型", "Allowed vehicles"),
+    "chargeType": ("充电方式", "Charge types"), "maximumAllowedHeight": ("限高", "Height limit"),
+    "chargingPower": ("充电功率", "Charging power"), "vehicleType": ("车型", "Vehicle type"),
+    "vehiclePlateIdentifier": ("车牌", "Plate"), "fleetVehicleId": ("车队编号", "Fleet id"), "seats": ("座位", "Seats"),
+    "batteryCapacity": ("电池容量", "Battery capacity"), "maxSpeed": ("最高车速", "Top speed"),
+    "routeShortName": ("线路简称", "Route"), "routeLongName": ("线路全称", "Route name"),
+    "routeType": ("线路类型", "Route type"), "length": ("长度", "Length"), "headway": ("发车间隔", "Headway"),
+    "code": ("编码", "Code"), "stopSequence": ("站序", "Stop sequence"),
+    "distanceAlongRoute": ("距起点", "Distance along route"), "occupancy": ("占用率", "Occupancy"),
+    "occupied": ("占用", "Occupied"), "speed": ("速度", "Speed"), "lon": ("经度", "Longitude"),
+    "lat": ("纬度", "Latitude"), "passengers": ("乘客", "Passengers"), "batteryLevel": ("电量", "Battery level"),
+    "serves": ("服务对象", "Serves"),
+}
+"""Property and series names of this pack's types → (中文, English), handed to the console by ``hooks["labels"]``."""
+
+
 def register_mobility_types(twin: Twin) -> None:
     """Register the mobility types on ``twin`` (idempotent: a type already registered is left alone)."""
     specs: list[tuple[str, type[BaseModel], dict[str, str], tuple[str, str], str | None]] = [

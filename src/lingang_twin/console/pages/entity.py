@@ -3,11 +3,15 @@ chart of any of its series with bucket and aggregate pickers, exportable as CSV.
 
 from __future__ import annotations
 
+import inspect
+import logging
 from typing import Any
 
 from nicegui import run, ui
 
 from lingang_twin.console import data
+from lingang_twin.console.i18n import MESSAGES
+from lingang_twin.console.labels import prop_name, type_name
 from lingang_twin.console.registry import PageContext
 from lingang_twin.console.shell import message
 from lingang_twin.core.errors import TwinError
@@ -17,6 +21,14 @@ from lingang_twin.core.store import AGGS, BUCKETS
 PHASE_COLOURS = {"planned": "grey", "design": "blue", "construction": "orange", "operation": "green",
                  "retired": "brown"}
 DAY_CHOICES = (1, 7, 30, 90, 365)
+log = logging.getLogger(__name__)
+
+
+async def call_panel(panel: Any, ctx: PageContext, e: Entity) -> None:
+    """Run a pack's entity panel, sync or async."""
+    result = panel(ctx, e)
+    if inspect.isawaitable(result):
+        await result
 
 
 def _value_text(value: Any) -> str:
@@ -28,7 +40,16 @@ def _value_text(value: Any) -> str:
 
 
 def _entity_link(ctx: PageContext, e: Entity) -> None:
-    ui.link(f"{data.display_name(e, ctx.lang)} · {e.type}", ctx.entity_url(e.id))
+    ui.link(f"{data.display_name(e, ctx.lang)} · {type_name(ctx, e.type)}", ctx.entity_url(e.id))
+
+
+def _property_value(ctx: PageContext, name: str, value: Any) -> str:
+    """A property's value as read on the page: a meter's carrier and register in words, the rest as stored."""
+    if name == "carrier" and isinstance(value, str) and f"carrier.{value}" in MESSAGES:
+        return ctx.text(f"carrier.{value}")
+    if name == "register" and isinstance(value, str) and f"value.{value}" in MESSAGES:
+        return ctx.text(f"value.{value}")
+    return _value_text(value)
 
 
 async def build(ctx: PageContext, entity_id: str) -> None:
@@ -43,7 +64,7 @@ async def build(ctx: PageContext, entity_id: str) -> None:
     e = view.entity
     with ui.row().classes("items-center gap-3"):
         title = ui.label(data.display_name(e, ctx.lang)).classes("text-h5").props('data-testid="entity-name"')
-        ui.badge(e.type)
+        ui.badge(type_name(ctx, e.type)).props('data-testid="entity-type"')
         phase = ui.badge(ctx.text(f"phase.{e.phase}"), color=PHASE_COLOURS.get(e.phase, "grey")) \
             .props('data-testid="entity-phase"')
     ui.label(e.id).classes("font-mono text-caption")
@@ -60,8 +81,8 @@ async def build(ctx: PageContext, entity_id: str) -> None:
             ui.label(ctx.text("entity.properties")).classes("text-subtitle1 font-bold")
             with ui.grid(columns=2).classes("gap-x-4 gap-y-1"):
                 for name, prop in e.properties.items():
-                    ui.label(name).classes("text-grey-8")
-                    ui.label(_value_text(prop.value) + (f" {prop.unit}" if prop.unit else ""))
+                    ui.label(prop_name(ctx, name)).classes("text-grey-8").tooltip(name)
+                    ui.label(_property_value(ctx, name, prop.value) + (f" {prop.unit}" if prop.unit else ""))
         with ui.card().classes("flex-1 min-w-80"):
             ui.label(ctx.text("entity.relationships")).classes("text-subtitle1 font-bold")
             targets = await run.io_bound(ctx.twin.store.get_entities,
@@ -70,7 +91,7 @@ async def build(ctx: PageContext, entity_id: str) -> None:
                 ui.label(ctx.text("entity.none")).classes("text-grey-6")
             for name, rel in e.relationships.items():
                 with ui.row().classes("items-center gap-2"):
-                    ui.label(name).classes("text-grey-8")
+                    ui.label(prop_name(ctx, name)).classes("text-grey-8").tooltip(name)
                     for t in rel.targets:
                         if t in targets:
                             _entity_link(ctx, targets[t])
@@ -94,6 +115,13 @@ async def build(ctx: PageContext, entity_id: str) -> None:
                 for change in e.lifecycle:
                     ui.timeline_entry(subtitle=change.since.isoformat(), title=ctx.text(f"phase.{change.phase}"),
                                       color=PHASE_COLOURS.get(change.phase, "grey"))
+
+    for panel in ctx.console.entity_panels:  # packs' sections (the energy pack: consumption per carrier)
+        try:
+            await call_panel(panel, ctx, e)
+        except Exception as err:  # one pack's failure must not take the page down
+            log.exception("entity panel %r failed on %s", panel, e.id)
+            message("error", ctx.text("entity.panel_error", error=str(err).splitlines()[0] if str(err) else err))
 
     with ui.card().classes("w-full"):
         ui.label(ctx.text("entity.history")).classes("text-subtitle1 font-bold")
@@ -124,7 +152,8 @@ async def history_panel(ctx: PageContext, e: Entity, series: dict[str, str | Non
     state: dict[str, Any] = {"attribute": first, "bucket": "hour", "agg": data.default_agg(ctx.twin, e, first),
                              "days": 7}
     with ui.row().classes("items-end gap-4"):
-        attr = ui.select({a: f"{a} ({u})" if u else a for a, u in series.items()}, value=state["attribute"],
+        attr = ui.select({a: f"{prop_name(ctx, a)} ({u})" if u else prop_name(ctx, a) for a, u in series.items()},
+                         value=state["attribute"],
                          label=ctx.text("history.attribute")).classes("w-56").props('data-testid="series"')
         bucket = ui.select({b: ctx.text(f"bucket.{b}") for b in BUCKETS}, value=state["bucket"],
                            label=ctx.text("history.bucket")).classes("w-32")
@@ -147,7 +176,7 @@ async def history_panel(ctx: PageContext, e: Entity, series: dict[str, str | Non
         if h is None:  # NiceGUI's io_bound answers None while the server shuts down: nothing to draw
             return
         if not h.times:
-            message("info", ctx.text("history.no_data", attribute=state["attribute"]))
+            message("info", ctx.text("history.no_data", attribute=prop_name(ctx, state["attribute"])))
             return
         shown["history"] = h
         unit = f" [{h.unit}]" if h.unit else ""
@@ -156,7 +185,7 @@ async def history_panel(ctx: PageContext, e: Entity, series: dict[str, str | Non
             "tooltip": {"trigger": "axis"},
             "grid": {"left": 70, "right": 20, "top": 30, "bottom": 60},
             "xAxis": {"type": "time"},
-            "yAxis": {"type": "value", "name": f"{h.attribute}{unit}", "scale": True},
+            "yAxis": {"type": "value", "name": f"{prop_name(ctx, h.attribute)}{unit}", "scale": True},
             "dataZoom": [{"type": "inside"}, {"type": "slider"}],
             "series": [{"type": "line", "showSymbol": False, "name": h.attribute,
                         "data": [[t.isoformat(), v] for t, v in zip(h.times, h.values, strict=True)]}],
@@ -177,7 +206,7 @@ async def history_panel(ctx: PageContext, e: Entity, series: dict[str, str | Non
     def download() -> None:
         h = shown["history"]
         if h is None:
-            ui.notify(ctx.text("history.no_data", attribute=state["attribute"]), type="warning")
+            ui.notify(ctx.text("history.no_data", attribute=prop_name(ctx, state["attribute"])), type="warning")
             return
         local = e.id.rsplit(":", 1)[-1]
         ui.download.content("\ufeff" + data.to_csv(h.rows(), ["time", "value"]),

@@ -73,7 +73,9 @@ async def build(ctx: PageContext) -> None:
     ui.label(ctx.text("overview.title")).classes("text-h5")
     compute = _compute(ctx)
     ctx.console.hub.add_topic(TOPIC, compute)
-    view: data.Overview = await ctx.console.hub.compute(TOPIC)
+    view: data.Overview | None = await ctx.console.hub.compute(TOPIC)
+    if view is None:  # NiceGUI's io_bound answers None while the server shuts down: nothing to draw
+        return
     if view.entities == 0:
         message("info", ctx.text("empty.store"))
     updated = ui.label(ctx.text("live.updated", time=clock_text(view.at))).classes("text-caption text-grey-7")
@@ -92,10 +94,16 @@ async def build(ctx: PageContext) -> None:
 
 
 def _compute(ctx: PageContext) -> Callable[[Twin], data.Overview]:
-    """The overview for the live hub, with the carbon tile when a pack computes it (the energy pack's hook, with
-    the deployment's energy settings)."""
-    hook = ctx.console.carbon_today
-    if hook is None:
-        return data.overview
+    """The overview for the live hub, with the energy and carbon tiles from the pack that computes them when one
+    is loaded (the energy pack's hooks, with the deployment's energy settings)."""
+    carbon, energy = ctx.console.carbon_today, ctx.console.energy_today
     settings = ctx.console.energy_config
-    return lambda twin: data.overview(twin, carbon=lambda t: hook(t, settings))
+
+    def compute(twin: Twin) -> data.Overview:
+        now = data.clock()  # one instant for every tile of this tick
+        return data.overview(
+            twin, now,
+            carbon=(lambda t: carbon(t, settings, now)) if carbon is not None else None,
+            energy=(lambda t: energy(t, settings, now)) if energy is not None else None)
+
+    return compute

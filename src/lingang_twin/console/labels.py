@@ -1,0 +1,18 @@
+"""Names as people read them on a page: entity types from the type registry's labels, property / series /
+relationship names from the console's table and the words packs bring (``Pack.hooks["labels"]``)."""
+
+from __future__ import annotations
+
+from lingang_twin.console.i18n import property_label, type_label
+from lingang_twin.console.registry import PageContext
+
+
+def type_name(ctx: PageContext, name: str) -> str:
+    """``name`` (an entity type) in the page's language, from the type's registered label."""
+    types = ctx.twin.types
+    return type_label(name, types.get(name).label, ctx.lang) if name in types else name
+
+
+def prop_name(ctx: PageContext, name: str) -> str:
+    """A property, series or relationship ``name`` in the page's language."""
+    return property_label(name, ctx.lang, ctx.console.labels)
