@@ -48,6 +48,7 @@ from lingang_twin.core.store import (
 )
 from lingang_twin.core.types import EntityType, TypeRegistry, model_errors_to_validation, register_type
 from lingang_twin.core.units import check_unit, conversion
+from lingang_twin.core.values import check_json_value
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_PAGE_ROWS = 1_000_000  # a raw-read page the store builds at once; faces set their own, smaller, limits
@@ -184,6 +185,7 @@ class Twin:
         units = spec.property_units()
         out: dict[str, Property] = {}
         for name, prop in properties.items():
+            check_json_value(prop.value, f"properties.{name}.value")  # first: bounds the recursive checks below
             _check_finite(prop.value, f"properties.{name}.value")
             _aware(prop.observed_at, f"properties.{name}.observed_at")
             value, unit = prop.value, prop.unit
