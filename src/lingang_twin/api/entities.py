@@ -11,13 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 from starlette.responses import Response
 
-from lingang_twin.api.deps import SettingsDep, TwinDep, json_body
+from lingang_twin.api.deps import SettingsDep, TwinDep, json_body, off_loop
+from lingang_twin.api.names import check_order_by
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.geometry import parse_georel
 from lingang_twin.core.model import Entity, Phase
+from lingang_twin.core.twin import Twin
 from lingang_twin.core.types import model_errors_to_validation
 
 router = APIRouter(prefix="/api/v1", tags=["entities"])
+#: Largest ``offset``: beyond it DuckDB's 64-bit OFFSET overflowed into a 500; no district holds 10¹² entities.
+MAX_OFFSET = 10**12
 
 
 def entity_json(e: Entity) -> dict[str, Any]:
@@ -59,7 +63,7 @@ def list_entities(
     asOf: Annotated[date | None, Query(description="the district as it was on this date")] = None,
     orderBy: Annotated[str | None, Query(description="comma-separated names, '-' for descending")] = None,
     limit: Annotated[int, Query(ge=0, le=10_000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="matches to skip")] = 0,
 ) -> Response:
     """Query entities: type, ids, id pattern, ``q``, geo (real metres), containment, relationship, lifecycle."""
     geo = None
@@ -79,9 +83,11 @@ def list_entities(
         if not sep or not name or not target:
             raise ValidationError("relationship", "relationship-format", "use name==target")
         related = (name, target)
+    order_by = _csv_list(orderBy) or ("id",)
     page = twin.query(types=_csv_list(type), ids=_csv_list(id), id_pattern=idPattern, q=q, geo=geo, under=under,
                       traverse=traverse, related=related, phases=_csv_list(phase), as_of=asOf,
-                      order_by=_csv_list(orderBy) or ("id",), limit=limit, offset=offset)
+                      order_by=order_by, limit=limit, offset=offset)
+    check_order_by(twin, order_by, _csv_list(type))
     return _json({"data": [entity_json(e) for e in page.entities], "count": page.total, "limit": limit,
                   "offset": offset}, headers={"NGSILD-Results-Count": str(page.total)})
 
@@ -91,8 +97,12 @@ def list_entities(
 async def create_entity(request: Request, twin: TwinDep) -> Response:
     """Create one entity (body: the entity JSON, as returned by GET)."""
     body = await json_body(request)
-    eid = twin.create(body)
-    return _json(entity_json(twin.get(eid)), 201, headers={"Location": f"/api/v1/entities/{eid}"})
+    created = await off_loop(_create, twin, body)
+    return _json(created, 201, headers={"Location": f"/api/v1/entities/{created['id']}"})
+
+
+def _create(twin: Twin, body: dict[str, Any]) -> dict[str, Any]:
+    return entity_json(twin.get(twin.create(body)))
 
 
 @router.post("/entities:batch", summary="Upsert many entities, answering per item / 批量写入实体")
@@ -103,7 +113,7 @@ async def batch_upsert(request: Request, twin: TwinDep, settings: SettingsDep) -
     items = await json_body(request, list)
     if len(items) > settings.max_batch_items:
         raise ValidationError("body", "batch-size", f"at most {settings.max_batch_items} items per batch")
-    results = twin.upsert_each(items)
+    results = await off_loop(twin.upsert_each, items)
     out = []
     for r in results:
         item: dict[str, Any] = {"index": r.index, "id": r.id, "status": "stored" if r.stored else "failed"}
@@ -147,8 +157,8 @@ async def patch_entity(entity_id: str, request: Request, twin: TwinDep) -> Respo
         raise model_errors_to_validation(err, "body") from None
     if patch.phaseSince is not None and patch.phase is None:
         raise ValidationError("phaseSince", "phase-required", "phaseSince needs phase")
-    updated = twin.patch(entity_id, properties=patch.properties, relationships=patch.relationships, geo=patch.geo,
-                         remove=patch.remove, phase=patch.phase, phase_since=patch.phaseSince)
+    updated = await off_loop(twin.patch, entity_id, properties=patch.properties, relationships=patch.relationships,
+                             geo=patch.geo, remove=patch.remove, phase=patch.phase, phase_since=patch.phaseSince)
     return _json(entity_json(updated))
 
 

@@ -16,7 +16,8 @@ import pyarrow.csv as pacsv
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
-from lingang_twin.api.deps import SettingsDep, TwinDep, json_body, media_type
+from lingang_twin.api.deps import SettingsDep, TwinDep, json_body, media_type, off_loop
+from lingang_twin.api.names import check_attribute
 from lingang_twin.api.problems import ProblemError
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.observations import ObservationBatch, OnConflict, parse_instant
@@ -78,12 +79,12 @@ async def post_observations(
     On error nothing is stored and the problem names the item (``index``), the field and the rule."""
     kind = media_type(request)
     if kind == "text/csv":
-        batch = batch_from_csv(await request.body())
+        batch = await off_loop(batch_from_csv, await request.body())
     elif kind in ("application/json", "application/ld+json"):
         rows = await json_body(request, list)
         if len(rows) > settings.max_batch_items:
             raise ValidationError("body", "batch-size", f"at most {settings.max_batch_items} readings per batch")
-        batch = batch_from_json_rows(rows)
+        batch = await off_loop(batch_from_json_rows, rows)
     else:
         raise ProblemError(415, "Unsupported media type / 不支持的内容类型",
                            f"send application/json or text/csv, not {kind or 'no content type'}", "media-type",
@@ -91,7 +92,7 @@ async def post_observations(
     if len(batch) > settings.max_batch_items:
         raise ValidationError("body", "batch-size", f"at most {settings.max_batch_items} readings per batch")
     policy: OnConflict = on_conflict
-    result = twin.append(batch, on_conflict=policy)
+    result = await off_loop(twin.append, batch, on_conflict=policy)
     return Response(orjson.dumps(result.__dict__), media_type="application/json")
 
 
@@ -187,6 +188,8 @@ def get_observations(
                         agg=agg, group_by=groupBy)  # type: ignore[arg-type]
     if bucket is not None:
         table = _local(twin.series(query))
+        if table.num_rows == 0:
+            check_attribute(twin, query)
         if format == "csv":
             sink = io.BytesIO()
             pacsv.write_csv(table, sink)
@@ -196,11 +199,15 @@ def get_observations(
         return Response(orjson.dumps(body), media_type="application/json")
     after = decode_cursor(cursor, attribute) if cursor is not None else None
     if format == "csv" and limit is None and after is None:
-        twin.series(replace(query, limit=1))  # checks the query now: a bad one is a problem, not a broken stream
+        # Checks the query now: a bad one is a problem, not a broken stream.
+        if twin.series(replace(query, limit=1)).num_rows == 0:
+            check_attribute(twin, query)
         return StreamingResponse(_csv_chunks(twin, query), media_type="text/csv; charset=utf-8")
     page_rows = limit or DEFAULT_PAGE_ROWS
     # One row more than the page tells whether another page exists without a count over the whole read.
     table = twin.series(replace(query, limit=page_rows + 1, after=after))
+    if table.num_rows == 0 and after is None:
+        check_attribute(twin, query)
     token = link = None
     if table.num_rows > page_rows:
         table = table.slice(0, page_rows)

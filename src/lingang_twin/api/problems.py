@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from lingang_twin.core.errors import (
     ConflictError,
@@ -22,6 +23,7 @@ from lingang_twin.core.errors import (
     TwinError,
     ValidationError,
 )
+from lingang_twin.core.pydantic_messages import bilingual
 
 PROBLEM_TYPE = "application/problem+json"
 
@@ -34,6 +36,12 @@ STATUS_OF: tuple[tuple[type[TwinError], int, str], ...] = (
     (StoreError, 503, "Store unavailable / 存储不可用"),
     (TwinError, 500, "Twin error / 孪生错误"),
 )
+
+
+HTTP_TITLES: dict[int, str] = {
+    404: "Not found / 未找到",
+    405: "Method not allowed / 不支持该方法",
+}
 
 
 class ProblemError(Exception):
@@ -85,14 +93,32 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _request(_: Request, err: RequestValidationError) -> Response:
+        # Pydantic's raw English errors are translated here, the one edge every route's parameters pass.
         items = []
         for e in err.errors():
-            loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")]
-            items.append({"field": ".".join(loc) or "body", "rule": e.get("type", "invalid"), "message": e.get("msg")})
-        first = items[0] if items else {"field": "body", "rule": "invalid", "message": "invalid request"}
-        return problem(422, "Invalid input / 输入无效", f"{first['field']}: {first['message']}", rule=first["rule"],
+            loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path", "header")]
+            field = ".".join(loc) or "body"
+            items.append({"field": field, "rule": e.get("type", "invalid"), "message": bilingual(e, field)})
+        first = items[0] if items else {"field": "body", "rule": "invalid", "message": "invalid request / 请求无效"}
+        return problem(422, "Invalid input / 输入无效", first["message"], rule=first["rule"],
                        field=first["field"], extra={"errors": items})
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, err: StarletteHTTPException) -> Response:
-        return problem(err.status_code, str(err.detail), str(err.detail), rule=f"http-{err.status_code}")
+    async def _http(request: Request, err: StarletteHTTPException) -> Response:
+        title = HTTP_TITLES.get(err.status_code, str(err.detail))
+        response = problem(err.status_code, title, str(err.detail), rule=f"http-{err.status_code}")
+        for key, value in (err.headers or {}).items():
+            response.headers[key] = value
+        if err.status_code == 405:
+            # RFC 9110 §15.5.6: a 405 lists every method the resource supports. Starlette names only the first
+            # route that matched the path, and GET and POST of one path are separate routes here.
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
+        return response
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app serves at the request's path (asked of the router, method by method,
+    since included routers wrap their routes)."""
+    routes = request.app.router.routes
+    return [m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+            if any(r.matches({**request.scope, "method": m})[0] == Match.FULL for r in routes)]

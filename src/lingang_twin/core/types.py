@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict
 
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.ids import TYPE_NAME
+from lingang_twin.core.pydantic_messages import bilingual
 
 
 @dataclass(frozen=True)
@@ -164,5 +165,5 @@ def model_errors_to_validation(err: Any, prefix: str) -> ValidationError:
     """Turn the first error of a pydantic ``ValidationError`` into ours, with a dotted field path."""
     first = err.errors()[0]
     loc = ".".join(str(p) for p in first["loc"])
-    return ValidationError(f"{prefix}.{loc}" if loc else prefix, first["type"], first["msg"],
-                           value=first.get("input"))
+    field = f"{prefix}.{loc}" if loc else prefix
+    return ValidationError(field, first["type"], bilingual(first, field), value=first.get("input"))

@@ -38,7 +38,7 @@ def check_json_value(value: Any, field: str) -> None:
     size = 0
     while stack:
         item, depth, where = stack.pop()
-        if isinstance(item, Mapping) or isinstance(item, list | tuple):
+        if isinstance(item, Mapping | list | tuple):
             if depth >= MAX_VALUE_DEPTH:
                 raise ValidationError(field, "value-depth",
                                       f"nested deeper than {MAX_VALUE_DEPTH} levels / 嵌套层数超过 {MAX_VALUE_DEPTH}")
