@@ -94,6 +94,8 @@ class DuckDBStore:
         self._closed = False
         self._local = threading.local()
         self._readers: list[duckdb.DuckDBPyConnection] = []
+        self._readers_lock = threading.Lock()
+        self._cursor_source = self.con.cursor()  # the parent of every read cursor; never runs a statement
         self._geo: GeoIndex | None = None
         # Snapshots of current entities by id (frozen models): pages and look-ups skip the JSON → pydantic
         # rebuild, which dominated large pages. Writes and deletes evict; as-of queries bypass it.
@@ -151,8 +153,10 @@ class DuckDBStore:
                 return
             self._closed = True
             try:
-                for cur in self._readers:
-                    cur.close()
+                with self._readers_lock:
+                    for cur in self._readers:
+                        cur.close()
+                    self._cursor_source.close()
                 if self.path != ":memory:":
                     self.con.execute("CHECKPOINT")
             finally:
@@ -205,8 +209,10 @@ class DuckDBStore:
         """This thread's read cursor on the database (created on first use, closed with the store)."""
         cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "con", None)
         if cur is None:
-            with self._lock:
-                cur = self.con.cursor()
+            # Made from a connection that runs no statement, under a lock of its own: taking the write lock here
+            # made a thread's first read wait for a whole ingest (a server's /health stalled ~0.3 s per batch).
+            with self._readers_lock:
+                cur = self._cursor_source.cursor()
                 self._readers.append(cur)
             self._local.con = cur
         return cur
