@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Depends, Request
+from pydantic import BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
 from lingang_twin.api.problems import ProblemError
@@ -32,6 +35,18 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 JSON_TYPES = ("application/json", "application/ld+json")
 T = TypeVar("T")
+
+
+def iso_date(value: Any) -> Any:
+    """Only ``YYYY-MM-DD`` text (or a date) is a date here: pydantic alone reads ``0`` as 1970-01-01."""
+    if isinstance(value, date) or (isinstance(value, str) and ISO_DATE.fullmatch(value)):
+        return value
+    raise ValueError(f"{value!r} is not a date (YYYY-MM-DD) / 日期格式须为 YYYY-MM-DD")
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: A calendar date written as ``YYYY-MM-DD`` and nothing else.
+IsoDate = Annotated[date, BeforeValidator(iso_date)]
 
 
 def media_type(request: Request) -> str:

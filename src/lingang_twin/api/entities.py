@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 import orjson
@@ -11,8 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 from starlette.responses import Response
 
-from lingang_twin.api.deps import SettingsDep, TwinDep, json_body, off_loop
+from lingang_twin.api.deps import IsoDate, SettingsDep, TwinDep, json_body, off_loop
 from lingang_twin.api.names import check_order_by
+from lingang_twin.api.openapi import (
+    BATCH_BODY,
+    ENTITY_BODY,
+    PATCH_BODY,
+    PROBLEM_MEDIA,
+    PROBLEM_SCHEMA,
+    answers,
+    problems,
+)
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.geometry import parse_georel
 from lingang_twin.core.model import Entity, Phase
@@ -46,7 +54,8 @@ class EntityList(BaseModel):
     offset: int
 
 
-@router.get("/entities", response_model=EntityList, summary="List and query entities / 查询实体")
+@router.get("/entities", response_model=EntityList, summary="List and query entities / 查询实体",
+            responses=problems(400, 404, 422, 503))
 def list_entities(
     twin: TwinDep,
     type: Annotated[str | None, Query(description="types, comma-separated: Building,Meter")] = None,
@@ -60,7 +69,7 @@ def list_entities(
     traverse: Annotated[str, Query(description="relationship walked by 'under'")] = "containedIn",
     relationship: Annotated[str | None, Query(description="name==target, e.g. submeterOf==urn:…")] = None,
     phase: Annotated[str | None, Query(description="lifecycle phases, comma-separated")] = None,
-    asOf: Annotated[date | None, Query(description="the district as it was on this date")] = None,
+    asOf: Annotated[IsoDate | None, Query(description="the district as it was on this date (YYYY-MM-DD)")] = None,
     orderBy: Annotated[str | None, Query(description="comma-separated names, '-' for descending")] = None,
     limit: Annotated[int, Query(ge=0, le=10_000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="matches to skip")] = 0,
@@ -92,8 +101,9 @@ def list_entities(
                   "offset": offset}, headers={"NGSILD-Results-Count": str(page.total)})
 
 
-@router.post("/entities", status_code=201, summary="Create an entity / 创建实体",
-             responses={409: {"description": "exists already"}, 422: {"description": "invalid"}})
+@router.post("/entities", status_code=201, summary="Create an entity / 创建实体", openapi_extra=ENTITY_BODY,
+             responses={**answers(201, "created; Location names it / 已创建", "application/json"),
+                        **problems(400, 409, 413, 415, 422, 503)})
 async def create_entity(request: Request, twin: TwinDep) -> Response:
     """Create one entity (body: the entity JSON, as returned by GET)."""
     body = await json_body(request)
@@ -105,7 +115,14 @@ def _create(twin: Twin, body: dict[str, Any]) -> dict[str, Any]:
     return entity_json(twin.get(twin.create(body)))
 
 
-@router.post("/entities:batch", summary="Upsert many entities, answering per item / 批量写入实体")
+@router.post("/entities:batch", summary="Upsert many entities, answering per item / 批量写入实体",
+             openapi_extra=BATCH_BODY, responses={
+                 **answers(200, "every item stored / 全部写入", "application/json"),
+                 **answers(207, "some items stored, the others reported per item / 部分写入", "application/json"),
+                 **problems(400, 413, 415, 503),
+                 422: {"description": "no item stored (per-item results), or the body is not a batch (a problem) "
+                       "/ 均未写入", "content": {"application/json": {"schema": {}},
+                                             PROBLEM_MEDIA: {"schema": PROBLEM_SCHEMA}}}})
 async def batch_upsert(request: Request, twin: TwinDep, settings: SettingsDep) -> Response:
     """Upsert a JSON array of entities. Every valid item is stored; every invalid one is reported with its
     error (and items that point at a failed item fail too). 200 when all are stored, 207 when some are, 422 when
@@ -125,7 +142,7 @@ async def batch_upsert(request: Request, twin: TwinDep, settings: SettingsDep) -
     return _json({"stored": stored, "failed": len(results) - stored, "results": out}, status)
 
 
-@router.get("/entities/{entity_id}", summary="One entity / 单个实体")
+@router.get("/entities/{entity_id}", summary="One entity / 单个实体", responses=problems(404, 422, 503))
 def get_entity(entity_id: str, twin: TwinDep) -> Response:
     """One entity with its lifecycle history and the series recorded on it."""
     e = twin.get(entity_id)
@@ -144,10 +161,11 @@ class EntityPatch(BaseModel):
     geo: dict[str, Any] | None = None
     remove: list[str] = Field(default_factory=list)
     phase: Phase | None = None
-    phaseSince: date | None = None
+    phaseSince: IsoDate | None = None
 
 
-@router.patch("/entities/{entity_id}", summary="Change an entity / 修改实体")
+@router.patch("/entities/{entity_id}", summary="Change an entity / 修改实体", openapi_extra=PATCH_BODY,
+              responses=problems(400, 404, 413, 415, 422, 503))
 async def patch_entity(entity_id: str, request: Request, twin: TwinDep) -> Response:
     """Add, replace or remove attributes, or move the entity to another lifecycle phase."""
     body = await json_body(request)
@@ -162,7 +180,8 @@ async def patch_entity(entity_id: str, request: Request, twin: TwinDep) -> Respo
     return _json(entity_json(updated))
 
 
-@router.delete("/entities/{entity_id}", status_code=204, summary="Delete an entity / 删除实体")
+@router.delete("/entities/{entity_id}", status_code=204, summary="Delete an entity / 删除实体",
+               responses=problems(404, 409, 422, 503))
 def delete_entity(entity_id: str, twin: TwinDep) -> Response:
     """Delete an entity and its time series (refused with 409 while other entities point at it)."""
     twin.delete(entity_id)

@@ -10,11 +10,12 @@ from starlette.responses import Response
 
 from lingang_twin import __version__
 from lingang_twin.api.deps import TwinDep
+from lingang_twin.api.openapi import problems
 
 router = APIRouter(tags=["meta"])
 
 
-@router.get("/health", summary="Liveness and size / 健康检查")
+@router.get("/health", summary="Liveness and size / 健康检查", responses=problems(503))
 def health(twin: TwinDep) -> dict[str, Any]:
     """``ok`` with the store's schema version and entity count (a store failure answers 503)."""
     return {"status": "ok", "version": __version__, "schemaVersion": twin.store.schema_version,

@@ -18,6 +18,7 @@ from starlette.responses import Response, StreamingResponse
 
 from lingang_twin.api.deps import SettingsDep, TwinDep, json_body, media_type, off_loop
 from lingang_twin.api.names import check_attribute
+from lingang_twin.api.openapi import OBSERVATIONS_BODY, answers, problems
 from lingang_twin.api.problems import ProblemError
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.observations import ObservationBatch, OnConflict, parse_instant
@@ -66,7 +67,8 @@ def batch_from_csv(data: bytes) -> ObservationBatch:
                                         table["value"], unit)
 
 
-@router.post("/observations", summary="Ingest a batch of readings / 批量写入观测值")
+@router.post("/observations", summary="Ingest a batch of readings / 批量写入观测值", openapi_extra=OBSERVATIONS_BODY,
+             responses=problems(400, 413, 415, 422, 503))
 async def post_observations(
     request: Request, twin: TwinDep, settings: SettingsDep,
     on_conflict: Annotated[Literal["reject", "replace", "keep"], Query(
@@ -149,7 +151,9 @@ def _csv_chunks(twin: Twin, query: SeriesQuery) -> Iterator[bytes]:
         yield sink.getvalue()
 
 
-@router.get("/observations", summary="Read or aggregate readings / 查询与聚合观测值")
+@router.get("/observations", summary="Read or aggregate readings / 查询与聚合观测值",
+            responses={**answers(200, "readings or aggregates / 观测值或聚合", "application/json", "text/csv"),
+                       **problems(400, 404, 422, 503)})
 def get_observations(
     request: Request,
     twin: TwinDep,

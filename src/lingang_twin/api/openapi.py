@@ -1,0 +1,124 @@
+"""What the OpenAPI document says about bodies and errors, so that it describes what the server really does.
+
+The write routes read their bodies themselves (orjson, CSV, per-item batches), so FastAPI cannot see them; the
+request bodies are declared here as JSON Schemas. Every error answer is ``application/problem+json`` (see
+``problems.py``); each route lists the statuses it can answer with, and FastAPI's default 422 (a different
+shape, ``application/json``) is replaced by ours.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lingang_twin.core.model import PHASES
+
+PROBLEM_MEDIA = "application/problem+json"
+
+#: RFC 9457 problem details as this server writes them (``problems.py`` and ``limits.py``).
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "description": "urn:lingang-twin:problem:<rule>"},
+        "title": {"type": "string", "description": "English / 中文"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string", "description": "what was wrong, in English and Chinese"},
+        "field": {"type": "string", "description": "the field at fault (dotted path)"},
+        "rule": {"type": "string", "description": "the rule it broke (machine-readable)"},
+        "index": {"type": "integer", "description": "the item of a batch at fault"},
+        "position": {"type": "integer", "description": "q syntax errors: 0-based character offset"},
+        "limit": {"type": "integer", "description": "413: the largest body accepted [bytes]"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "rule": {"type": "string"}, "message": {"type": "string"},
+            "index": {"type": "integer"}}}},
+    },
+}
+
+_ATTRIBUTES = {"type": "object", "additionalProperties": {}}
+_DATE = {"type": "string", "format": "date"}
+
+#: An entity as POST and the batch take it (the same JSON as GET answers, without the server's fields).
+ENTITY_SCHEMA: dict[str, Any] = {
+    "title": "EntityIn",
+    "type": "object",
+    "required": ["id", "type"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string", "description": "urn:ngsi-ld:<Type>:<local id>"},
+        "type": {"type": "string", "description": "a registered type, see /api/v1/types"},
+        "properties": {**_ATTRIBUTES, "description": "name → {value, unit?, observed_at?} or a bare value"},
+        "relationships": {**_ATTRIBUTES, "description": "name → {object: id or [ids]} or the id(s)"},
+        "geo": {"type": "object", "additionalProperties": {"type": "object"},
+                "description": "name → GeoJSON geometry (lon/lat); the primary one is location"},
+        "phase": {"enum": list(PHASES)},
+        "phase_since": _DATE,
+        "lifecycle": {"type": "array", "items": {"type": "object", "required": ["phase", "since"],
+                      "properties": {"phase": {"enum": list(PHASES)}, "since": _DATE}}},
+    },
+}
+
+#: PATCH /entities/{id}: attributes to add or replace, names to remove, a phase change.
+PATCH_SCHEMA: dict[str, Any] = {
+    "title": "EntityPatch",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "properties": _ATTRIBUTES,
+        "relationships": _ATTRIBUTES,
+        "geo": {"type": "object", "additionalProperties": {"type": "object"}},
+        "remove": {"type": "array", "items": {"type": "string"}},
+        "phase": {"enum": list(PHASES)},
+        "phaseSince": {**_DATE, "description": "needs phase"},
+    },
+}
+
+#: One reading in a JSON batch.
+OBSERVATION_SCHEMA: dict[str, Any] = {
+    "title": "Observation",
+    "type": "object",
+    "required": ["entity_id", "attribute", "observed_at", "value"],
+    "additionalProperties": False,
+    "properties": {
+        "entity_id": {"type": "string"},
+        "attribute": {"type": "string"},
+        "observed_at": {"type": "string", "description": "ISO 8601 with an offset"},
+        "value": {"type": "number"},
+        "unit": {"type": ["string", "null"]},
+    },
+}
+
+_WHY: dict[int, str] = {
+    400: "malformed JSON or a q expression that does not parse / JSON 或 q 表达式语法错误",
+    404: "no such entity / 实体不存在",
+    409: "conflicts with what is stored / 与已存数据冲突",
+    413: "body larger than the server accepts / 请求体过大",
+    415: "unsupported content type / 不支持的内容类型",
+    422: "invalid input, naming the field and the rule; nothing was written / 输入无效，未写入任何数据",
+    503: "the store is unavailable / 存储不可用",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries for these error statuses, each answered as problem+json."""
+    return {s: {"description": _WHY[s], "content": {PROBLEM_MEDIA: {"schema": PROBLEM_SCHEMA}}} for s in statuses}
+
+
+def json_body(schema: dict[str, Any], *, csv: bool = False) -> dict[str, Any]:
+    """``openapi_extra=`` declaring a required JSON request body (and optionally CSV)."""
+    content: dict[str, Any] = {"application/json": {"schema": schema}}
+    if csv:
+        content["text/csv"] = {"schema": {"type": "string", "description": "header entity_id,attribute,"
+                                          "observed_at,value[,unit], then one reading a line"}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+ENTITY_BODY = json_body(ENTITY_SCHEMA)
+BATCH_BODY = json_body({"type": "array", "items": ENTITY_SCHEMA})
+PATCH_BODY = json_body(PATCH_SCHEMA)
+OBSERVATIONS_BODY = json_body({"type": "array", "items": OBSERVATION_SCHEMA}, csv=True)
+
+
+def answers(status: int, description: str, *media: str) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entry for a success status answered with any body in these media types."""
+    return {status: {"description": description, "content": {m: {"schema": {}} for m in media}}}
