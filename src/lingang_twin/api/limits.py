@@ -53,7 +53,8 @@ class BodyLimit:
     async def _refuse(self, send: Send) -> None:
         body: dict[str, Any] = {
             "type": "urn:lingang-twin:problem:body-too-large", "title": "Request body too large / 请求体过大",
-            "status": 413, "detail": f"the body exceeds {self.max_bytes} bytes; split the batch",
+            "status": 413,
+            "detail": f"the body exceeds {self.max_bytes} bytes; split the batch / 请求体超过 {self.max_bytes} 字节，请分批发送",
             "rule": "body-too-large", "field": "body", "limit": self.max_bytes,
         }
         data = orjson.dumps(body)
