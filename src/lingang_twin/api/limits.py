@@ -54,7 +54,8 @@ class BodyLimit:
         body: dict[str, Any] = {
             "type": "urn:lingang-twin:problem:body-too-large", "title": "Request body too large / 请求体过大",
             "status": 413,
-            "detail": f"the body exceeds {self.max_bytes} bytes; split the batch / 请求体超过 {self.max_bytes} 字节，请分批发送",
+            "detail": f"the body exceeds {self.max_bytes} bytes; split the batch / "
+                      f"请求体超过 {self.max_bytes} 字节，请分批发送",
             "rule": "body-too-large", "field": "body", "limit": self.max_bytes,
         }
         data = orjson.dumps(body)
