@@ -225,3 +225,18 @@ def test_create_entity_runs_off_the_loop_too(api: TestClient) -> None:
         twin._lock.release()
     creator.join(timeout=300)
     assert answers["post"].status_code == 201
+
+
+def test_openapi_of_pack_routes_says_problem_json(tmp_path: Path) -> None:
+    from lingang_twin.energy import PACK
+
+    twin = Twin(DuckDBStore(tmp_path / "packs.duckdb"))
+    PACK.setup(twin)
+    with TestClient(create_app(twin, Settings(db=tmp_path / "packs.duckdb"), packs=[PACK])) as client:
+        paths = client.get("/openapi.json").json()["paths"]
+        account = paths["/api/v1/energy/account"]["get"]["responses"]
+        assert set(account["422"]["content"]) == {PROBLEM}  # not FastAPI's HTTPValidationError
+        assert set(account["4XX"]["content"]) == {PROBLEM}
+        refused = client.get("/api/v1/energy/account", params={"scope": "x", "month": "13"})
+        assert refused.status_code in (404, 422) and refused.headers["content-type"] == PROBLEM
+    twin.close()

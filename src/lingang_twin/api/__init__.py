@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from lingang_twin import __version__
 from lingang_twin.api import admin, entities, meta, observations
 from lingang_twin.api.limits import BodyLimit
+from lingang_twin.api.openapi import problem_answers_everywhere
 from lingang_twin.api.problems import install_handlers
 from lingang_twin.core.packs import Pack
 from lingang_twin.core.twin import Twin
@@ -38,7 +41,20 @@ def create_app(twin: Twin, settings: Settings | None = None, packs: list[Pack] |
         if factory is not None:
             app.include_router(factory())
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    _describe_problems(app)
     return app
+
+
+def _describe_problems(app: FastAPI) -> None:
+    """Serve an OpenAPI document whose error answers are problem+json on every route (packs' too)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problem_answers_everywhere(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 __all__ = ["FastAPI", "create_app"]

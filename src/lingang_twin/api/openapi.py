@@ -122,3 +122,25 @@ OBSERVATIONS_BODY = json_body({"type": "array", "items": OBSERVATION_SCHEMA}, cs
 def answers(status: int, description: str, *media: str) -> dict[int | str, dict[str, Any]]:
     """``responses=`` entry for a success status answered with any body in these media types."""
     return {status: {"description": description, "content": {m: {"schema": {}} for m in media}}}
+
+
+def problem_answers_everywhere(schema: dict[str, Any]) -> dict[str, Any]:
+    """Make every operation of an OpenAPI document say that its errors are problem+json, pack routes included.
+
+    FastAPI documents its own 422 body (``HTTPValidationError``, ``application/json``) on every route with
+    parameters; this server answers 422 with a problem (``problems.py``), so that entry is replaced. An operation
+    that lists no problem answers of its own (a pack's route) gets ``4XX``: any client error is a problem.
+    """
+    for ops in schema.get("paths", {}).values():
+        for op in ops.values():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            responses = op["responses"]
+            own = any(PROBLEM_MEDIA in r.get("content", {}) for r in responses.values())
+            fastapi_422 = responses.get("422", {}).get("content", {}).get("application/json", {})
+            if "HTTPValidationError" in str(fastapi_422.get("schema", {}).get("$ref", "")):
+                responses["422"] = problems(422)[422]
+            if not own:  # a route that lists no errors of its own (a pack's): any client error is a problem
+                responses["4XX"] = {"description": "a client error / 客户端错误",
+                                    "content": {PROBLEM_MEDIA: {"schema": PROBLEM_SCHEMA}}}
+    return schema
