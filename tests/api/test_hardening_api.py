@@ -240,3 +240,9 @@ def test_openapi_of_pack_routes_says_problem_json(tmp_path: Path) -> None:
         refused = client.get("/api/v1/energy/account", params={"scope": "x", "month": "13"})
         assert refused.status_code in (404, 422) and refused.headers["content-type"] == PROBLEM
     twin.close()
+
+
+def test_unknown_path_and_method_answer_in_both_languages(api: TestClient) -> None:
+    missing = api.get("/api/v1/nothing-here")
+    assert missing.status_code == 404 and missing.json()["detail"] == "Not found / 未找到"
+    assert api.delete(ENTITIES).json()["detail"] == "Method not allowed / 不支持该方法"

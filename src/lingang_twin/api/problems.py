@@ -106,7 +106,9 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, err: StarletteHTTPException) -> Response:
         title = HTTP_TITLES.get(err.status_code, str(err.detail))
-        response = problem(err.status_code, title, str(err.detail), rule=f"http-{err.status_code}")
+        # Starlette's own detail is the bare English phrase ("Not Found"): say it in both languages then.
+        detail = title if str(err.detail).lower() == title.split(" / ")[0].lower() else str(err.detail)
+        response = problem(err.status_code, title, detail, rule=f"http-{err.status_code}")
         for key, value in (err.headers or {}).items():
             response.headers[key] = value
         if err.status_code == 405:
