@@ -103,6 +103,7 @@ def test_entity_create_with_any_property_value(api: TestClient, name: str, value
 
 @SETTINGS
 @given(name=property_names, value=json_values | deep_values)
+@example(name="note", value=nested(300))
 def test_entity_patch_and_batch_with_any_property_value(api: TestClient, name: str, value: Any) -> None:
     eid = f"urn:ngsi-ld:Building:patch-{next(_serial)}"
     created = api.post("/api/v1/entities", json={"id": eid, "type": "Building",
