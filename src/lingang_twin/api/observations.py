@@ -228,7 +228,9 @@ def get_observations(
     return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
 
-@router.delete("/observations", summary="Delete readings of one series in a time range / 删除某序列一段时间的读数")
+@router.delete("/observations", summary="Delete readings of one series in a time range / 删除某序列一段时间的读数",
+               responses={**answers(200, "how many readings were deleted / 删除的读数条数", "application/json"),
+                          **problems(404, 422, 503)})
 def delete_observations(
     twin: TwinDep,
     entity_id: Annotated[str | None, Query(description="the entity (required)")] = None,
