@@ -1,6 +1,6 @@
 # Shared set-up for scripts/test.sh and scripts/demo.sh: sourced, not run.
 # Debian packages are installed with apt-get when missing (we run as root on CI and dev machines);
-# Python packages go into .venv from the project's own pyproject.toml.
+# Python packages go into .venv from the lock files (requirements.lock, requirements-test.lock).
 
 apt_install() {
   local missing=()
@@ -15,15 +15,18 @@ apt_install() {
   fi
 }
 
-ensure_python_env() {  # $1: the pyproject extra to install ("" for none)
+ensure_python_env() {  # $1: "test" for the test suite's lock, "" for the demo's
   local py=${PYTHON:-python3}
   "$py" -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
   # Debian's python3 ships venv/ensurepip separately.
   "$py" -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
   [ -x .venv/bin/python ] || "$py" -m venv .venv
-  local target="."
-  [ -n "${1:-}" ] && target=".[$1]"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e "$target"
+  # Every package, transitive ones included, at the version CI tested (requirements*.lock, made by
+  # scripts/lock.sh); the project itself on top with --no-deps, so that nothing is resolved anew.
+  local lock=requirements.lock
+  [ "${1:-}" = "test" ] && lock=requirements-test.lock
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r "$lock"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
   if [ "${1:-}" = "test" ]; then
     # opengrid's measured homes (REFERENCE.md): its pickles are read as files; importing the package fails, and
     # its pinned dependencies do not install, hence --no-deps.

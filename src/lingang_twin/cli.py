@@ -127,6 +127,10 @@ def demo(
 
     exit_on_sigterm()  # a SIGTERM while the history is being built closes the file cleanly too
     started = time.perf_counter()
+    url = f"http://{host}:{port}"
+    # The URL first: the build below takes a while, and the user can have the tab ready.
+    out.print(f"Lingang Twin demo / 临港孪生示范: console / 控制台 {url}/console (answers when ready / 就绪后可访问)",
+              soft_wrap=True, highlight=False)
     twin = _open(db)
     try:
         report = _build(twin, days, seed)
@@ -136,10 +140,10 @@ def demo(
     sim = LiveSimulator(twin, speed=speed, seed=seed) if speed > 0 else None  # continues where the backfill ended
     if sim is not None:
         sim.start()
-    url = f"http://{host}:{port}"
     out.print(f"[bold green]Lingang Twin demo ready / 示范孪生已就绪[/] in {time.perf_counter() - started:.1f} s: "
               f"{_summary(report)}", soft_wrap=True)
     # soft_wrap: a URL must stay on one line, whatever the terminal (or log file) width.
+    out.print(f"  console / 控制台:    {url}/console", soft_wrap=True)
     out.print(f"  API docs / 接口文档: {url}/docs", soft_wrap=True)
     out.print(f"  entities / 实体:    {url}/api/v1/entities?type=Building&limit=5", soft_wrap=True)
     out.print(f"  live data / 实时:   {url}/api/v1/observations?type=Meter&attribute=reading&bucket=hour&"
@@ -429,7 +433,8 @@ def energy_report(
     factors: Annotated[str, typer.Option(help="CO2 factor set / 排放因子集")] = "shanghai-local-2022",
     tariff: Annotated[str, typer.Option(help="tariff name / 价目")] = "shanghai-illustrative",
     electricity_basis: Annotated[str, typer.Option(help="equivalent | equal-value")] = "equivalent",
-    config: Annotated[Path | None, typer.Option(help="JSON file of EnergyConfig overrides / 系数配置")] = None,
+    config: Annotated[Path | None, typer.Option(help="JSON file of EnergyConfig overrides (default: the settings "
+                                                "stored in the twin, if any) / 系数配置")] = None,
 ) -> None:
     """Monthly energy account of an entity: per carrier consumption, kgce, kgCO2 and cost, with grand totals.
 
@@ -439,6 +444,7 @@ def energy_report(
     import json
 
     from lingang_twin.energy.accounting import account, month_range
+    from lingang_twin.energy.settings import config_in_force
 
     if format_ not in ("json", "html", "xlsx", "pdf"):
         fail(f"--format {format_!r}: unknown format; valid: json, html, xlsx, pdf / 未知格式")
@@ -466,7 +472,7 @@ def energy_report(
         twin = _open(db)
         try:
             result = account(twin, scope, start, end, factors=factors, tariff=tariff,
-                             electricity_basis=electricity_basis, config=overrides)
+                             electricity_basis=electricity_basis, config=config_in_force(twin, overrides))
         finally:
             twin.close()
     except TwinError as err:
@@ -544,11 +550,14 @@ def _energy_report_file(db: Path, scope: str, month: str, format_: str, target: 
 
     from lingang_twin.energy.accounting import month_range
     from lingang_twin.energy.reports import monthly_report, render
+    from lingang_twin.energy.settings import config_in_force
 
     try:
         month_range(month, "--month")
         twin = _open(db)
         try:
+            # --config, else the settings stored in the twin (the demo twin carries its illustrative ones)
+            options["config"] = config_in_force(twin, options.get("config"))
             report = monthly_report(twin, scope, month, **options)
         finally:
             twin.close()

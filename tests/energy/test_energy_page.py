@@ -32,6 +32,7 @@ from lingang_twin.energy.accounting import account, month_range
 from lingang_twin.energy.carriers import CARRIER_LABELS
 from lingang_twin.energy.factors import EnergyConfig
 from lingang_twin.energy.quality import check_meters
+from lingang_twin.energy.settings import ILLUSTRATIVE_NOTICE, STORED_PROPERTY
 from lingang_twin.settings import Settings
 from simulated_user import PatientUser
 
@@ -103,6 +104,7 @@ async def test_energy_page_sankey_and_findings(demo: Twin) -> None:
         await user.open("/energy")
         await user.should_see("折标准煤")  # the page says why the carriers add up
         await user.should_not_see("未配置排放因子")
+        await user.should_not_see(marker="energy-config-illustrative")  # the deployment's own settings win
         options = user.find(marker="energy-sankey").elements.pop().options  # type: ignore[attr-defined]
         series = options["series"][0]
         assert series["type"] == "sankey"
@@ -144,10 +146,39 @@ async def test_energy_page_sankey_and_findings(demo: Twin) -> None:
             assert response.content.lstrip().startswith(magic), label
 
 
+@pytest.fixture
+def bare_demo(demo_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Twin]:
+    """The demo district without the demo's own energy settings: a deployment that configured nothing."""
+    monkeypatch.setattr(energy_page, "_now", lambda: NOW)
+    path = tmp_path / "bare.duckdb"
+    shutil.copy(demo_file, path)
+    twin = open_twin(path)
+    twin.patch(DEMO_DISTRICT_ID, remove=[STORED_PROPERTY])
+    yield twin
+    twin.close()
+
+
 @pytest.mark.asyncio
-async def test_energy_page_without_config_names_the_settings(demo: Twin) -> None:
+async def test_demo_pages_say_their_settings_are_illustrative(demo: Twin) -> None:
+    """The demo twin carries its own illustrative settings: the energy and tenants pages work without any
+    deployment config, and say in both languages that the factors are placeholders."""
+    async with simulated_console(demo) as (user, _):
+        for path in ("/energy", "/energy/tenants"):
+            await user.open(path)
+            await user.should_see(ILLUSTRATIVE_NOTICE[0][:12])
+            await user.should_see(marker="energy-config-illustrative")
+            await user.should_not_see("未配置排放因子")
+        await user.should_not_see("无法核算租户")  # the tenants' statement is there
+        await user.open("/energy")
+        assert user.find(marker="energy-ranking").elements
+
+
+@pytest.mark.asyncio
+async def test_energy_page_without_config_names_the_settings(bare_demo: Twin) -> None:
+    demo = bare_demo
     async with simulated_console(demo) as (user, _):
         await user.open("/energy")
+        await user.should_not_see(marker="energy-config-illustrative")
         await user.should_see("未配置排放因子")
         await user.should_see("water_kgco2_per_m3")
         await user.should_see("hydrogen_kgco2_per_kg")
@@ -228,9 +259,11 @@ async def test_forecast_chart_and_its_absence(demo: Twin, tmp_path: Path, monkey
 
 
 @pytest.mark.asyncio
-async def test_tenant_page_lists_every_tenant_with_its_method(demo: Twin) -> None:
+async def test_tenant_page_lists_every_tenant_with_its_method(bare_demo: Twin) -> None:
     """/energy/tenants: one row per tenant of the demo (the incubator's 16 and three whole-building firms), in the
-    order and with the figures of tenant_accounts; the methods are stated; a tenant's report downloads."""
+    order and with the figures of tenant_accounts; the methods are stated; a tenant's report downloads. The demo's
+    own settings are removed first: the page refuses until the deployment configures the factors."""
+    demo = bare_demo
     from lingang_twin.energy.tenant_page import tenant_rows
     from lingang_twin.energy.tenants import tenant_accounts
 

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 
 from lingang_twin.core.errors import NotFoundError, ValidationError
 from lingang_twin.core.packs import Pack, install
+from lingang_twin.demo.energy_settings import DEMO_ENERGY_CONFIG
 from lingang_twin.demo.faults import SHANGHAI, Fault
 from lingang_twin.demo.layout import DEFAULT_SEED, DEMO_DISTRICT_ID, build_layout, plan_layout
 from lingang_twin.demo.simulator import (
@@ -41,6 +42,7 @@ from lingang_twin.demo.simulator import (
     simulator_for,
 )
 from lingang_twin.energy import PACK as ENERGY_PACK
+from lingang_twin.energy.settings import STORED_PROPERTY, store_config
 from lingang_twin.mobility import PACK as MOBILITY_PACK
 
 if TYPE_CHECKING:
@@ -93,6 +95,7 @@ def build_demo(twin: Twin, *, days: float, seed: int = DEFAULT_SEED,
     Idempotent and incremental: history already written by an earlier call is not sent again; only the part before
     the first and after the last stored weather reading is simulated (so a call on a later day just catches up).
     A gap punched into the middle later is not refilled — :func:`backfill` re-sends a whole window for that.
+    The twin gets the demo's illustrative energy settings (:data:`DEMO_ENERGY_CONFIG`) unless it holds some.
     ``progress(done, total)`` reports backfilled days. The report's ``faults`` and ``rollovers`` cover the whole
     window asked for. Raises ValidationError (rule ``demo-seed``) if the twin holds the demo layout of another seed.
     """
@@ -108,8 +111,12 @@ def build_demo(twin: Twin, *, days: float, seed: int = DEFAULT_SEED,
                                   f" / 该孪生已包含种子 {stored} 的演示布局", value=seed)
     present = twin.store.existing_ids(ids)
     if len(present) < len(ids):
+        kept = twin.get(DEMO_DISTRICT_ID).value(STORED_PROPERTY) if DEMO_DISTRICT_ID in present else None
         twin.upsert(entities)
         written = len(entities)
+        if kept is not None:  # rewriting the layout must not drop settings the user stored on the district
+            twin.patch(DEMO_DISTRICT_ID, properties={STORED_PROPERTY: kept})
+    store_config(twin, DEMO_ENERGY_CONFIG)  # keeps settings already there (the user's, or an earlier build's)
     layout_seconds = time.perf_counter() - t0
     if days < 0:
         raise ValidationError("days", "range", "days must be ≥ 0 / 天数不能为负", value=days)
@@ -148,6 +155,7 @@ __all__ = [
     "DEFAULT_BACKFILL_DAYS",
     "DEFAULT_SEED",
     "DEMO_DISTRICT_ID",
+    "DEMO_ENERGY_CONFIG",
     "DEMO_PACKS",
     "BackfillReport",
     "DemoReport",

@@ -51,7 +51,7 @@ def carbon_today(twin: Twin, config: Any = None, now: datetime | None = None) ->
     """The ``carbon_today`` hook: kg CO₂ of the district today (the console's overview tile)."""
     from lingang_twin.energy.page import carbon_today as compute
 
-    return compute(twin, _config(config), now)
+    return compute(twin, _config(twin, config), now)
 
 
 def energy_today(twin: Twin, config: Any = None, now: datetime | None = None) -> list[tuple[str, float, str]] | None:
@@ -59,7 +59,7 @@ def energy_today(twin: Twin, config: Any = None, now: datetime | None = None) ->
     carrier (the console's overview tile)."""
     from lingang_twin.energy.page import energy_today as compute
 
-    return compute(twin, _config(config), now)
+    return compute(twin, _config(twin, config), now)
 
 
 def entity_panel(page: Any, entity: Any) -> Awaitable[None]:
@@ -78,10 +78,13 @@ def labels() -> dict[str, tuple[str, str]]:
     return {f"prop.{name}": pair for name, pair in PROPERTY_LABELS.items()}
 
 
-def _config(config: Any) -> Any:
-    """The deployment's settings as an EnergyConfig (a face may hand over the parsed JSON)."""
+def _config(twin: Twin, config: Any) -> Any:
+    """The settings in force as an EnergyConfig: the deployment's (a face may hand over the parsed JSON), else
+    those stored in the twin (:func:`.settings.config_in_force`; the demo's illustrative ones)."""
     from lingang_twin.energy.factors import EnergyConfig
+    from lingang_twin.energy.settings import config_in_force
 
+    config = config_in_force(twin, config)
     if config is None or isinstance(config, EnergyConfig):
         return config
     return EnergyConfig.model_validate(config)

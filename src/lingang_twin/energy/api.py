@@ -21,6 +21,7 @@ from lingang_twin.energy.accounting import account, month_range
 from lingang_twin.energy.consumption import SHANGHAI
 from lingang_twin.energy.factors import EnergyConfig
 from lingang_twin.energy.jsonable import jsonable
+from lingang_twin.energy.settings import config_in_force
 
 MEDIA_TYPES = {"html": "text/html; charset=utf-8",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -43,9 +44,10 @@ def _optional_instant(text: str | None, field: str) -> datetime | None:
     return None if text is None else _instant(text, field)
 
 
-def _config(request: Request) -> EnergyConfig | None:
-    """The deployment's energy settings, when the face set them (``app.state.energy_config``)."""
-    return getattr(request.app.state, "energy_config", None)
+def _config(request: Request) -> EnergyConfig | dict[str, Any] | None:
+    """The energy settings in force: the deployment's, when the face set them (``app.state.energy_config``),
+    else those stored in the twin (:func:`.settings.config_in_force`)."""
+    return config_in_force(request.app.state.twin, getattr(request.app.state, "energy_config", None))
 
 
 def figures(

@@ -122,6 +122,8 @@ class EnergyConfig(BaseModel):
 
     ``coal_overrides`` / ``co2_overrides``: carrier → value [per canonical unit], taking precedence over the
     tables (recorded in the basis with source "configuration"). ``fuel_densities_kg_per_l``: diesel/gasoline.
+    ``illustrative``: the values are placeholders (the demo twin's), not published figures — every figure taken
+    from them says so in its source; ``source``: where the settings come from, in words.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -134,9 +136,15 @@ class EnergyConfig(BaseModel):
     water_kgco2_per_m3: float | None = Field(default=None, ge=0)
     coal_overrides: dict[str, float] = Field(default_factory=dict)
     co2_overrides: dict[str, float] = Field(default_factory=dict)
+    illustrative: bool = False
+    source: str | None = Field(default=None, max_length=500)
 
 
-def _configured(value: float, unit: str, note: str = "") -> Figure:
+def _configured(value: float, unit: str, note: str = "", config: EnergyConfig | None = None) -> Figure:
+    if config is not None and config.illustrative:
+        # Placeholders must never pass for a deployment's own figures in a report's basis.
+        return Figure(value, unit, "illustrative configuration, not published 示意配置（非公开发布数据）", None,
+                      "; ".join(x for x in (note, config.source or "") if x))
     return Figure(value, unit, "configuration 部署配置", None, note)
 
 
@@ -156,7 +164,7 @@ def fuel_density(carrier: str, config: EnergyConfig | None = None) -> Figure:
     """Density of a litre-metered fuel [kg/L] (configured value first)."""
     config = config or EnergyConfig()
     if carrier in config.fuel_densities_kg_per_l:
-        return _configured(config.fuel_densities_kg_per_l[carrier], "kg/L")  # type: ignore[index]
+        return _configured(config.fuel_densities_kg_per_l[carrier], "kg/L", config=config)  # type: ignore[index]
     return FUEL_DENSITIES[carrier]
 
 
@@ -173,13 +181,13 @@ def coal_coefficient(carrier: str, config: EnergyConfig | None = None,
                               f"unknown electricity basis {electricity_basis!r}; valid: equivalent, equal-value / "
                               "未知电力折标方式", value=electricity_basis)
     if carrier in config.coal_overrides:
-        return _configured(config.coal_overrides[carrier], "kgce")
+        return _configured(config.coal_overrides[carrier], "kgce", config=config)
     if carrier == "electricity" and electricity_basis == "equal-value":
         if config.electricity_equal_value_kgce_per_kwh is None:
             raise ValidationError("electricity_equal_value_kgce_per_kwh", "coefficient-missing",
                                   "the equal-value electricity coefficient has no fixed value: configure "
                                   "electricity_equal_value_kgce_per_kwh / 等价值折标系数须由部署配置", value=None)
-        return _configured(config.electricity_equal_value_kgce_per_kwh, "kgce/kWh", "等价值 equal value")
+        return _configured(config.electricity_equal_value_kgce_per_kwh, "kgce/kWh", "等价值 equal value", config)
     key = {"electricity": "electricity_equivalent",
            "natural_gas": f"natural_gas_{config.natural_gas_source.replace('-', '_')}"}.get(carrier, carrier)
     try:
@@ -198,15 +206,15 @@ def co2_factor(carrier: str, factors: str, config: EnergyConfig | None = None) -
     config = config or EnergyConfig()
     table = co2_factor_set(factors)
     if carrier in config.co2_overrides:
-        return _configured(config.co2_overrides[carrier], "kgCO2")
+        return _configured(config.co2_overrides[carrier], "kgCO2", config=config)
     if carrier == "hydrogen" and config.hydrogen_kgco2_per_kg is not None:
         if config.hydrogen_route is None:
             raise ValidationError("hydrogen_route", "route-missing",
                                   "say which supply route hydrogen_kgco2_per_kg describes: "
                                   f"{', '.join(HYDROGEN_ROUTES)} / 须注明氢气来源路线", value=None)
-        return _configured(config.hydrogen_kgco2_per_kg, "kgCO2/kg", f"supply route {config.hydrogen_route}")
+        return _configured(config.hydrogen_kgco2_per_kg, "kgCO2/kg", f"supply route {config.hydrogen_route}", config)
     if carrier == "water" and config.water_kgco2_per_m3 is not None:
-        return _configured(config.water_kgco2_per_m3, "kgCO2/m3")
+        return _configured(config.water_kgco2_per_m3, "kgCO2/m3", config=config)
     if carrier in table:
         return table[carrier]
     hint = {"hydrogen": " (set hydrogen_route and hydrogen_kgco2_per_kg)",

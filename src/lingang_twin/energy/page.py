@@ -38,6 +38,7 @@ from lingang_twin.energy.carriers import CARRIER_LABELS, display_unit
 from lingang_twin.energy.consumption import consumption_grid
 from lingang_twin.energy.factors import EnergyConfig, co2_factor, coal_coefficient
 from lingang_twin.energy.periods import PERIOD_KINDS, Period, parse_day, period
+from lingang_twin.energy.settings import ILLUSTRATIVE_NOTICE, config_in_force, is_illustrative
 
 if TYPE_CHECKING:
     from lingang_twin.core.model import Entity
@@ -281,11 +282,23 @@ def missing_factors(twin: Twin, district: str, config: EnergyConfig | None,
 
 
 def page_config(page: Any) -> EnergyConfig | None:
-    """The deployment's energy settings from the console (``energy_config``), as an EnergyConfig."""
-    config = getattr(getattr(page, "console", None), "energy_config", None)
+    """The energy settings in force on a console page, as an EnergyConfig: the deployment's (the console's
+    ``energy_config``), else those stored in the twin (:func:`.settings.config_in_force`; the demo's)."""
+    config = config_in_force(page.twin, getattr(getattr(page, "console", None), "energy_config", None))
     if config is not None and not isinstance(config, EnergyConfig):
         config = EnergyConfig.model_validate(config)
     return config
+
+
+def illustrative_notice(ui: Any, tr: Callable[[str, str], str], config: EnergyConfig | None) -> None:
+    """A bilingual notice when the settings in force are illustrative placeholders (the demo's), not published
+    figures: CO₂ and cost built on them must not be read as a deployment's own."""
+    if is_illustrative(config):
+        card = ui.card().classes("w-full bg-blue-1 text-grey-10").mark("energy-config-illustrative")
+        with card.props('data-testid="energy-config-illustrative"'):
+            ui.label(tr(*ILLUSTRATIVE_NOTICE))
+            if config is not None and config.source:
+                ui.label(config.source).classes("text-caption")
 
 
 def build_page(page: Any) -> None:
@@ -302,6 +315,7 @@ def build_page(page: Any) -> None:
         ui.label(tr("孪生中没有园区（District）。", "The twin has no District.")).props('data-testid="message-info"')
         return
     now = _now()
+    illustrative_notice(ui, tr, config)
     problems = missing_factors(twin, district, config)
     if problems:
         with ui.card().classes("w-full bg-amber-1").props('data-testid="energy-config-missing"'):

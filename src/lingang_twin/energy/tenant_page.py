@@ -73,6 +73,7 @@ def _tenant_table(page: Any, ui: Any, district: str, month: str, config: EnergyC
                 f"{month}: carriers a tenant meters itself come from its own sub-meters; the others are its share "
                 "(leased m² / building floor area) of what no tenant meter measures in the building")) \
         .classes("text-caption").props('data-testid="tenant-month-caption"')
+    energy_page.illustrative_notice(ui, tr, config)
     try:
         accounts = tenant_accounts(twin, start, end, under=district, config=config)
     except ValidationError as err:
