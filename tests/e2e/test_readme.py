@@ -1,0 +1,425 @@
+"""The README is a test: every shell command in its ```bash blocks runs, exactly as written, against a real
+``lingang-twin demo`` process and gives a sensible answer.
+
+Set-up: a demo with :data:`HISTORY_DAYS` of history on a free port, ``$B`` set to its URL, ``lingang-twin`` on
+``PATH`` (this checkout's code), each command in its own ``bash -c`` in one temporary directory (so files one
+command writes are there for the next, as for a reader). Skipped: the two set-up scripts (``scripts/demo.sh``,
+``scripts/test.sh``) and the long-running ``serve`` / ``demo`` lines, whose ``--help`` is run instead.
+
+Every command must exit 0, must not answer with a problem+json (except the one the README shows as bad input), and
+must pass the check :data:`CHECKS` names for it; a README command without a check fails the test, so a new line in
+the README comes with its check. "Energy today" is compared hour by hour with an oracle computed here from the
+main meters' raw readings (sums of interval readings, differences of cumulative ones) — not through the store's
+aggregates — and must lie in a range plausible for the district.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+import lingang_twin
+from conftest import Server
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+HISTORY_DAYS = 45  # the savings line's baseline starts 40 days ago; everything else needs a few days
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SETUP_SCRIPTS = ("bash scripts/demo.sh", "bash scripts/test.sh")
+LONG_RUNNING = re.compile(r"^lingang-twin (serve|demo)(\s|$)(?!build)")
+# What one hour of the whole district plausibly uses, per carrier [canonical unit / h]: a few km² of labs, offices
+# and towers. Summing cumulative register values instead of their deltas gives ~1e9 kWh per hour.
+PLAUSIBLE_PER_HOUR = {"electricity": (1e3, 5e5), "water": (1.0, 1e4), "natural_gas": (0.1, 1e4),
+                      "diesel": (0.0, 1e3), "hydrogen": (0.0, 1e3)}
+
+
+def commands(text: str) -> list[str]:
+    """The shell commands of the README's ```bash blocks: comment-only lines dropped, lines continued with a
+    backslash or inside an open quote joined, as bash would read them."""
+    found: list[str] = []
+    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
+        pending = ""
+        for line in block.splitlines():
+            if not pending and (not line.strip() or line.lstrip().startswith("#")):
+                continue
+            pending = f"{pending}\n{line}" if pending else line
+            if pending.endswith("\\"):
+                continue
+            try:
+                shlex.split(pending, comments=True)
+            except ValueError:  # an open quote: the command goes on on the next line
+                continue
+            found.append(pending)
+            pending = ""
+        assert not pending, f"unfinished command in README: {pending!r}"
+    return found
+
+
+@dataclass
+class Run:
+    """One command's run: what it printed, its exit code, the directory it ran in, the demo's URL."""
+
+    command: str
+    stdout: str
+    stderr: str
+    returncode: int
+    cwd: Path
+    url: str
+    seen: dict[str, Any] = field(default_factory=dict)
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def is_problem(text: str) -> bool:
+    """Whether ``text`` is an RFC 9457 problem document."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and {"title", "status"} <= body.keys() and isinstance(body.get("status"), int)
+
+
+def shanghai_month() -> str:
+    return f"{datetime.now(SHANGHAI):%Y-%m}"
+
+
+# ---- the checks, one per README command (matched by a regular expression on the command) ----
+
+def check_health(r: Run) -> None:
+    body = r.json()
+    assert body["status"] == "ok" and body["entities"] >= 1500, body
+
+
+def check_types(r: Run) -> None:
+    names = {line.split()[0] for line in r.stdout.splitlines()}
+    assert {"District", "Building", "Meter", "Enterprise", "HydrogenStation"} <= names, names
+    meter = next(line for line in r.stdout.splitlines() if line.startswith("Meter "))
+    assert "'reading'" in meter, meter
+
+
+def check_labs(r: Run) -> None:
+    data = r.json()["data"]
+    areas = [e["properties"]["floorArea"]["value"] for e in data]
+    assert 1 <= len(data) <= 3 and all(e["properties"]["use"]["value"] == "lab" for e in data), data
+    assert areas == sorted(areas, reverse=True), areas
+
+
+def check_meters_under(r: Run) -> None:
+    data = r.json()["data"]
+    assert 1 <= len(data) <= 5 and {e["type"] for e in data} == {"Meter"}, data
+
+
+def check_near(r: Run) -> None:
+    body = r.json()
+    assert body["count"] >= 1 and body["data"], body
+
+
+def check_as_of(r: Run) -> None:
+    data = r.json()["data"]
+    assert len(data) <= 3 and all(e["type"] == "Building" for e in data), data
+
+
+def check_hourly(r: Run) -> None:
+    """Both halves of "energy today": once the second has run, add them per carrier and hour and compare with the
+    oracle from raw readings, and with the plausible range."""
+    body = r.json()
+    assert body["bucket"] == "hour" and body["count"] == len(body["data"]), body
+    r.seen.setdefault("hourly", []).append(body)
+    if len(r.seen["hourly"]) < 2:
+        return
+    total: dict[tuple[str, str], float] = defaultdict(float)
+    for half in r.seen["hourly"]:
+        for row in half["data"]:
+            total[(row["group"], _hour(row["bucket"]))] += row["value"]
+    assert total, "no readings today"
+    oracle = oracle_hourly(r.url)
+    latest = max(h for _, h in oracle)
+    for (carrier, hour), value in total.items():
+        low, high = PLAUSIBLE_PER_HOUR[carrier]
+        assert low <= value <= high, (carrier, hour, value)
+        if hour < latest:  # the running hour still grows while the live simulator writes
+            assert value == pytest.approx(oracle[(carrier, hour)], rel=1e-6, abs=1e-6), (carrier, hour)
+    complete = {k for k in oracle if k[1] < latest}
+    assert complete <= total.keys(), complete - total.keys()
+
+
+def _hour(text: str) -> str:
+    return datetime.fromisoformat(text).astimezone(SHANGHAI).strftime("%Y-%m-%dT%H")
+
+
+def oracle_hourly(url: str) -> dict[tuple[str, str], float]:
+    """Today's consumption per carrier and Shanghai hour, from the main meters' raw readings: an interval reading
+    counts for the hour it closes; a cumulative register counts the rise between consecutive readings (a fall is a
+    rollover at ``registerMax``)."""
+    midnight = datetime.now(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
+    meters = httpx.get(f"{url}/api/v1/entities", params={"type": "Meter", "q": "!submeterOf", "limit": 5000},
+                       timeout=300).json()["data"]
+    info = {m["id"]: (m["properties"]["carrier"]["value"], m["properties"]["register"]["value"],
+                      (m["properties"].get("registerMax") or {}).get("value")) for m in meters}
+    raw = httpx.get(f"{url}/api/v1/observations", params={
+        "type": "Meter", "q": "!submeterOf", "attribute": "reading", "start": midnight.isoformat()},
+        timeout=300).json()["data"]
+    by_meter: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+    for row in raw:
+        by_meter[row["entity_id"]].append((datetime.fromisoformat(row["observed_at"]), row["value"]))
+    out: dict[tuple[str, str], float] = defaultdict(float)
+    for mid, rows in by_meter.items():
+        carrier, register, register_max = info[mid]
+        rows.sort()
+        if register == "interval":
+            for t, v in rows:
+                if t > midnight:
+                    out[(carrier, _closing_hour(t))] += v
+        else:
+            for (_, v0), (t1, v1) in pairwise(rows):
+                rise = v1 - v0
+                if rise < 0 and register_max:
+                    rise += register_max
+                out[(carrier, _closing_hour(t1))] += rise
+    return out
+
+
+def _closing_hour(t: datetime) -> str:
+    """The Shanghai hour a reading stamped ``t`` closes: (h:00, h+1:00] belongs to hour h."""
+    return (t.astimezone(SHANGHAI) - timedelta(microseconds=1)).strftime("%Y-%m-%dT%H")
+
+
+def check_post(r: Run) -> None:
+    body = r.json()
+    assert body.get("inserted", 0) + body.get("duplicates", 0) == 1, body
+
+
+def check_bad_input(r: Run) -> None:
+    body = r.json()
+    assert is_problem(r.stdout) and body["field"] == "q" and body.get("rule"), body
+
+
+def check_build(r: Run) -> None:
+    assert (r.cwd / "lingang.duckdb").stat().st_size > 1e6 and "built lingang.duckdb" in r.stdout, r.stdout
+
+
+def check_district_report(r: Run) -> None:
+    body = r.json()
+    carriers = body["carriers"]
+    assert {"electricity", "water", "hydrogen"} <= carriers.keys(), carriers.keys()
+    water = carriers["water"]
+    assert water["consumption"] > 0 and water["kgco2"] == pytest.approx(0.21 * water["consumption"])
+    assert "illustrative" in body["basis"]["co2"]["factors"]["water"]["source"]
+    kwh = carriers["electricity"]["consumption"]
+    assert carriers["electricity"]["kgco2"] == pytest.approx(0.42 * kwh)  # Shanghai's 0.42 kg/kWh
+    assert body["totals"]["kgco2"] == pytest.approx(sum(c["kgco2"] for c in carriers.values()))
+
+
+def check_pdf_file(name: str) -> Callable[[Run], None]:
+    def check(r: Run) -> None:
+        path = r.cwd / name.format(month=shanghai_month())
+        assert path.read_bytes()[:4] == b"%PDF", path
+
+    return check
+
+
+def check_tenant_report(r: Run) -> None:
+    body = r.json()
+    assert body["scope"] == "urn:ngsi-ld:Enterprise:deepharbor-ai" and body["totals"]["kgce"] > 0, body["totals"]
+    assert body["basis"]["tenant"]["allocations"], body["basis"]
+
+
+def check_cli_forecast(r: Run) -> None:
+    found = r.json()["forecasts"]
+    assert found and all(len(f["mean"]) == 24 and f["bucket"] == "hour" for f in found), found
+    for f in found:  # the intervals nest around the mean
+        assert all(lo95 <= lo80 <= m <= hi80 <= hi95 for lo95, lo80, m, hi80, hi95 in zip(
+            f["lower"]["95"], f["lower"]["80"], f["mean"], f["upper"]["80"], f["upper"]["95"], strict=True)), f
+
+
+def check_account(r: Run) -> None:
+    carriers = r.json()["carriers"]
+    assert carriers["electricity"]["consumption"] > 0 and carriers["water"]["kgco2"] > 0, carriers
+
+
+def check_tenants(r: Run) -> None:
+    body = r.json()
+    rows = body if isinstance(body, list) else body.get("tenants", body.get("data"))
+    assert rows and all(t["totals"]["kgco2"] > 0 for t in rows), str(body)[:500]
+
+
+def check_quality(r: Run) -> None:
+    body = r.json()
+    assert body["count"] == len(body["findings"]), body  # the demo injects faults; any number is an answer
+
+
+def check_week_ahead(r: Run) -> None:
+    found = r.json()["forecasts"]
+    assert found and all(len(f["mean"]) == 7 and f["bucket"] == "day" for f in found), found
+    assert {f["carrier"] for f in found} >= {"electricity", "water"}, found
+
+
+def check_savings(r: Run) -> None:
+    body = r.json()
+    # No retrofit happened in the demo: the savings are small, and the G14 band brackets them.
+    assert body["nDaysUsed"] == 7 and abs(body["savingsPct"]) < 25, body
+    assert body["band"][0] <= body["savingsTotal"] <= body["band"][1], body
+
+
+def check_geojson(r: Run) -> None:
+    body = json.loads((r.cwd / "buildings.geojson").read_text(encoding="utf-8"))
+    assert body["type"] == "FeatureCollection" and len(body["features"]) >= 50, len(body["features"])
+    r.seen["buildings"] = len(body["features"])
+
+
+def check_import_geojson(r: Run) -> None:
+    assert f"imported {r.seen['buildings']} entities" in r.stdout, r.stdout
+
+
+def check_export_csv(r: Run) -> None:
+    lines = (r.cwd / "readings.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0].replace('"', "").startswith("entity_id,attribute,observed_at,value") and len(lines) > 100, lines[:2]
+    r.seen["csv_rows"] = len(lines) - 1
+
+
+def check_import_csv(r: Run) -> None:
+    assert f"imported 0 new readings, {r.seen['csv_rows']} already stored" in r.stdout, r.stdout
+
+
+def check_parquet(r: Run) -> None:
+    assert (r.cwd / "meters.parquet").read_bytes()[:4] == b"PAR1"
+
+
+def check_assignment(r: Run) -> None:
+    assert r.stdout == "", r.stdout
+
+
+CHECKS: list[tuple[str, Callable[[Run], None]]] = [
+    (r"^B=", check_assignment),
+    (r"\$B/health", check_health),
+    (r"/api/v1/types", check_types),
+    (r"use==%22lab%22", check_labs),
+    (r"type=Meter&under=", check_meters_under),
+    (r"georel=near", check_near),
+    (r"asOf=", check_as_of),
+    (r"/observations\?type=Meter&q=!submeterOf", check_hourly),
+    (r"-X POST \$B/api/v1/observations", check_post),
+    (r"floorArea>>3", check_bad_input),
+    (r"^lingang-twin demo build", check_build),
+    (r"energy report .*District.*--format json", check_district_report),
+    (r"energy report .*District.*--format pdf", check_pdf_file("energy-lingang-iicz-{month}.pdf")),
+    (r"energy report .*Enterprise:deepharbor-ai", check_tenant_report),
+    (r"^lingang-twin energy forecast", check_cli_forecast),
+    (r"/energy/account\?", check_account),
+    (r"/energy/tenants\?", check_tenants),
+    (r"/energy/quality\?", check_quality),
+    (r"/energy/forecast\?.*week-ahead", check_week_ahead),
+    (r"/energy/savings\?", check_savings),
+    (r"-o report\.pdf", check_pdf_file("report.pdf")),
+    (r"^lingang-twin export buildings\.geojson", check_geojson),
+    (r"^lingang-twin import buildings\.geojson", check_import_geojson),
+    (r"^lingang-twin export readings\.csv", check_export_csv),
+    (r"^lingang-twin import readings\.csv", check_import_csv),
+    (r"^lingang-twin export meters\.parquet", check_parquet),
+]
+
+
+def check_for(command: str) -> Callable[[Run], None]:
+    """The one check whose pattern matches ``command`` (none, or two, is an error of this test)."""
+    matches = [check for pattern, check in CHECKS if re.search(pattern, command, flags=re.S)]
+    assert len(matches) == 1, f"{len(matches)} checks match README command {command!r}: give it exactly one"
+    return matches[0]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path]]:
+    """A real ``lingang-twin demo`` with a short history, and a directory with ``lingang-twin`` on its PATH."""
+    root = tmp_path_factory.mktemp("readme")
+    server = Server(root / "lingang-demo.duckdb", ("demo", "--days", str(HISTORY_DAYS)))
+    try:
+        server.start(timeout=1800)  # the build runs first; a busy 2-core box may take minutes
+        yield server, root
+    finally:
+        server.stop()
+
+
+def shell_env(root: Path, url: str) -> dict[str, str]:
+    """``lingang-twin`` (this checkout's code, this interpreter) first on PATH, and ``B``."""
+    bindir = root / "bin"
+    bindir.mkdir(exist_ok=True)
+    src = Path(lingang_twin.__file__).resolve().parents[1]
+    wrapper = bindir / "lingang-twin"
+    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={shlex.quote(str(src))}${{PYTHONPATH:+:$PYTHONPATH}} '
+                       f'exec {shlex.quote(sys.executable)} -m lingang_twin.cli "$@"\n', encoding="utf-8")
+    wrapper.chmod(0o755)
+    return {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "B": url}
+
+
+def test_readme_commands_are_found() -> None:
+    """The extractor sees the README as bash does: the set-up scripts, continued lines, the two-line POST."""
+    found = commands(README.read_text(encoding="utf-8"))
+    assert [c for c in found if c.startswith(SETUP_SCRIPTS)] == [
+        "bash scripts/demo.sh     # prints the console URL, installs, builds the IICZ demo twin, streams telemetry, "
+        "serves it", "bash scripts/test.sh     # install everything the tests need, then ruff, mypy and the whole test "
+        "suite"]
+    post = [c for c in found if "-X POST" in c]
+    assert len(post) == 1 and post[0].count("\n") == 1, post
+    assert all(not c.rstrip().endswith("\\") for c in found)
+    for command in found:
+        if not command.startswith(SETUP_SCRIPTS) and not LONG_RUNNING.match(command):
+            check_for(command)
+    text = "```bash\necho 'a\nb' \\\n  c\n# note\nd\n```\n"
+    assert commands(text) == ["echo 'a\nb' \\\n  c", "d"]
+
+
+def test_every_readme_command_works_on_the_demo(demo: tuple[Server, Path]) -> None:
+    server, root = demo
+    env = shell_env(root, server.url)
+    work = root / "work"
+    work.mkdir()
+    seen: dict[str, Any] = {}
+    ran = 0
+    for command in commands(README.read_text(encoding="utf-8")):
+        if command.startswith(SETUP_SCRIPTS):
+            continue
+        if LONG_RUNNING.match(command):  # serve / demo run until stopped: their help must work
+            sub = command.split()[1]
+            proc = subprocess.run(["lingang-twin", sub, "--help"], cwd=work, env=env, capture_output=True,
+                                  text=True, timeout=300)
+            assert proc.returncode == 0 and "Usage" in proc.stdout, (command, proc.stderr)
+            continue
+        check = check_for(command)
+        proc = subprocess.run(["bash", "-c", command], cwd=work, env=env, capture_output=True, text=True,
+                              timeout=1800)
+        run = Run(command, proc.stdout, proc.stderr, proc.returncode, work, server.url, seen)
+        assert proc.returncode == 0, (command, proc.stdout[-1000:], proc.stderr[-2000:])
+        if check is not check_bad_input:
+            assert not is_problem(proc.stdout), (command, proc.stdout[:1000])
+        check(run)
+        ran += 1
+    assert ran >= 25, ran
+    assert len(seen.get("hourly", [])) == 2  # both halves of "energy today" were checked together
+    assert "Traceback" not in server.output(), server.output()[-3000:]
+
+
+def test_demo_sh_prints_the_console_url_first(tmp_path: Path) -> None:
+    """scripts/demo.sh names the console's URL (with the port it will be given) before the slow install."""
+    script = (Path(__file__).resolve().parents[2] / "scripts" / "demo.sh").read_text(encoding="utf-8")
+    head = script[:script.index("source scripts/_setup.sh")]
+    # Run only the part before the install, with the arguments a user might give.
+    proc = subprocess.run(["bash", "-c", head, "demo.sh", "--days", "3", "--port=8123", "--host", "0.0.0.0"],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].endswith("http://0.0.0.0:8123/console"), proc.stdout
+    assert quote("/console") in proc.stdout
