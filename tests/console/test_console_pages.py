@@ -26,8 +26,9 @@ async def test_overview_tiles_in_chinese_then_english(console_user: tuple[User, 
     await user.should_see("运营总览")
     await user.should_see("今日能耗（按能源品种）")
     await user.should_see("电")
-    # Carbon: without the deployment's water/hydrogen factors no total is invented.
-    await user.should_see("今日无读数，或未配置水/氢排放因子")
+    # Carbon: the demo twin carries its own (illustrative) water/hydrogen factors, so today's total is shown; a
+    # twin without factors shows no invented total (tests/energy/test_energy_page.py, bare_demo).
+    await user.should_see("CO₂，上海地方因子 2022，总表")
     await user.should_see("运营包尚未上线")
     await user.should_see("临港时间")
     user.find("English").click()
