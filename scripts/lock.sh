@@ -13,7 +13,14 @@ if [ -z "$uv" ]; then  # uv is a PyPI wheel; bootstrap it into a throw-away venv
   python3 -m venv "$tool" && "$tool/bin/pip" install -q --disable-pip-version-check "uv==0.13.9"
   uv="$tool/bin/uv"
 fi
-common=(--python-version 3.11 --python-platform x86_64-unknown-linux-gnu --quiet --upgrade "$@")
+args=()
+while [ $# -gt 0 ]; do  # a constraint file may be a pipe (<(pip freeze)): read it once, for both resolves
+  case "$1" in
+    -c|--constraint) kept=$(mktemp); cat "$2" > "$kept"; args+=(-c "$kept"); shift 2 ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+common=(--python-version 3.11 --python-platform x86_64-unknown-linux-gnu --quiet --upgrade "${args[@]}")
 tidy() {  # a constraint file is not a reason to list: drop it from the "# via" notes, as if it had not been given
   python3 - "$1" <<'PY'
 import re, sys
