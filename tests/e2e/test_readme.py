@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -99,6 +98,12 @@ def shanghai_month() -> str:
     return f"{datetime.now(SHANGHAI):%Y-%m}"
 
 
+def day_just_began() -> bool:
+    """Within the first hour of a Shanghai day "today" (and on the 1st, "this month") may hold no reading yet:
+    the checks then accept empty figures instead of depending on the hour the suite runs at."""
+    return datetime.now(SHANGHAI).hour == 0
+
+
 # ---- the checks, one per README command (matched by a regular expression on the command) ----
 
 def check_health(r: Run) -> None:
@@ -147,6 +152,8 @@ def check_hourly(r: Run) -> None:
     for half in r.seen["hourly"]:
         for row in half["data"]:
             total[(row["group"], _hour(row["bucket"]))] += row["value"]
+    if not total and day_just_began():
+        return
     assert total, "no readings today"
     oracle = oracle_hourly(r.url)
     latest = max(h for _, h in oracle)
@@ -219,7 +226,8 @@ def check_district_report(r: Run) -> None:
     carriers = body["carriers"]
     assert {"electricity", "water", "hydrogen"} <= carriers.keys(), carriers.keys()
     water = carriers["water"]
-    assert water["consumption"] > 0 and water["kgco2"] == pytest.approx(0.21 * water["consumption"])
+    assert water["consumption"] > 0 or day_just_began(), water
+    assert water["kgco2"] == pytest.approx(0.21 * water["consumption"])
     assert "illustrative" in body["basis"]["co2"]["factors"]["water"]["source"]
     kwh = carriers["electricity"]["consumption"]
     assert carriers["electricity"]["kgco2"] == pytest.approx(0.42 * kwh)  # Shanghai's 0.42 kg/kWh
@@ -236,7 +244,8 @@ def check_pdf_file(name: str) -> Callable[[Run], None]:
 
 def check_tenant_report(r: Run) -> None:
     body = r.json()
-    assert body["scope"] == "urn:ngsi-ld:Enterprise:deepharbor-ai" and body["totals"]["kgce"] > 0, body["totals"]
+    assert body["scope"] == "urn:ngsi-ld:Enterprise:deepharbor-ai", body["scope"]
+    assert body["totals"]["kgce"] > 0 or day_just_began(), body["totals"]
     assert body["basis"]["tenant"]["allocations"], body["basis"]
 
 
@@ -250,13 +259,15 @@ def check_cli_forecast(r: Run) -> None:
 
 def check_account(r: Run) -> None:
     carriers = r.json()["carriers"]
-    assert carriers["electricity"]["consumption"] > 0 and carriers["water"]["kgco2"] > 0, carriers
+    assert {"electricity", "water"} <= carriers.keys(), carriers
+    assert (carriers["electricity"]["consumption"] > 0 and carriers["water"]["kgco2"] > 0) or day_just_began()
 
 
 def check_tenants(r: Run) -> None:
     body = r.json()
     rows = body if isinstance(body, list) else body.get("tenants", body.get("data"))
-    assert rows and all(t["totals"]["kgco2"] > 0 for t in rows), str(body)[:500]
+    assert len(rows) == 19, str(body)[:500]  # the incubator's 16 tenants and three whole-building firms
+    assert all(t["totals"]["kgco2"] > 0 for t in rows) or day_just_began(), str(body)[:500]
 
 
 def check_quality(r: Run) -> None:
@@ -422,4 +433,3 @@ def test_demo_sh_prints_the_console_url_first(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0].endswith("http://0.0.0.0:8123/console"), proc.stdout
-    assert quote("/console") in proc.stdout
