@@ -22,7 +22,7 @@ import shlex
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -34,7 +34,6 @@ import httpx
 import pytest
 
 import lingang_twin
-from conftest import Server
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 HISTORY_DAYS = 45  # the savings line's baseline starts 40 days ago; everything else needs a few days
@@ -353,18 +352,6 @@ def check_for(command: str) -> Callable[[Run], None]:
     return matches[0]
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path]]:
-    """A real ``lingang-twin demo`` with a short history, and a directory with ``lingang-twin`` on its PATH."""
-    root = tmp_path_factory.mktemp("readme")
-    server = Server(root / "lingang-demo.duckdb", ("demo", "--days", str(HISTORY_DAYS)))
-    try:
-        server.start(timeout=1800)  # the build runs first; a busy 2-core box may take minutes
-        yield server, root
-    finally:
-        server.stop()
-
-
 def shell_env(root: Path, url: str) -> dict[str, str]:
     """``lingang-twin`` (this checkout's code, this interpreter) first on PATH, and ``B``."""
     bindir = root / "bin"
@@ -394,8 +381,11 @@ def test_readme_commands_are_found() -> None:
     assert commands(text) == ["echo 'a\nb' \\\n  c", "d"]
 
 
-def test_every_readme_command_works_on_the_demo(demo: tuple[Server, Path]) -> None:
-    server, root = demo
+def test_every_readme_command_works_on_the_demo(server_factory: Callable[..., Any], tmp_path: Path) -> None:
+    """A real ``lingang-twin demo`` with a short history (the e2e ``server_factory`` stops it afterwards)."""
+    root = tmp_path
+    server = server_factory(root / "lingang-demo.duckdb", ("demo", "--days", str(HISTORY_DAYS)))
+    server.start(timeout=1800)  # the build runs first; a busy 2-core box may take minutes
     env = shell_env(root, server.url)
     work = root / "work"
     work.mkdir()
