@@ -32,7 +32,9 @@ async def test_overview_tiles_in_chinese_then_english(console_user: tuple[User, 
     await user.should_see("运营包尚未上线")
     await user.should_see("临港时间")
     user.find("English").click()
-    await user.should_see("Operations overview")
+    # The switch reloads the page and recomputes the tiles (today's carbon too, now that the demo has factors):
+    # wait for it as long as a busy machine needs (up to 60 s, polling), never a fixed 0.3 s.
+    await user.should_see("Operations overview", retries=600)
     await user.should_see("Energy today, by carrier")
     await user.should_see("Electricity")
     await user.should_see("not available")
