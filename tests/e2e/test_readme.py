@@ -15,6 +15,8 @@ aggregates — and must lie in a range plausible for the district.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -178,12 +180,14 @@ def oracle_hourly(url: str) -> dict[tuple[str, str], float]:
                        timeout=300).json()["data"]
     info = {m["id"]: (m["properties"]["carrier"]["value"], m["properties"]["register"]["value"],
                       (m["properties"].get("registerMax") or {}).get("value")) for m in meters}
+    # CSV without a limit streams every reading (JSON comes in pages).
     raw = httpx.get(f"{url}/api/v1/observations", params={
-        "type": "Meter", "q": "!submeterOf", "attribute": "reading", "start": midnight.isoformat()},
-        timeout=300).json()["data"]
+        "type": "Meter", "q": "!submeterOf", "attribute": "reading", "start": midnight.isoformat(),
+        "format": "csv"}, timeout=300).text
     by_meter: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
-    for row in raw:
-        by_meter[row["entity_id"]].append((datetime.fromisoformat(row["observed_at"]), row["value"]))
+    for row in csv.DictReader(io.StringIO(raw)):
+        by_meter[row["entity_id"]].append((datetime.fromisoformat(row["observed_at"]), float(row["value"])))
+    assert by_meter, raw[:300]
     out: dict[tuple[str, str], float] = defaultdict(float)
     for mid, rows in by_meter.items():
         carrier, register, register_max = info[mid]
@@ -311,6 +315,52 @@ def check_parquet(r: Run) -> None:
     assert (r.cwd / "meters.parquet").read_bytes()[:4] == b"PAR1"
 
 
+def check_delete(r: Run) -> None:
+    body = r.json()
+    assert isinstance(body, dict) and any(isinstance(v, int) for v in body.values()), body
+
+
+def check_cli_delete(r: Run) -> None:
+    assert "delete" in r.stdout.lower(), r.stdout
+
+
+def check_export_fixed(r: Run) -> None:
+    lines = (r.cwd / "fixed.csv").read_text(encoding="utf-8").splitlines()
+    assert len(lines) > 1 or day_just_began(), lines[:2]
+    r.seen["fixed_rows"] = len(lines) - 1
+
+
+def check_post_replace(r: Run) -> None:
+    body = r.json()
+    sent = sum(body.get(k, 0) for k in ("inserted", "duplicates", "replaced", "kept"))
+    assert sent == r.seen["fixed_rows"], body  # every row of the file is accounted for
+
+
+def check_import_fixed(r: Run) -> None:
+    assert f"{r.seen['fixed_rows']} already stored" in r.stdout or "replaced" in r.stdout, r.stdout
+
+
+def check_retire(r: Run) -> None:
+    assert '"retired"' in r.stdout, r.stdout[:500]
+
+
+def check_next_token(r: Run) -> None:
+    assert r.stdout.strip() not in ("", "None"), r.stdout
+
+
+def check_streamed_csv(r: Run) -> None:
+    lines = (r.cwd / "meters.csv").read_text(encoding="utf-8").splitlines()
+    assert "entity_id" in lines[0] and (len(lines) > 100 or day_just_began()), lines[:2]
+
+
+def check_backup(r: Run) -> None:
+    assert (r.cwd / "backups" / "lingang-2026-12-01.duckdb").stat().st_size > 1e6
+
+
+def check_restore(r: Run) -> None:
+    assert (r.cwd / "lingang.duckdb").stat().st_size > 1e6, r.stdout
+
+
 def check_assignment(r: Run) -> None:
     assert r.stdout == "", r.stdout
 
@@ -324,7 +374,7 @@ CHECKS: list[tuple[str, Callable[[Run], None]]] = [
     (r"georel=near", check_near),
     (r"asOf=", check_as_of),
     (r"/observations\?type=Meter&q=!submeterOf", check_hourly),
-    (r"-X POST \$B/api/v1/observations", check_post),
+    (r"-X POST \$B/api/v1/observations -H 'content-type: application/json'", check_post),
     (r"floorArea>>3", check_bad_input),
     (r"^lingang-twin demo build", check_build),
     (r"energy report .*District.*--format json", check_district_report),
@@ -342,6 +392,16 @@ CHECKS: list[tuple[str, Callable[[Run], None]]] = [
     (r"^lingang-twin export readings\.csv", check_export_csv),
     (r"^lingang-twin import readings\.csv", check_import_csv),
     (r"^lingang-twin export meters\.parquet", check_parquet),
+    (r"-X DELETE", check_delete),
+    (r"^lingang-twin readings delete", check_cli_delete),
+    (r"^lingang-twin export fixed\.csv", check_export_fixed),
+    (r"on_conflict=replace", check_post_replace),
+    (r"^lingang-twin import fixed\.csv", check_import_fixed),
+    (r"-X PATCH", check_retire),
+    (r"limit=1000", check_next_token),
+    (r"-o meters\.csv", check_streamed_csv),
+    (r"lingang-twin db backup", check_backup),
+    (r"^lingang-twin db restore", check_restore),
 ]
 
 
@@ -371,7 +431,7 @@ def test_readme_commands_are_found() -> None:
         "bash scripts/demo.sh     # prints the console URL, installs, builds the IICZ demo twin, streams telemetry, "
         "serves it", "bash scripts/test.sh     # install everything the tests need, then ruff, mypy and the whole test "
         "suite"]
-    post = [c for c in found if "-X POST" in c]
+    post = [c for c in found if "-X POST $B/api/v1/observations" in c]
     assert len(post) == 1 and post[0].count("\n") == 1, post
     assert all(not c.rstrip().endswith("\\") for c in found)
     for command in found:
