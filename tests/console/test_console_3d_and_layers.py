@@ -7,6 +7,7 @@ import asyncio
 from datetime import date, datetime, timedelta
 
 import pytest
+from console_fixtures import PATIENCE_S
 from nicegui import ui
 from nicegui.elements.scene.objects.extrusion import Extrusion
 from nicegui.testing import User
@@ -228,9 +229,9 @@ async def test_entity_history_chart_follows_new_readings(console_user: tuple[Use
     await console.hub.tick()
     expected = data.history(twin, meter.id, "reading", "hour", "sum", 7)
     want = [[t.isoformat(), v] for t, v in zip(expected.times, expected.values, strict=True)]
-    for _ in range(1200):  # the refresh runs as a task of its own: up to a minute on a busy machine
-        if points() == want:
-            break
+    # The refresh runs as a task of its own: wait for it (generously: CI machines are busy).
+    deadline = asyncio.get_running_loop().time() + PATIENCE_S
+    while points() != want and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.05)
     assert points() == want != before
     # The new reading is in the hour it fell into.

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from nicegui import app, ui
 
+from lingang_twin.console import theme
 from lingang_twin.console.i18n import current_lang, pick
 from lingang_twin.console.registry import Console, PageContext
 from lingang_twin.core.twin import SHANGHAI
@@ -69,6 +70,15 @@ def _nav_link(url: str, label: str, icon: str, active: bool) -> None:
         ui.label(label)
 
 
+def page_title(console: Console, ctx: PageContext, active: str) -> str:
+    """The browser tab's title in the user's language: the page's entry in the navigation, then the console's
+    name (so that tabs and history say which page they hold)."""
+    label = next((ctx.text(key) for path, key, _ in CORE_NAV if path == active), None)
+    if label is None:
+        label = next((pick(p.title, ctx.lang) for p in console.pages if p.path == active), None)
+    return f"{label} · {ctx.text('app.title')}" if label else ctx.text("app.title")
+
+
 def _switch_language() -> None:
     app.storage.user["lang"] = "en" if current_lang() == "zh" else "zh"
     ui.navigate.reload()
@@ -79,7 +89,9 @@ async def render(console: Console, active: str, body: Callable[[PageContext], Aw
     bilingual message; the traceback goes to the server log, never to the screen."""
     ctx = PageContext(console, current_lang())
     ui.query("html").props(f'lang="{"zh-CN" if ctx.lang == "zh" else "en"}"')
+    ui.page_title(page_title(console, ctx, active))
     ui.context.client.on_delete(ctx.close)
+    theme.install()
     _header(console, ctx, active)
     with ui.column().classes("w-full max-w-screen-xl mx-auto p-4 gap-4"):
         try:
