@@ -32,7 +32,9 @@ def clock_text(now: datetime | None = None) -> str:
 
 def message(kind: str, body: str) -> ui.element:
     """A visible notice inside the page (not a toast: it must still be there when the user looks)."""
-    colours = {"info": "bg-blue-1 text-blue-10", "warning": "bg-orange-1 text-orange-10",
+    # Text on its pale background at WCAG AA or better (7.6, 5.1 and 5.7 : 1; orange-10 was 3.5 : 1). In the dark
+    # theme the pale card stays pale and its text turns dark (console.theme).
+    colours = {"info": "bg-blue-1 text-blue-10", "warning": "bg-orange-1 text-deep-orange-10",
                "error": "bg-red-1 text-red-10"}
     card = ui.card().classes(f"w-full {colours.get(kind, '')}").props("flat bordered")
     with card, ui.row().classes("items-center no-wrap"):
@@ -52,7 +54,7 @@ def _header(console: Console, ctx: PageContext, active: str) -> None:
         ui.space()
         with ui.row().classes("items-center gap-1 text-white"):
             ui.icon("schedule")
-            ui.label(ctx.text("app.clock")).classes("text-xs opacity-80")
+            ui.label(ctx.text("app.clock")).classes("text-xs")  # no fading: white on primary is 3:1 already
             clock = ui.label(clock_text()).classes("font-mono").props('data-testid="clock"')
         ctx._unsubscribe.append(console.hub.on_tick(lambda now: clock.set_text(clock_text(now))))
         dark = ui.dark_mode().bind_value(app.storage.user, "dark")
