@@ -101,6 +101,9 @@ async def render(console: Console, active: str, body: Callable[[PageContext], Aw
             if result is not None:
                 await result
         except Exception as err:
+            if ui.context.client.is_deleted:  # the browser left (or gave up) while the page was being built
+                log.info("console page %s abandoned while building: %s", active, _short(err))
+                return
             log.exception("console page %s failed", active)
             message("error", ctx.text("error.page", error=_short(err)))
 
