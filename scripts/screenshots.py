@@ -144,6 +144,7 @@ def take(base: str, out: Path) -> list[Path]:
                 "[...document.querySelectorAll('.nicegui-echart')].every(e => e.dataset.theme === 'dark')",
                 timeout=WAIT_MS)
             page.wait_for_function(CHARTS_DRAWN_JS, arg=3, timeout=WAIT_MS)
+            page.mouse.move(5, VIEWPORT["height"] - 5)  # away from the switch: its tooltip is not part of the page
             page.screenshot(path=str(out / "energy-en-dark.png"), full_page=True)
             written.append(out / "energy-en-dark.png")
             context.close()
