@@ -255,22 +255,28 @@ class Walk:
 
     def click_on_screen(self, where_js: str, leads_to: str) -> str:
         """Click the point ``where_js`` computes (``[x, y, id?]``, null until it can tell) and wait until the
-        browser goes to a path containing ``leads_to``; returns the id the script named, if any.
+        browser has gone to a path containing ``leads_to``; returns the id the script named, if any.
 
-        The point is computed again right before each click, and a click that leads nowhere within 20 s is
-        repeated (up to three times), as a user would: on a busy machine the page may still move under the
-        pointer (a row drawn above the map shifts it) between the computation and the click."""
+        The point is computed again right before each click. A click after which the browser does not even ask
+        for the next page within 30 s is repeated (up to three times), as a user would: on a busy machine the
+        page may still move under the pointer between the computation and the click. Once the browser has asked,
+        the page is waited for (it may take long to build on a busy machine), never clicked again."""
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        def wanted(request: Any) -> bool:
+            return bool(request.is_navigation_request() and leads_to in unquote(urlparse(request.url).path))
 
         for attempt in range(3):
             point = self.page.wait_for_function(where_js, timeout=WAIT_MS).json_value()
-            self.page.mouse.click(point[0], point[1])
             try:
-                self.page.wait_for_url(lambda u: leads_to in unquote(urlparse(u).path), timeout=20_000)
-                return str(point[2]) if len(point) > 2 else ""
+                with self.page.expect_request(wanted, timeout=30_000):
+                    self.page.mouse.click(point[0], point[1])
             except PlaywrightTimeout:
                 if attempt == 2:
                     raise
+                continue
+            self.page.wait_for_url(lambda u: leads_to in unquote(urlparse(u).path))
+            return str(point[2]) if len(point) > 2 else ""
         raise AssertionError("unreachable")
 
     def content_links(self, pattern: str) -> Any:
