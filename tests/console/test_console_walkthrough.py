@@ -317,6 +317,12 @@ def walk_every_page(w: Walk) -> list[str]:
 
     w.click_nav(*NAV[2])  # the map → a building → its breadcrumb up the containment tree
     pg.wait_for_function("document.querySelector('[data-testid=map]')?.dataset.features > 0", timeout=WAIT_MS)
+    # The point layers off first (their toggles), as a user would: a station without coordinates of its own sits
+    # at its building's centre, right where the click should reach the building.
+    for layer in ("parking", "shuttles", "stations", "meters"):
+        pg.get_by_test_id(f"layer-{layer}").click()
+    pg.wait_for_function("document.querySelectorAll('.leaflet-twinPoints-pane .leaflet-interactive').length === 0",
+                         timeout=WAIT_MS)
     w.click_on_screen(f"({BUILDING_MAP_JS})({BUILDING!r})", f"/entity/{BUILDING}")
     w.on_entity_page(BUILDING)
     crumbs = w.content_links("/entity/urn:ngsi-ld:Parcel:")
