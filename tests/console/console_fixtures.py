@@ -3,16 +3,14 @@ imported without packages, so a helper must not live in a module called ``confte
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 from nicegui import core, ui
@@ -29,38 +27,9 @@ from lingang_twin.core.twin import Twin
 from lingang_twin.settings import Settings
 from simulated_user import PatientUser
 
-# How long a simulated user waits for what it expects to see (or to go away). NiceGUI's own default is three
-# looks 0.1 s apart, which a busy CI machine misses (a language switch reloads the whole page). Waiting is for a
-# condition: a test that passes returns at the first look that succeeds, so patience costs nothing there.
-PATIENCE_S = 30.0
-
-
-async def _patiently(look: Callable[..., Awaitable[None]], *args: Any, **kwargs: Any) -> None:
-    """Repeat one look of NiceGUI's ``should_see`` / ``should_not_see`` until it holds or patience runs out."""
-    kwargs["retries"] = 1  # one look each time (then NiceGUI sleeps 0.1 s before failing it)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + PATIENCE_S
-    while True:
-        try:
-            await look(*args, **kwargs)
-            return
-        except AssertionError:
-            if loop.time() >= deadline:
-                raise
-            await asyncio.sleep(0.05)
-
-
-class PatientUser(User):
-    """NiceGUI's simulated user that waits up to :data:`PATIENCE_S` for what it should (not) see, so that no test
-    depends on the machine being idle."""
-
-    async def should_see(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        """Wait until the page shows an element matching the filter (NiceGUI's arguments)."""
-        await _patiently(super().should_see, *args, **kwargs)
-
-    async def should_not_see(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        """Wait until the page shows no element matching the filter (NiceGUI's arguments)."""
-        await _patiently(super().should_not_see, *args, **kwargs)
+# How long a test waits for a condition of its own (a live refresh, a redraw): as patient as the simulated user
+# (``simulated_user.PatientUser``, a minute), and a passing test returns at the first look that succeeds.
+PATIENCE_S = 60.0
 
 
 @asynccontextmanager
