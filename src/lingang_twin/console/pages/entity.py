@@ -165,6 +165,7 @@ async def history_panel(ctx: PageContext, e: Entity, series: dict[str, str | Non
                          label=ctx.text("history.days")).classes("w-24")
         export = ui.button(ctx.text("history.csv"), icon="download").props('outline data-testid="csv"')
     shown: dict[str, Any] = {"history": None}
+    client = ui.context.client
 
     @ui.refreshable
     async def chart() -> None:
@@ -172,6 +173,8 @@ async def history_panel(ctx: PageContext, e: Entity, series: dict[str, str | Non
         try:
             h = await run.io_bound(data.history, ctx.twin, e.id, state["attribute"], state["bucket"],
                                    state["agg"], int(state["days"]))
+            if client.is_deleted:  # a live refresh that finished after the user left the page: nothing to draw on
+                return
         except TwinError as err:
             message("warning", ctx.text("history.error", error=str(err).splitlines()[0]))
             return
