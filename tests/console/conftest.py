@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
-from console_fixtures import simulated_console
+from console_fixtures import DemoProcess, simulated_console
 from nicegui.testing import User
 
 from lingang_twin.app import open_twin
@@ -47,3 +47,15 @@ async def console_user(demo_twin: Twin) -> AsyncIterator[tuple[User, Console]]:
     """A simulated user on the console over the demo twin."""
     async with simulated_console(demo_twin) as pair:
         yield pair
+
+
+@pytest.fixture(scope="session")
+def new_user_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoProcess]:
+    """``lingang-twin demo --days 2`` as a new user runs it (no energy settings of their own), shared by the
+    browser walkthrough and the screenshot script's test; its output must hold no traceback."""
+    demo = DemoProcess(tmp_path_factory.mktemp("new-user-demo") / "demo.duckdb", days=2).start()
+    try:
+        yield demo
+    finally:
+        demo.stop()
+    assert "Traceback" not in demo.output(), demo.output()[-3000:]

@@ -47,7 +47,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc = subprocess.Popen([sys.executable, "-m", "lingang_twin.cli", "demo", "--db", str(db), "--days", "1",
                                  "--speed", "60", "--port", str(port)], stdout=sink, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 180
     try:
         while True:
             if proc.poll() is not None:
@@ -88,6 +88,7 @@ def browser() -> Iterator[object]:
 def page(browser: object) -> Iterator[object]:
     """A fresh browser context (its own cookies: Chinese by default) that records console errors."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+    context.set_default_timeout(90_000)  # waits are for conditions: generous, for a busy CI machine
     pg = context.new_page()
     pg.errors = []  # type: ignore[attr-defined]
     pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
@@ -110,13 +111,13 @@ def test_every_page_loads_without_console_errors(server: str, page: object) -> N
               "unknown-entity": ("/console/entity/urn:ngsi-ld:Building:nope", "找不到实体")}
     for name, (path, expected) in visits.items():
         pg.goto(server + path, wait_until="networkidle")  # type: ignore[attr-defined]
-        pg.get_by_text(expected).first.wait_for(timeout=10_000)  # type: ignore[attr-defined]
+        pg.get_by_text(expected).first.wait_for(timeout=90_000)  # type: ignore[attr-defined]
         if name == "map":
             pg.wait_for_function("document.querySelector('[data-testid=map]')?.dataset.features > 0",
-                                 timeout=10_000)  # type: ignore[attr-defined]
+                                 timeout=90_000)  # type: ignore[attr-defined]
             # The point layers: seven car parks, five shuttles, nine stations, and the metered places.
             pg.wait_for_function("(document.querySelector('[data-testid=map]').dataset.overlays || '')"
-                                 ".includes('parking:7')", timeout=10_000)  # type: ignore[attr-defined]
+                                 ".includes('parking:7')", timeout=90_000)  # type: ignore[attr-defined]
             overlays = pg.get_by_test_id("map").get_attribute("data-overlays")  # type: ignore[attr-defined]
             assert {"parking:7", "shuttles:5", "stations:9"} <= set(overlays.split(","))
         _shot(pg, name)
@@ -131,7 +132,7 @@ def test_language_switch_changes_labels(server: str, page: object) -> None:
     pg.goto(server + "/console/", wait_until="networkidle")  # type: ignore[attr-defined]
     pg.get_by_text("运营总览").wait_for()  # type: ignore[attr-defined]
     pg.get_by_test_id("lang-switch").click()  # type: ignore[attr-defined]
-    pg.get_by_text("Operations overview").wait_for(timeout=10_000)  # type: ignore[attr-defined]
+    pg.get_by_text("Operations overview").wait_for(timeout=90_000)  # type: ignore[attr-defined]
     assert pg.get_by_text("Energy today, by carrier").count() == 1  # type: ignore[attr-defined]
     assert pg.get_by_text("运营总览").count() == 0  # type: ignore[attr-defined]
     pg.goto(server + "/console/map", wait_until="networkidle")  # type: ignore[attr-defined]
@@ -155,7 +156,7 @@ def test_clicking_a_building_on_the_map_opens_its_page(server: str, page: object
     }""", BUILDING)  # type: ignore[attr-defined]
     pg.wait_for_timeout(300)  # type: ignore[attr-defined]
     pg.mouse.click(point[0], point[1])  # type: ignore[attr-defined]
-    pg.wait_for_url("**/console/entity/**", timeout=10_000)  # type: ignore[attr-defined]
+    pg.wait_for_url("**/console/entity/**", timeout=90_000)  # type: ignore[attr-defined]
     pg.get_by_test_id("entity-name").wait_for()  # type: ignore[attr-defined]
     assert "hq-exhibition-centre" in pg.url  # type: ignore[attr-defined]
     assert pg.get_by_test_id("entity-name").inner_text() == "科创总部湾展示中心"  # type: ignore[attr-defined]
@@ -167,7 +168,7 @@ def test_history_chart_renders(server: str, page: object) -> None:
     meter = meters["data"][0]["id"] if "data" in meters else meters[0]["id"]
     pg.goto(f"{server}/console/entity/{meter}", wait_until="networkidle")  # type: ignore[attr-defined]
     chart = pg.get_by_test_id("history-chart")  # type: ignore[attr-defined]
-    chart.wait_for(timeout=10_000)
+    chart.wait_for(timeout=90_000)
     pg.wait_for_function("document.querySelector('[data-testid=history-chart] canvas')")  # type: ignore[attr-defined]
     box = chart.bounding_box()
     assert box is not None and box["width"] > 300 and box["height"] > 200
@@ -186,7 +187,7 @@ def test_history_chart_renders(server: str, page: object) -> None:
 def test_3d_twin_renders_a_canvas(server: str, page: object) -> None:
     pg = page
     pg.goto(server + "/console/3d", wait_until="networkidle")  # type: ignore[attr-defined]
-    pg.get_by_text("三维孪生").first.wait_for(timeout=10_000)  # type: ignore[attr-defined]
+    pg.get_by_text("三维孪生").first.wait_for(timeout=90_000)  # type: ignore[attr-defined]
     pg.wait_for_function("document.querySelector('[data-testid=scene-3d] canvas')")  # type: ignore[attr-defined]
     pg.get_by_test_id("count-3d").wait_for()  # type: ignore[attr-defined]
     pg.wait_for_timeout(1500)  # type: ignore[attr-defined]  # the buildings arrive and the camera settles
@@ -202,12 +203,12 @@ def test_energy_page_draws_its_charts_and_downloads_a_report(server: str, page: 
     the forecast's place (one day of history: it says what it lacks), and an HTML report downloaded."""
     pg = page
     pg.goto(server + "/console/energy", wait_until="networkidle")  # type: ignore[attr-defined]
-    pg.get_by_text("折标准煤").first.wait_for(timeout=20_000)  # type: ignore[attr-defined]
-    pg.get_by_test_id("energy-today-total").wait_for(timeout=10_000)  # type: ignore[attr-defined]
-    pg.get_by_test_id("energy-today-electricity").wait_for(timeout=10_000)  # type: ignore[attr-defined]
+    pg.get_by_text("折标准煤").first.wait_for(timeout=90_000)  # type: ignore[attr-defined]
+    pg.get_by_test_id("energy-today-total").wait_for(timeout=90_000)  # type: ignore[attr-defined]
+    pg.get_by_test_id("energy-today-electricity").wait_for(timeout=90_000)  # type: ignore[attr-defined]
     pg.wait_for_function("document.querySelectorAll('.nicegui-echart canvas').length >= 3",
-                         timeout=15_000)  # type: ignore[attr-defined]
-    pg.get_by_text("暂无预测").first.wait_for(timeout=10_000)  # type: ignore[attr-defined]
+                         timeout=90_000)  # type: ignore[attr-defined]
+    pg.get_by_text("暂无预测").first.wait_for(timeout=90_000)  # type: ignore[attr-defined]
     assert pg.get_by_test_id("energy-config-missing").count() == 0  # type: ignore[attr-defined]
     _shot(pg, "energy")
     with pg.expect_download(timeout=60_000) as info:  # type: ignore[attr-defined]

@@ -33,6 +33,10 @@ from lingang_twin.core.twin import Twin
 from lingang_twin.settings import Settings
 
 MOUNT_PATH = "/console"
+# How long a page may take to build before NiceGUI gives up with a "500 Server error" (its default: 3 s). The
+# overview, the map and the energy page query the store while they build; on a busy 2-core machine that took
+# longer than 3 s and a user clicking a link got an error page instead of a slow one.
+PAGE_BUILD_TIMEOUT_S = 60.0
 
 
 def setup(twin: Twin, settings: Settings | None = None, packs: list[Pack] | None = None, *,
@@ -41,25 +45,25 @@ def setup(twin: Twin, settings: Settings | None = None, packs: list[Pack] | None
     console. ``prefix`` is where the app will be mounted ("" when NiceGUI serves it directly, as in tests)."""
     console = Console(twin, settings or Settings(), prefix, LiveHub(twin, live_interval))
 
-    @ui.page("/", title=text("app.title", "zh"))
+    @ui.page("/", title=text("app.title", "zh"), response_timeout=PAGE_BUILD_TIMEOUT_S)
     async def overview_page() -> None:
         await render(console, "/", overview.build)
 
-    @ui.page("/entities", title=text("app.title", "zh"))
+    @ui.page("/entities", title=text("app.title", "zh"), response_timeout=PAGE_BUILD_TIMEOUT_S)
     async def explorer_page(q: str = "", type: str = "", page: str = "1", size: str = "") -> None:
         # Page and size arrive as text: a hand-edited link with "page=abc" gets the first page, not an error page.
         number, per_page = explorer.as_int(page, 1), explorer.as_int(size, explorer.DEFAULT_PAGE_SIZE)
         await render(console, "/entities", lambda ctx: explorer.build(ctx, q, type, number, per_page))
 
-    @ui.page("/entity/{entity_id}", title=text("app.title", "zh"))
+    @ui.page("/entity/{entity_id}", title=text("app.title", "zh"), response_timeout=PAGE_BUILD_TIMEOUT_S)
     async def entity_page(entity_id: str) -> None:
         await render(console, "/entities", lambda ctx: entity.build(ctx, unquote(entity_id)))
 
-    @ui.page("/map", title=text("app.title", "zh"))
+    @ui.page("/map", title=text("app.title", "zh"), response_timeout=PAGE_BUILD_TIMEOUT_S)
     async def map_page() -> None:
         await render(console, "/map", map.build)
 
-    @ui.page("/3d", title=text("app.title", "zh"))
+    @ui.page("/3d", title=text("app.title", "zh"), response_timeout=PAGE_BUILD_TIMEOUT_S)
     async def twin3d_page() -> None:
         await render(console, "/3d", twin3d.build)
 
@@ -72,7 +76,7 @@ def setup(twin: Twin, settings: Settings | None = None, packs: list[Pack] | None
         async def pack_page() -> None:
             await render(console, page.path, lambda ctx: call_builder(page.builder, ctx))
 
-        ui.page(page.path, title=text("app.title", "zh"))(pack_page)
+        ui.page(page.path, title=text("app.title", "zh"), response_timeout=PAGE_BUILD_TIMEOUT_S)(pack_page)
 
     console.page_factory = page_factory
     for pack in packs or []:

@@ -12,11 +12,21 @@ A pack does not import the console (arrows point down): its ``Pack.hooks["consol
 
 The builder gets a :class:`PageContext`: the twin, the user's language, ``tr(zh, en)``, ``url`` / ``entity_url``
 for links, and ``live(name, compute, listener)`` to receive a shared answer from the live hub after every tick.
+
+Links and the mount path. NiceGUI (3.x) serves its pages below the path it is mounted at (``/console``) and adds
+that path itself, in the browser, to every target that starts with ``/``: ``ui.link`` (``link.js``:
+``window.path_prefix + href``), ``ui.navigate.to`` and ``ui.download`` (``nicegui.js``: ``options.prefix + path``),
+where the prefix is the request's ``root_path`` (plus a proxy's ``X-Forwarded-Prefix``). So a console URL is the
+path *below* the mount — ``/entity/…``, never ``/console/entity/…``, which would come out as
+``/console/console/entity/…`` — and the same URL is right whether NiceGUI is mounted or serves directly. Raw
+JavaScript (``window.location.href = …``, ``fetch``) gets no such help: it uses :meth:`PageContext.js_url`, which
+adds the same ``window.path_prefix`` NiceGUI uses.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +52,8 @@ class ConsolePage:
 
 @dataclass
 class Console:
-    """One console over one twin: settings, URL prefix (``/console`` when mounted), live hub and pages."""
+    """One console over one twin: settings, the path it is mounted at (``/console``; "" when NiceGUI serves it
+    directly), live hub and pages. Links do not use ``prefix``: NiceGUI adds the mount path in the browser."""
 
     twin: Twin
     settings: Settings
@@ -64,8 +75,14 @@ class Console:
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def url(self, path: str) -> str:
-        """An absolute URL path inside the console."""
-        return f"{self.prefix}{path}" if path.startswith("/") else f"{self.prefix}/{path}"
+        """A URL inside the console, as NiceGUI's links, ``navigate.to`` and downloads want it: the path below
+        the mount (NiceGUI adds the mount path in the browser; see the module's docstring)."""
+        return path if path.startswith("/") else f"/{path}"
+
+    def js_url(self, path: str) -> str:
+        """A JavaScript expression for the browser URL of ``path``, for code that sets ``window.location`` or
+        fetches by itself: NiceGUI's own ``window.path_prefix`` (the mount path) before :meth:`url`."""
+        return f'(window.path_prefix || "") + {json.dumps(self.url(path))}'
 
     def register_page(self, path: str, title_zh: str, title_en: str, builder: PageBuilder,
                       icon: str = "extension") -> ConsolePage:
@@ -103,8 +120,12 @@ class PageContext:
         return text(key, self.lang, **values)
 
     def url(self, path: str) -> str:
-        """An absolute URL path inside the console."""
+        """A URL inside the console for ``ui.link``, ``ui.navigate.to`` and ``ui.download`` (below the mount)."""
         return self.console.url(path)
+
+    def js_url(self, path: str) -> str:
+        """A JavaScript expression for the browser URL of ``path`` (for raw ``window.location`` / ``fetch``)."""
+        return self.console.js_url(path)
 
     def entity_url(self, entity_id: str) -> str:
         """The URL of an entity's page."""

@@ -124,7 +124,7 @@ async def entity_panel(page: Any, entity: Entity) -> None:
                     f"Energy ({figures.meters} main meters, to {figures.at:%m-%d %H:%M})")) \
             .classes("text-subtitle1 font-bold")
         if not figures.carriers:
-            ui.label(tr("本月暂无读数。", "No readings this month yet.")).classes("text-grey-6")
+            ui.label(tr("本月暂无读数。", "No readings this month yet.")).classes("text-grey-7")
             return
         heads = (("品种", "Carrier"), ("今日", "Today"), ("本月", "This month"), ("单位", "Unit"),
                  ("今日 kgce", "kgce today"), ("本月 kgce", "kgce this month"), ("今日 CO₂ kg", "CO₂ kg today"),

@@ -18,7 +18,9 @@ from lingang_twin.core.errors import TwinError
 from lingang_twin.core.model import Entity
 from lingang_twin.core.store import AGGS, BUCKETS
 
-PHASE_COLOURS = {"planned": "grey", "design": "blue", "construction": "orange", "operation": "green",
+# The map's phase hues, a shade darker: white badge text needs contrast ≥ 4.4 on them (Quasar's plain "orange" and
+# "green" give 2.2 and 2.8).
+PHASE_COLOURS = {"planned": "grey-8", "design": "blue-8", "construction": "deep-orange-9", "operation": "green-9",
                  "retired": "brown"}
 DAY_CHOICES = (1, 7, 30, 90, 365)
 log = logging.getLogger(__name__)
@@ -67,7 +69,7 @@ async def build(ctx: PageContext, entity_id: str) -> None:
         ui.badge(type_name(ctx, e.type)).props('data-testid="entity-type"')
         phase = ui.badge(ctx.text(f"phase.{e.phase}"), color=PHASE_COLOURS.get(e.phase, "grey")) \
             .props('data-testid="entity-phase"')
-    ui.label(e.id).classes("font-mono text-caption")
+    ui.label(e.id).classes("font-mono text-caption").props('data-testid="entity-id"')
     if view.ancestors:
         with ui.row().classes("items-center gap-1 text-caption"):
             ui.label(ctx.text("entity.ancestors") + ":")
@@ -88,7 +90,7 @@ async def build(ctx: PageContext, entity_id: str) -> None:
             targets = await run.io_bound(ctx.twin.store.get_entities,
                                          sorted({t for r in e.relationships.values() for t in r.targets}))
             if not e.relationships:
-                ui.label(ctx.text("entity.none")).classes("text-grey-6")
+                ui.label(ctx.text("entity.none")).classes("text-grey-7")
             for name, rel in e.relationships.items():
                 with ui.row().classes("items-center gap-2"):
                     ui.label(prop_name(ctx, name)).classes("text-grey-8").tooltip(name)
@@ -100,7 +102,7 @@ async def build(ctx: PageContext, entity_id: str) -> None:
             ui.separator()
             ui.label(ctx.text("entity.children")).classes("text-subtitle2")
             if not view.children:
-                ui.label(ctx.text("entity.none")).classes("text-grey-6")
+                ui.label(ctx.text("entity.none")).classes("text-grey-7")
             with ui.column().classes("gap-0 max-h-64 overflow-auto"):
                 for child in view.children:
                     _entity_link(ctx, child)
@@ -163,6 +165,7 @@ async def history_panel(ctx: PageContext, e: Entity, series: dict[str, str | Non
                          label=ctx.text("history.days")).classes("w-24")
         export = ui.button(ctx.text("history.csv"), icon="download").props('outline data-testid="csv"')
     shown: dict[str, Any] = {"history": None}
+    client = ui.context.client
 
     @ui.refreshable
     async def chart() -> None:
@@ -170,6 +173,8 @@ async def history_panel(ctx: PageContext, e: Entity, series: dict[str, str | Non
         try:
             h = await run.io_bound(data.history, ctx.twin, e.id, state["attribute"], state["bucket"],
                                    state["agg"], int(state["days"]))
+            if client.is_deleted:  # a live refresh that finished after the user left the page: nothing to draw on
+                return
         except TwinError as err:
             message("warning", ctx.text("history.error", error=str(err).splitlines()[0]))
             return

@@ -91,7 +91,7 @@ async def build(ctx: PageContext, query: str = "", entity_type: str = "", page: 
                 ui.label(type_name(ctx, e.type)).tooltip(e.type)
                 ui.label(ctx.text(f"phase.{e.phase}"))
                 ui.label(f"{when:%Y-%m-%d %H:%M}" if when else ctx.text("entities.never")) \
-                    .classes("font-mono text-xs" if when else "text-grey-6 text-xs")
+                    .classes("font-mono text-xs" if when else "text-grey-7 text-xs")  # grey-6 is 2.7:1 on white
                 ui.label(e.id).classes("font-mono text-xs")
 
     def turn(step: int) -> None:

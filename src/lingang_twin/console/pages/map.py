@@ -182,8 +182,8 @@ async def build(ctx: PageContext) -> None:
     tile_url = getattr(ctx.console.settings, "tile_url", None)
     if tile_url:
         leaflet.tile_layer(url_template=tile_url)
-    code = _DRAW % {"id": leaflet.id, "url": json.dumps(ctx.url("/data/map.geojson") + f"?lang={ctx.lang}"),
-                    "colours": json.dumps(PHASE_COLOURS), "entity": json.dumps(ctx.url("/entity/")),
+    code = _DRAW % {"id": leaflet.id, "url": ctx.js_url(f"/data/map.geojson?lang={ctx.lang}"),
+                    "colours": json.dumps(PHASE_COLOURS), "entity": ctx.js_url("/entity/"),
                     "none": json.dumps(layers.NO_DATA_COLOUR), "low": json.dumps(list(layers.SCALE_LOW)),
                     "high": json.dumps(list(layers.SCALE_HIGH))}
 
@@ -207,7 +207,7 @@ async def build(ctx: PageContext) -> None:
         client.run_javascript(_OVERLAY % {
             "id": leaflet.id, "data": json.dumps({k: leaflet.overlays[k] for k in only}, ensure_ascii=False),
             "visible": json.dumps(leaflet.visible), "colours": json.dumps(OVERLAY_COLOURS),
-            "entity": json.dumps(ctx.url("/entity/"))})
+            "entity": ctx.js_url("/entity/")})
 
     def live(value: dict[str, list[dict[str, Any]]]) -> None:
         leaflet.overlays["parking"] = parking_points(ctx, value["parking"], names)
