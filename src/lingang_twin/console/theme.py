@@ -44,9 +44,11 @@ def dark_css() -> str:
     pale = ":is(" + ", ".join(f".{c}" for c in pale_classes()) + ")"
     greys = "\n".join(f"  .body--dark .{c} {{ color: {colour} !important; }}" for c, colour in DARK_GREYS.items())
     any_grey = ":is(" + ", ".join(f".{c}" for c in DARK_GREYS) + ")"
-    # Inside a pale background the dark greys are right as they are: the more specific rule restores them.
+    # Inside a pale background (or on the pale element itself: a notice card with ``bg-blue-1 text-grey-10``) the
+    # dark greys are right as they are: the more specific rules restore them.
     return (f"@layer base {{\n  .body--dark {pale} {{ color: {TEXT_ON_PALE} !important; }}\n{greys}\n"
-            f"  .body--dark {pale} {any_grey} {{ color: {TEXT_ON_PALE} !important; }}\n}}\n")
+            f"  .body--dark {pale} {any_grey} {{ color: {TEXT_ON_PALE} !important; }}\n"
+            f"  .body--dark {pale}{any_grey} {{ color: {TEXT_ON_PALE} !important; }}\n}}\n")
 
 
 # Every ECharts chart on the page in the theme of the page: ECharts' built-in "dark" or "default". Runs once per
