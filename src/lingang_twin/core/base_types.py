@@ -139,7 +139,8 @@ def register_base_types(registry: TypeRegistry) -> None:
             register_type(registry, name, model, series=series, period_series=period, label=label,
                           smart_data_model=_SMART_DATA_MODELS.get(name),
                           # Consumption in an interval and a register's value are never negative.
-                          nonnegative_series=("reading",) if name == "Meter" else ())
+                          nonnegative_series=("reading",) if name == "Meter" else (),
+                          register_series=("reading",) if name == "Meter" else ())
 
 
 _SMART_DATA_MODELS = {"Building": "Building", "Road": "RoadSegment", "WeatherStation": "WeatherObserved"}

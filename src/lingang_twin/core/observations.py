@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -36,6 +36,20 @@ BATCH_SCHEMA = pa.schema(
 )
 OnConflict = Literal["reject", "replace", "keep"]
 _FIELDS = ("entity_id", "attribute", "observed_at", "value")
+
+# The instants the platform accepts anywhere (readings, property times, phase dates, as-of dates, query bounds):
+# [1900-01-01T00:00Z, 2200-01-01T00:00Z). Wide enough for any building's history and any plan or forecast, and far
+# from the edges where a value stops being representable (year 1 and 9999 overflow Python's datetime once shifted
+# to +08:00, and year 10000 has no ISO 8601 form), so nothing stored can make a later read fail.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+EARLIEST_US = -2_208_988_800 * 1_000_000
+LATEST_US = 7_258_118_400 * 1_000_000
+_RANGE_TEXT = "1900-01-01T00:00:00Z ≤ t < 2200-01-01T00:00:00Z"
+# C0 control characters and DEL. Tab, line feed and carriage return are text (a multi-line description), so
+# property values keep them; names, ids and query expressions refuse them too (see ``check_text``).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_ANY = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,68 @@ class IngestResult:
     duplicates: int
     replaced: int = 0
     kept: int = 0
+
+
+def check_instant(value: datetime, field: str, index: int | None = None) -> datetime:
+    """Return ``value`` if it lies in the accepted range (:data:`EARLIEST` ≤ t < :data:`LATEST`), else raise
+    ValidationError (rule ``instant-range``) naming ``field``. ``value`` must be time-zone aware."""
+    try:
+        inside = EARLIEST <= value < LATEST
+    except (OverflowError, TypeError):  # an aware year-1 instant east of UTC cannot even be compared
+        inside = False
+    if not inside:
+        raise ValidationError(field, "instant-range",
+                              f"{value.isoformat()} is outside {_RANGE_TEXT} / 时间超出允许范围 (1900–2200)",
+                              value=value.isoformat(), index=index)
+    return value
+
+
+def check_date(value: date, field: str) -> date:
+    """Return calendar date ``value`` if 1900-01-01 ≤ value < 2200-01-01, else raise ValidationError
+    (rule ``date-range``) naming ``field``."""
+    if not date(1900, 1, 1) <= value < date(2200, 1, 1):
+        raise ValidationError(field, "date-range",
+                              f"{value.isoformat()} is outside 1900-01-01 … 2199-12-31 / 日期超出允许范围 (1900–2200)",
+                              value=value.isoformat())
+    return value
+
+
+def check_micros_range(ts: pa.Array, field: str = "observed_at") -> None:
+    """Refuse (rule ``instant-range``, with the index of the first offender) epoch microseconds outside the
+    accepted range; one vectorised test, so a million readings cost two comparisons each."""
+    arr = np.asarray(ts.to_numpy(zero_copy_only=False), dtype=np.int64)
+    bad = (arr < EARLIEST_US) | (arr >= LATEST_US)
+    if bad.any():
+        i = _first_true(bad)
+        raise ValidationError(field, "instant-range",
+                              f"{micros_iso(int(arr[i]))} is outside {_RANGE_TEXT} / 时间超出允许范围 (1900–2200)",
+                              value=micros_iso(int(arr[i])), index=i)
+
+
+def micros_iso(us: int, offset_hours: int = 0) -> str:
+    """An epoch-microsecond instant as ISO 8601 at a fixed offset, for any instant an int64 holds (NumPy's
+    calendar, not Python's datetime, which ends at year 9999): ``+08:00`` for the district's clock."""
+    return iso_strings(np.array([us], dtype=np.int64), offset_hours)[0]
+
+
+def iso_strings(us: np.ndarray, offset_hours: int = 8) -> list[str]:
+    """Epoch microseconds as ISO 8601 text at a fixed offset (``2026-11-27T10:00:00+08:00``; fractions only when
+    present, as orjson writes a datetime). Works for every int64, so a stored value can always be shown."""
+    local = np.asarray(us, dtype=np.int64) + offset_hours * 3_600_000_000
+    text = np.datetime_as_string(local.astype("datetime64[us]"), unit="us")
+    suffix = "Z" if offset_hours == 0 else f"{'+' if offset_hours > 0 else '-'}{abs(offset_hours):02d}:00"
+    return [(t[:-7] if t.endswith(".000000") else t) + suffix for t in text.tolist()]
+
+
+def check_text(value: str, field: str, *, allow_layout: bool = False) -> str:
+    """Refuse control characters (rule ``control-character``) in ``value``: U+0000–U+001F and U+007F. With
+    ``allow_layout`` (free text such as a property value) tab, line feed and carriage return are allowed."""
+    found = (_CONTROL if allow_layout else _CONTROL_ANY).search(value)
+    if found is not None:
+        raise ValidationError(field, "control-character",
+                              f"control character U+{ord(found.group()):04X} at position {found.start()} is not "
+                              "allowed / 不允许控制字符", value=repr(value[:80]))
+    return value
 
 
 def _first_true(mask: np.ndarray) -> int:
@@ -173,7 +249,7 @@ def parse_instant(text: str | None, field: str) -> datetime | None:
     if value.tzinfo is None:
         raise ValidationError(field, "timezone-required", f"{text} has no time zone; add +08:00 or Z / 时间须带时区",
                               value=text)
-    return value
+    return check_instant(value, field)
 
 
 class ObservationBatch:
@@ -220,6 +296,7 @@ class ObservationBatch:
         ts = _ts_column(observed_at)
         if len(ts) != n:
             raise ValidationError("observed_at", "length", f"{len(ts)} timestamps for {n} values")
+        check_micros_range(ts)
         ids = _string_column(entity_id, "entity_id", n)
         attrs = _string_column(attribute, "attribute", n)
         for name, col in (("entity_id", ids), ("attribute", attrs)):

@@ -52,6 +52,7 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from lingang_twin.core.errors import QuerySyntaxError
+from lingang_twin.core.observations import check_text
 
 __all__ = [
     "MISSING",
@@ -410,6 +411,9 @@ def parse_q(text: str, field: str = "q") -> Expr:
         raise TypeError(f"q must be a str, not {type(text).__name__}")
     if not text.strip():
         raise QuerySyntaxError(text, 0, 'a query term such as name=="value" (q is empty)', field=field)
+    # The same rule as for property values, so a value that can be stored can be asked for (tab and line breaks
+    # are whitespace between tokens here; inside a string they match stored text that holds them).
+    check_text(text, field, allow_layout=True)
     try:
         result = cast(Expr, _parser().parse(text))
     except _Problem as problem:

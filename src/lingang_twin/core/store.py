@@ -24,8 +24,8 @@ from lingang_twin.core.q import Expr
 
 Bucket = Literal["15min", "hour", "day", "week", "month", "year"]
 BUCKETS: tuple[str, ...] = ("15min", "hour", "day", "week", "month", "year")
-Agg = Literal["sum", "mean", "min", "max", "count", "first", "last", "delta"]
-AGGS: tuple[str, ...] = ("sum", "mean", "min", "max", "count", "first", "last", "delta")
+Agg = Literal["sum", "mean", "min", "max", "count", "first", "last", "delta", "consumption"]
+AGGS: tuple[str, ...] = ("sum", "mean", "min", "max", "count", "first", "last", "delta", "consumption")
 
 # The calendar of the district: Asia/Shanghai keeps no daylight saving, so UTC+8 is exact for every date
 # since 1992, and buckets are integer arithmetic on epoch microseconds.
@@ -78,6 +78,13 @@ class SeriesQuery:
     ``[start, end)``. ``ordered``: aggregates come sorted by group, then bucket; ``False`` lets the store skip the
     sort for callers that scatter the rows into a matrix anyway (a month of 15-minute buckets of 900 meters is
     1.9 M rows).
+
+    ``unit``: the unit every group is given in (``None``: the twin picks one per group, see
+    :meth:`~lingang_twin.core.twin.Twin.series`). The two fields below are filled in by the twin for the store:
+    ``scales``: ``(group, unit, scale, offset)``: before aggregating, readings of the series in ``group`` whose
+    unit is ``unit`` become ``value * scale + offset``; series not listed are taken as they are. ``cumulative``:
+    for ``agg="consumption"``, the entities whose series are cumulative registers (their ``delta`` is taken; every
+    other series is summed).
     """
 
     attribute: str
@@ -94,6 +101,22 @@ class SeriesQuery:
     ordered: bool = True
     limit: int | None = None
     after: tuple[str, int] | None = None
+    unit: str | None = None
+    scales: tuple[tuple[str | None, str | None, float, float], ...] = ()
+    cumulative: Expr | None = None
+
+
+@dataclass(frozen=True)
+class SeriesGroup:
+    """What a series query covers, per group: ``series`` series of entity type ``entity_type`` whose attribute is
+    in ``unit`` and whose entity's ``register`` property (a meter's ``interval`` / ``cumulative``) is
+    ``register`` (``None`` when the entity has none)."""
+
+    group: str | None
+    unit: str | None
+    entity_type: str
+    register: str | None
+    series: int
 
 
 @dataclass(frozen=True)
@@ -176,6 +199,9 @@ class Store(Protocol):
 
     def read_series(self, query: SeriesQuery) -> pa.Table:
         """Raw readings (``bucket is None``) or aggregated buckets, as an Arrow table."""
+
+    def series_groups(self, query: SeriesQuery) -> list[SeriesGroup]:
+        """The series a query covers, counted by group, unit, entity type and register (no readings are read)."""
 
     def series_of(self, entity_id: str) -> Mapping[str, str | None]:
         """The attributes with a time series on ``entity_id`` and their units."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,10 @@ from lingang_twin.core.observations import (
     Observation,
     ObservationBatch,
     OnConflict,
+    check_date,
+    check_instant,
+    check_text,
+    micros_iso,
 )
 from lingang_twin.core.q import Expr, parse_q
 from lingang_twin.core.store import (
@@ -42,6 +46,7 @@ from lingang_twin.core.store import (
     EntityPage,
     EntityQuery,
     EntityWrite,
+    SeriesGroup,
     SeriesQuery,
     SeriesSpec,
     Store,
@@ -53,6 +58,9 @@ from lingang_twin.core.values import check_json_value
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_PAGE_ROWS = 1_000_000  # a raw-read page the store builds at once; faces set their own, smaller, limits
 ON_CONFLICT = ("reject", "replace", "keep")
+FUTURE_HORIZON = timedelta(days=1)
+"""How far past now a reading may be stamped by default: a meter's clock may run ahead, a reading from 2099 is a
+typo that would stretch every chart. A deployment that stores forecasts as readings widens it."""
 
 
 @dataclass(frozen=True)
@@ -70,16 +78,29 @@ def today_in_shanghai() -> date:
     return datetime.now(SHANGHAI).date()
 
 
-def _check_finite(value: Any, field: str) -> None:
+def _check_value(value: Any, field: str) -> None:
+    """Refuse what a property value must not hold, anywhere inside it: NaN and infinities, control characters in
+    text and keys (tab and line breaks are allowed in text), and date-times or dates outside 1900–2200."""
     if isinstance(value, float) and not math.isfinite(value):
         raise ValidationError(field, "finite", f"{value} is not a finite number / 数值不能为 NaN 或无穷",
                               value=str(value))
-    if isinstance(value, Mapping):
+    if isinstance(value, str):
+        check_text(value, field, allow_layout=True)
+    elif isinstance(value, datetime):
+        if value.tzinfo is not None and value.utcoffset() is not None:
+            check_instant(value, field)
+        else:
+            check_date(value.date(), field)
+    elif isinstance(value, date):
+        check_date(value, field)
+    elif isinstance(value, Mapping):
         for k, v in value.items():
-            _check_finite(v, f"{field}.{k}")
+            if isinstance(k, str):
+                check_text(k, f"{field}.{k!r}")
+            _check_value(v, f"{field}.{k}")
     elif isinstance(value, list | tuple):
         for i, v in enumerate(value):
-            _check_finite(v, f"{field}[{i}]")
+            _check_value(v, f"{field}[{i}]")
 
 
 def _check_name(name: str, field: str) -> None:
@@ -91,10 +112,13 @@ def _check_name(name: str, field: str) -> None:
 
 
 def _aware(value: datetime | None, field: str) -> datetime | None:
-    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+    """``value`` if it is time-zone aware and within 1900–2200 (or ``None``); else a ValidationError."""
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(field, "timezone-required",
                               f"{value.isoformat()} has no time zone / 时间必须带时区", value=value.isoformat())
-    return value
+    return check_instant(value, field)
 
 
 def _choose(name: str, value: Any, valid: Sequence[str], field: str) -> None:
@@ -104,13 +128,21 @@ def _choose(name: str, value: Any, valid: Sequence[str], field: str) -> None:
 
 
 class Twin:
-    """The district twin over one store. Thread-safe: writes are serialised."""
+    """The district twin over one store. Thread-safe: writes are serialised.
 
-    def __init__(self, store: Store, types: TypeRegistry | None = None) -> None:
+    ``future_horizon``: how far past ``clock()`` a reading may be stamped (default one day); ``clock``: the time
+    now, time-zone aware (tests inject a fixed one, so no check depends on the real date).
+    """
+
+    def __init__(self, store: Store, types: TypeRegistry | None = None, *,
+                 future_horizon: timedelta = FUTURE_HORIZON,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.store = store
         self.types = types if types is not None else TypeRegistry()
         register_base_types(self.types)
         self._lock = threading.RLock()
+        self.future_horizon = future_horizon
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
 
     def close(self) -> None:
         """Close the store."""
@@ -170,6 +202,10 @@ class Twin:
                     raise ValidationError(f"relationships.{name}.object", "self-reference",
                                           "an entity cannot point at itself / 实体不能引用自身")
         geo = {name: validate_geometry(g, f"geo.{name}") for name, g in entity.geo.items()}
+        for k, change in enumerate(entity.lifecycle):
+            check_date(change.since, f"lifecycle[{k}].since")
+        if entity.phase_since is not None:
+            check_date(entity.phase_since, "phase_since")
         lifecycle = sorted({c.since: c for c in entity.lifecycle}.values(), key=lambda c: c.since)
         phase = entity.phase
         if lifecycle and "phase" not in entity.model_fields_set:
@@ -186,7 +222,7 @@ class Twin:
         out: dict[str, Property] = {}
         for name, prop in properties.items():
             check_json_value(prop.value, f"properties.{name}.value")  # first: bounds the recursive checks below
-            _check_finite(prop.value, f"properties.{name}.value")
+            _check_value(prop.value, f"properties.{name}.value")
             _aware(prop.observed_at, f"properties.{name}.observed_at")
             value, unit = prop.value, prop.unit
             if unit is not None:
@@ -207,6 +243,8 @@ class Twin:
         except PydanticValidationError as err:
             raise model_errors_to_validation(err, "properties") from None
         dumped = model.model_dump(by_alias=True, exclude_unset=True)
+        for k, v in dumped.items():  # what a type's model made of the values (a parsed date, say) is checked too
+            _check_value(v, f"properties.{k}.value")
         return {k: p.model_copy(update={"value": dumped.get(k, p.value)}) for k, p in out.items()}
 
     def validate(self, entities: Iterable[Entity | Mapping[str, Any]]) -> list[Entity]:
@@ -262,6 +300,8 @@ class Twin:
                phase_since: date | None = None) -> list[str]:
         """Create or replace entities, all or nothing. A phase that differs from the stored one is recorded as a
         lifecycle change dated ``phase_since`` (or the entity's ``phase_since``, or today). Returns the ids."""
+        if phase_since is not None:
+            check_date(phase_since, "phase_since")
         items = [entities] if isinstance(entities, Entity) else list(entities)
         with self._lock:
             return self._write(self.validate(items), phase_since)
@@ -360,6 +400,8 @@ class Twin:
         """Change some attributes of an entity (names in ``remove`` are dropped) and optionally move it to
         lifecycle ``phase`` from ``phase_since`` (default today); the whole entity is revalidated and written in
         one transaction."""
+        if phase_since is not None:
+            check_date(phase_since, "phase_since")
         if phase is not None:
             _choose("phase", phase, PHASES, "phase")
         elif phase_since is not None:
@@ -427,6 +469,8 @@ class Twin:
             self.types.get(t, "types")
         for p in query.phases:
             _choose("phase", p, PHASES, "phases")
+        if query.as_of is not None:
+            check_date(query.as_of, "asOf")
         for name in query.order_by:
             _check_order_name(name)
         return self.store.query_entities(query)
@@ -455,10 +499,29 @@ class Twin:
             ObservationBatch.from_records(observations)
         if len(batch) == 0:
             return IngestResult(received=0, inserted=0, duplicates=0)
+        self._check_horizon(batch)
         with self._lock:
             new_series, conversions = self._plan_series(batch)
             self._check_nonnegative(batch)
             return self.store.append_observations(batch, new_series, conversions, on_conflict)
+
+    def _check_horizon(self, batch: ObservationBatch) -> None:
+        """Refuse the batch if a reading is stamped more than ``future_horizon`` past ``clock()`` (rule
+        ``future-horizon``), naming the first such item."""
+        limit = self.clock() + self.future_horizon
+        delta = limit.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+        limit_us = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        ts = batch.table["ts"]
+        late = pc.greater(ts, limit_us)
+        if not pc.any(late).as_py():
+            return
+        i = pc.indices_nonzero(pc.fill_null(late, False)).to_pylist()[0]
+        hours = self.future_horizon.total_seconds() / 3600
+        raise ValidationError("observed_at", "future-horizon",
+                              f"{micros_iso(ts[i].as_py(), 8)} is more than {hours:g} h after now "
+                              f"({limit.astimezone(SHANGHAI).isoformat()} is the latest accepted); a deployment "
+                              "that stores forecasts widens LINGANG_FUTURE_HORIZON_HOURS / 读数时间超出允许的未来范围",
+                              value=micros_iso(ts[i].as_py(), 8), index=i)
 
     def _check_nonnegative(self, batch: ObservationBatch) -> None:
         """Refuse the batch if a series that cannot be negative (a meter's reading) gets a value below zero.
@@ -595,20 +658,31 @@ class Twin:
     def aggregate(self, attribute: str, *, bucket: str, agg: str = "sum", entity_id: str | None = None,
                   under: str | None = None, types: Sequence[str] = (), q: str | Expr | None = None,
                   start: datetime | None = None, end: datetime | None = None,
-                  group_by: str | None = None, ordered: bool = True) -> pa.Table:
+                  group_by: str | None = None, ordered: bool = True, unit: str | None = None) -> pa.Table:
         """Aggregate one attribute over calendar buckets in Asia/Shanghai time, in the store.
 
         Columns: ``bucket`` (start of the bucket, Asia/Shanghai), ``group`` (when grouped), ``value``,
-        ``count`` (readings in the bucket) and, for ``delta``, ``resets`` and ``rollovers`` (flags). Rows come
-        sorted by group and bucket unless ``ordered=False``.
+        ``count`` (readings in the bucket), ``unit`` (of ``value``; see :meth:`series`) and, for ``delta`` and
+        ``consumption``, ``resets`` and ``rollovers`` (flags). Rows come sorted by group and bucket unless
+        ``ordered=False``. ``agg="consumption"`` is what meters consumed: per meter, the ``delta`` of a cumulative
+        register and the ``sum`` of an interval one, in one unit per group.
         """
         qexpr = parse_q(q) if isinstance(q, str) else q
         return self.series(SeriesQuery(attribute=attribute, entity_id=entity_id, under=under, types=tuple(types),
                                        q=qexpr, start=start, end=end, bucket=bucket,  # type: ignore[arg-type]
-                                       agg=agg, group_by=group_by, ordered=ordered))  # type: ignore[arg-type]
+                                       agg=agg, group_by=group_by, ordered=ordered,  # type: ignore[arg-type]
+                                       unit=unit))
 
     def series(self, query: SeriesQuery) -> pa.Table:
-        """Run a :class:`SeriesQuery` after checking it."""
+        """Run a :class:`SeriesQuery` after checking it.
+
+        Aggregates never add readings of different units: each group is given in one unit — ``query.unit`` if
+        set, else the unit most of its series use (on a tie the smaller one, so no meter's resolution is lost) —
+        and the other series of the group are converted to it in the store. A group whose units do not convert
+        (kWh and m³ without ``group_by="carrier"``) is refused (rule ``unit-mixed``), as are ``delta`` over
+        interval meters and ``sum`` over cumulative registers (rule ``agg-register``; ``consumption`` does both
+        right). ``count`` has no unit.
+        """
         if not ATTRIBUTE_NAME.match(query.attribute or ""):
             raise ValidationError("attribute", "attribute-name", f"{query.attribute!r} is not an attribute name")
         if query.bucket is not None:
@@ -635,9 +709,56 @@ class Twin:
         if query.limit is not None and not 1 <= query.limit <= MAX_PAGE_ROWS:
             raise ValidationError("limit", "limit-range", f"limit must be between 1 and {MAX_PAGE_ROWS}",
                                   value=query.limit)
+        if query.unit is not None:
+            check_unit(query.unit, "unit")
         if query.period_end is None:
             query = replace(query, period_end=self._period_end(query))
-        return self.store.read_series(query)
+        if query.bucket is None:
+            return self.store.read_series(query)
+        if query.agg == "consumption":
+            query = replace(query, cumulative=CUMULATIVE_REGISTER)
+        groups = self.store.series_groups(query)
+        self._check_registers(query, groups)
+        units: dict[str | None, str | None] = {}
+        if query.agg != "count":
+            scales, units = _unit_plan(query, groups)
+            query = replace(query, scales=scales)
+        table = self.store.read_series(query)
+        return _with_unit(table, units, query.group_by is not None)
+
+    def _register_of(self, group: SeriesGroup, attribute: str) -> str | None:
+        """``interval`` / ``cumulative`` for series whose type says their entity's ``register`` decides
+        (``EntityType.register_series``; a meter without one is an interval meter), else ``None``."""
+        spec = self.types.get(group.entity_type) if group.entity_type in self.types else None
+        if spec is None or attribute not in spec.register_series:
+            return None
+        return group.register or "interval"
+
+    def _check_registers(self, query: SeriesQuery, groups: list[SeriesGroup]) -> None:
+        """Refuse ``delta`` over interval meters and ``sum`` over cumulative registers, naming what to use; refuse
+        ``consumption`` over series that have no register."""
+        kinds: dict[str | None, int] = {}
+        for g in groups:
+            kind = self._register_of(g, query.attribute)
+            kinds[kind] = kinds.get(kind, 0) + g.series
+        if query.agg == "delta" and kinds.get("interval"):
+            raise ValidationError(
+                "agg", "agg-register",
+                f"agg=delta over {kinds['interval']} interval meters: their readings are already consumption, a "
+                "delta of them is meaningless; use agg=consumption (delta for cumulative registers, sum for "
+                "interval ones), or narrow to q=register==\"cumulative\" / 区间表不能取差值，请用 consumption",
+                value="delta")
+        if query.agg == "sum" and kinds.get("cumulative"):
+            raise ValidationError(
+                "agg", "agg-register",
+                f"agg=sum over {kinds['cumulative']} cumulative registers adds up meter positions, not "
+                "consumption; use agg=consumption (or delta for the registers alone) / 累计表不能求和，请用 consumption",
+                value="sum")
+        if query.agg == "consumption" and kinds.get(None):
+            raise ValidationError(
+                "agg", "agg-register",
+                f"agg=consumption needs meters (a register, interval or cumulative); {kinds[None]} of the series of "
+                f"{query.attribute!r} have none; use sum or delta / consumption 仅适用于计量表", value="consumption")
 
     def _period_end(self, query: SeriesQuery) -> bool:
         """Whether the attribute closes periods for the types in play (the entity's, the query's, or any)."""
@@ -655,6 +776,76 @@ def page_cursor(table: pa.Table) -> tuple[str, int]:
     last = table.num_rows - 1
     ts = pc.cast(table["observed_at"].cast(pa.timestamp("us", tz="UTC")), pa.int64())
     return str(table["entity_id"][last].as_py()), int(ts[last].as_py())
+
+
+CUMULATIVE_REGISTER: Expr = parse_q('register=="cumulative"')
+"""The entities whose register series are cumulative (DESIGN.md's meter convention)."""
+
+
+def _unit_rank(unit: str | None, other: str | None) -> float:
+    """How many ``other`` one ``unit`` is (1.0 when either has no unit or they do not convert)."""
+    if unit is None or other is None:
+        return 1.0
+    try:
+        return conversion(unit, other)[0]
+    except ValidationError:
+        return 1.0
+
+
+def _unit_plan(query: SeriesQuery, groups: list[SeriesGroup]
+               ) -> tuple[tuple[tuple[str | None, str | None, float, float], ...], dict[str | None, str | None]]:
+    """Per group: the unit its values are given in, and the conversions of its other series into it."""
+    by_group: dict[str | None, dict[str | None, int]] = {}
+    for g in groups:
+        counts = by_group.setdefault(g.group, {})
+        counts[g.unit] = counts.get(g.unit, 0) + g.series
+    scales: list[tuple[str | None, str | None, float, float]] = []
+    chosen: dict[str | None, str | None] = {}
+    for group, counts in by_group.items():
+        if query.unit is not None:
+            target: str | None = query.unit
+        elif len(counts) == 1:
+            chosen[group] = next(iter(counts))
+            continue
+        else:
+            # Most series first; on a tie the smaller unit (kWh before MWh), then the name, so the choice is stable.
+            ranked = sorted(counts, key=lambda u: (-counts[u], _unit_rank(u, next(iter(counts))), str(u)))
+            target = ranked[0]
+        where = f"group {group!r}" if query.group_by is not None else "the selection"
+        for unit in counts:
+            if unit == target:
+                continue
+            if unit is None or target is None:
+                raise ValidationError(
+                    "unit" if query.unit is not None else "group_by", "unit-mixed",
+                    f"{where} mixes series with and without a unit ({unit or target!r}); narrow it with q or "
+                    "group_by / 分组内单位不一致", value=unit or target)
+            try:
+                scale, offset = conversion(unit, target)
+            except ValidationError:
+                field = "unit" if query.unit is not None else "group_by"
+                hint = "choose a unit that converts" if query.unit is not None else \
+                    "group by carrier (or entity), or narrow the entities with q"
+                raise ValidationError(
+                    field, "unit-mixed",
+                    f"{where} holds readings in {unit!r} and {target!r}, which do not convert; {hint} / "
+                    f"分组内单位 {unit!r} 与 {target!r} 无法换算", value=unit) from None
+            scales.append((group, unit, scale, offset))
+        chosen[group] = target
+    return tuple(scales), chosen
+
+
+def _with_unit(table: pa.Table, units: Mapping[str | None, str | None], grouped: bool) -> pa.Table:
+    """``table`` with a ``unit`` column after ``value``: the unit of each row's group."""
+    if not units:
+        col = pa.nulls(table.num_rows, pa.string())
+    elif not grouped or len(set(units.values())) == 1:
+        col = pa.array([next(iter(units.values()))] * table.num_rows, pa.string())
+    else:
+        keys = [k for k in units if k is not None]
+        pos = pc.index_in(table["group"], value_set=pa.array(keys, pa.string()))
+        col = pc.take(pa.array([units[k] for k in keys], pa.string()), pos)
+    return table.add_column(table.column_names.index("value") + 1, "unit", col)
 
 
 def _check_order_name(name: str) -> None:

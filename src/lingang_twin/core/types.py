@@ -55,6 +55,9 @@ class EntityType:
     are instants, bucketed with ``start ≤ observed_at < end``.
     ``nonnegative_series``: observed attributes that can never be below zero (a meter's consumption or register):
     a batch with a negative value for one of them is refused whole.
+    ``register_series``: observed attributes that are meter registers: the entity's ``register`` property says
+    whether a reading is the consumption of its interval (``interval``, the default) or a register value
+    (``cumulative``), which decides how ``sum``, ``delta`` and ``consumption`` may aggregate them.
     ``relationships``: relationship names this type may have, or ``None`` for any.
     ``label``: (中文, English) for the console.
     ``smart_data_model``: the FIWARE Smart Data Model this type follows, if any.
@@ -68,6 +71,7 @@ class EntityType:
     label: tuple[str, str] = ("", "")
     smart_data_model: str | None = None
     nonnegative_series: tuple[str, ...] = ()
+    register_series: tuple[str, ...] = ()
 
     def property_units(self) -> dict[str, str]:
         """Canonical unit of each property that declares one (from ``Unit`` metadata)."""
@@ -142,6 +146,7 @@ def register_type(
     label: tuple[str, str] = ("", ""),
     smart_data_model: str | None = None,
     nonnegative_series: tuple[str, ...] = (),
+    register_series: tuple[str, ...] = (),
 ) -> EntityType:
     """Register an entity type: the one function a pack calls for each type it brings.
 
@@ -157,6 +162,7 @@ def register_type(
             label=label,
             smart_data_model=smart_data_model,
             nonnegative_series=tuple(nonnegative_series),
+            register_series=tuple(register_series),
         )
     )
 

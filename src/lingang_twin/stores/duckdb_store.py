@@ -17,6 +17,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -36,6 +37,7 @@ from lingang_twin.core.store import (
     EntityPage,
     EntityQuery,
     EntityWrite,
+    SeriesGroup,
     SeriesQuery,
     SeriesSpec,
 )
@@ -713,7 +715,9 @@ class DuckDBStore:
         return dropped
 
     def _series_selection(self, query: SeriesQuery, params: dict[str, Any]) -> str:
-        """SQL selecting ``series_id, grp, register_max`` for the series a query covers."""
+        """SQL selecting ``series_id, grp, rmax, unit, etype, reg, sc, off, cum`` for the series a query covers:
+        ``sc``/``off`` turn the series' readings into its group's unit (``query.scales``), ``cum`` marks a
+        cumulative register for ``consumption`` (every series for ``delta``)."""
         params["attribute"] = query.attribute
         if query.group_by is None:
             grp = "NULL::VARCHAR"
@@ -722,15 +726,42 @@ class DuckDBStore:
         else:
             path = '$."' + query.group_by + '".value'
             grp = f"json_extract_string(e.props, {sql_string(path)})"
+        # A register rolls over at registerMax in the meter's own unit; scaled with its readings.
         rmax = "TRY_CAST(json_extract(e.props, '$.registerMax.value') AS DOUBLE)"
+        sc, off = "1.0::DOUBLE", "0.0::DOUBLE"
+        if query.scales:
+            whens_sc, whens_off = [], []
+            for k, (group, unit, scale, offset) in enumerate(query.scales):
+                params[f"sg{k}"], params[f"su{k}"] = group, unit
+                params[f"ss{k}"], params[f"so{k}"] = float(scale), float(offset)
+                test = f"({grp}) IS NOT DISTINCT FROM $sg{k}::VARCHAR AND s.unit IS NOT DISTINCT FROM $su{k}::VARCHAR"
+                whens_sc.append(f"WHEN {test} THEN $ss{k}::DOUBLE")
+                whens_off.append(f"WHEN {test} THEN $so{k}::DOUBLE")
+            sc = f"CASE {' '.join(whens_sc)} ELSE 1.0 END"
+            off = f"CASE {' '.join(whens_off)} ELSE 0.0 END"
+        if query.agg == "consumption":
+            cum = f"coalesce({compile_q(query.cumulative, 'e')}, FALSE)" if query.cumulative is not None else "FALSE"
+        else:
+            cum = "TRUE"
+        cols = (f"s.series_id, {grp} AS grp, ({rmax}) * ({sc}) AS rmax, s.unit AS unit, e.type AS etype, "
+                "json_extract_string(e.props, '$.register.value') AS reg, "
+                f"{sc} AS sc, {off} AS off, {cum} AS cum")
         if query.entity_id is not None:
             params["entity_id"] = query.entity_id
-            return (f"SELECT s.series_id, {grp} AS grp, {rmax} AS rmax FROM series s JOIN entities e "
+            return (f"SELECT {cols} FROM series s JOIN entities e "
                     "ON e.id = s.entity_id WHERE s.attribute = $attribute AND s.entity_id = $entity_id")
         eq = EntityQuery(types=query.types, q=query.q, under=query.under)
         joins, where, _ = self._where(eq, params)
-        return (f"SELECT s.series_id, {grp} AS grp, {rmax} AS rmax FROM series s JOIN entities e "
+        return (f"SELECT {cols} FROM series s JOIN entities e "
                 f"ON e.id = s.entity_id {joins} WHERE s.attribute = $attribute AND {where}")
+
+    def series_groups(self, query: SeriesQuery) -> list[SeriesGroup]:
+        """The series a query covers, counted by group, unit, entity type and register."""
+        params: dict[str, Any] = {}
+        sel = self._series_selection(replace(query, scales=(), agg="sum"), params)
+        t = self._arrow(f"WITH sel AS ({sel}) SELECT grp, unit, etype, reg, count(*) AS n FROM sel "
+                        "GROUP BY ALL ORDER BY ALL", params)
+        return [SeriesGroup(r["grp"], r["unit"], r["etype"], r["reg"], int(r["n"])) for r in t.to_pylist()]
 
     def read_series(self, query: SeriesQuery) -> pa.Table:
         """Raw readings or aggregated buckets (see :class:`~lingang_twin.core.store.SeriesQuery`)."""
@@ -765,7 +796,7 @@ class DuckDBStore:
             # month of 15-minute buckets for 900 meters (1.2 s → 0.7 s, 1.9 M rows).
             keyed = (f"WITH sel0 AS ({sel}), names AS (SELECT grp, (row_number() OVER (ORDER BY grp) - 1)::INTEGER"
                      " AS gid FROM (SELECT DISTINCT grp FROM sel0 WHERE grp IS NOT NULL)), "
-                     "sel1 AS (SELECT sel0.series_id, names.gid AS grp, sel0.rmax FROM sel0 LEFT JOIN names "
+                     "sel1 AS (SELECT sel0.* EXCLUDE (grp), names.gid AS grp FROM sel0 LEFT JOIN names "
                      "USING (grp))")
             names_sql = f"{keyed} SELECT grp FROM names ORDER BY gid"
             names = self._arrow(names_sql, {k: v for k, v in params.items() if f"${k}" in names_sql})["grp"]
@@ -779,7 +810,7 @@ class DuckDBStore:
             cols["group"] = t["grp"]
         cols["value"] = t["value"]
         cols["count"] = t["n"]
-        if query.agg == "delta":
+        if query.agg in ("delta", "consumption"):
             cols["resets"] = t["resets"]
             cols["rollovers"] = t["rollovers"]
         return pa.table(cols)
@@ -804,32 +835,37 @@ class DuckDBStore:
         partial = {
             "sum": "sum(v) AS s", "mean": "sum(v) AS s", "min": "min(v) AS mn", "max": "max(v) AS mx",
             "count": "NULL AS s", "first": "arg_min(v, ts) AS fv, min(ts) AS ft",
-            "last": "arg_max(v, ts) AS lv, max(ts) AS lt", "delta": "sum(v) AS s",
+            "last": "arg_max(v, ts) AS lv, max(ts) AS lt", "delta": "sum(v) AS s", "consumption": "sum(v) AS s",
         }[agg]
         final = {
             "sum": "sum(s)", "mean": "sum(s) / sum(n)", "min": "min(mn)", "max": "max(mx)",
             "count": "sum(n)::DOUBLE", "first": "arg_min(fv, ft)", "last": "arg_max(lv, lt)", "delta": "sum(s)",
+            "consumption": "sum(s)",
         }[agg]
-        if agg == "delta":
-            # The last reading at or before the range anchors the first step inside it.
+        # Readings in the group's unit: scaled only when some series needs it, so the common case stays a column.
+        val = "(o.value * sel.sc + sel.off)" if query.scales else "o.value"
+        if agg in ("delta", "consumption"):
+            # delta: every series is a cumulative register. consumption: a series is a register (``sel.cum``, its
+            # delta is taken) or measures each interval itself (its readings are summed, no anchor needed).
+            # The last reading at or before the range anchors a register's first step inside it.
             anchor_op = "<=" if closing else "<"
-            prev = ("UNION ALL SELECT o.series_id, o.ts, o.value FROM observations o JOIN "
+            prev = (f"UNION ALL SELECT o.series_id, o.ts, {val} FROM observations o JOIN sel USING (series_id) JOIN "
                     "(SELECT o.series_id, max(o.ts) AS ts FROM observations o JOIN sel USING (series_id) "
-                    f"WHERE o.ts {anchor_op} $start GROUP BY o.series_id) p USING (series_id, ts)"
+                    f"WHERE sel.cum AND o.ts {anchor_op} $start GROUP BY o.series_id) p USING (series_id, ts)"
                     if "start" in params else "")
             wrap = "sel.rmax IS NOT NULL AND l.prev - l.value > sel.rmax / 2"
             source = (
-                f"raw AS (SELECT o.series_id, o.ts, o.value FROM observations o JOIN sel USING (series_id) "
+                f"raw AS (SELECT o.series_id, o.ts, {val} AS value FROM observations o JOIN sel USING (series_id) "
                 f"WHERE {_time_filter(params, 'o.ts', lo_op, hi_op)} {prev}), "
                 "lagged AS (SELECT r.series_id, r.ts, r.value, lag(r.value) OVER (PARTITION BY r.series_id "
                 "ORDER BY r.ts) AS prev FROM raw r), "
                 "steps AS (SELECT l.series_id, l.ts, sel.grp, "
-                f"  (l.value < l.prev AND {wrap}) AS rollover, "
-                f"  (l.value < l.prev AND NOT coalesce({wrap}, FALSE)) AS reset, "
-                "  CASE WHEN l.value >= l.prev THEN l.value - l.prev "
+                f"  (sel.cum AND l.value < l.prev AND {wrap}) AS rollover, "
+                f"  (sel.cum AND l.value < l.prev AND NOT coalesce({wrap}, FALSE)) AS reset, "
+                "  CASE WHEN NOT sel.cum THEN l.value WHEN l.value >= l.prev THEN l.value - l.prev "
                 f"   WHEN {wrap} THEN l.value + sel.rmax - l.prev ELSE l.value END AS v "
-                # A first reading (no previous one) measures nothing yet: it is an anchor, not a step.
-                f"  FROM lagged l JOIN sel USING (series_id) WHERE l.prev IS NOT NULL "
+                # A register's first reading (no previous one) measures nothing yet: it is an anchor, not a step.
+                f"  FROM lagged l JOIN sel USING (series_id) WHERE (l.prev IS NOT NULL OR NOT sel.cum) "
                 f"  AND {_time_filter(params, 'l.ts', lo_op, hi_op)}), "
                 f"stage1 AS (SELECT (ts{shift} + {off}) // {width} AS k, grp, {partial}, count(*) AS n, "
                 "sum(reset::INT) AS resets, sum(rollover::INT) AS rollovers FROM steps GROUP BY ALL)"
@@ -838,7 +874,7 @@ class DuckDBStore:
         else:
             source = (
                 f"stage1 AS (SELECT (o.ts{shift} + {off}) // {width} AS k, sel.grp, "
-                f"{partial.replace('(v', '(o.value').replace('v, ts', 'o.value, o.ts').replace('(ts', '(o.ts')}, "
+                f"{partial.replace('(v', '(' + val).replace('v, ts', val + ', o.ts').replace('(ts', '(o.ts')}, "
                 f"count(*) AS n FROM observations o JOIN sel USING (series_id) "
                 f"WHERE {_time_filter(params, 'o.ts', lo_op, hi_op)} GROUP BY ALL)"
             )
