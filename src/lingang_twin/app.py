@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from lingang_twin import energy, mobility
@@ -14,10 +15,12 @@ from lingang_twin.stores import open_store
 PACKS: list[Pack] = [energy.PACK, mobility.PACK]
 
 
-def open_twin(db: str | Path | None, *, compact_rows: int | None = None) -> Twin:
+def open_twin(db: str | Path | None, settings: Settings | None = None, *, compact_rows: int | None = None) -> Twin:
     """Open (or create) the twin in ``db`` with every pack's types registered (``compact_rows``: see
-    :class:`~lingang_twin.stores.duckdb_store.DuckDBStore`)."""
-    twin = Twin(open_store(db, compact_rows=compact_rows))
+    :class:`~lingang_twin.stores.duckdb_store.DuckDBStore`); ``settings`` (default: from the environment) give its
+    future horizon for readings."""
+    horizon = timedelta(hours=(settings or Settings()).future_horizon_hours)
+    twin = Twin(open_store(db, compact_rows=compact_rows), future_horizon=horizon)
     install(twin, PACKS)
     return twin
 

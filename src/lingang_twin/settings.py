@@ -23,6 +23,9 @@ class Settings(BaseSettings):
                                  "(e.g. https://tiles.example/{z}/{x}/{y}.png); none: vector layers only, offline")
     compact_rows: int = Field(default=2_000_000, ge=0, description="readings that arrive before the newest part "
                               "of the observations table is rewritten in (series, time) order; 0: never by itself")
+    future_horizon_hours: float = Field(
+        default=24.0, gt=0, le=24 * 366 * 100,
+        description="readings stamped more than this past now are refused [h]; widen it to store forecasts")
     env: str = Field(default="development", description="development | production")
     energy_config: Path | None = Field(
         default=None, description="JSON file of the energy pack's EnergyConfig (e.g. the water and hydrogen CO2 "

@@ -37,7 +37,8 @@ def test_json_ingest_is_idempotent_and_aggregates(api: TestClient) -> None:
     assert plus["count"] == 4
     csv = api.get(URL, params={"entity_id": M_WATER, "attribute": "reading", "bucket": "hour", "format": "csv"})
     assert csv.headers["content-type"].startswith("text/csv")
-    assert csv.text.splitlines()[0] == '"bucket","value","count"'
+    assert csv.text.splitlines()[0] == '"bucket","value","unit","count"'
+    assert csv.text.splitlines()[1].startswith('"2024-03-01T00:00:00+08:00",')  # ISO 8601, as in JSON
     assert len(csv.text.splitlines()) == 25
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -31,6 +32,7 @@ def create_app(twin: Twin, settings: Settings | None = None, packs: list[Pack] |
     app = FastAPIOffline(title="Lingang Twin API · 临港孪生接口", version=__version__, description=DESCRIPTION)
     app.state.twin = twin
     app.state.settings = settings
+    twin.future_horizon = timedelta(hours=settings.future_horizon_hours)
     install_handlers(app)
     app.include_router(meta.router)
     app.include_router(entities.router)

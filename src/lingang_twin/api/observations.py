@@ -21,7 +21,7 @@ from lingang_twin.api.names import check_attribute
 from lingang_twin.api.openapi import OBSERVATIONS_BODY, answers, problems
 from lingang_twin.api.problems import ProblemError
 from lingang_twin.core.errors import ValidationError
-from lingang_twin.core.observations import ObservationBatch, OnConflict, parse_instant
+from lingang_twin.core.observations import ObservationBatch, OnConflict, iso_strings, parse_instant
 from lingang_twin.core.store import SeriesQuery
 from lingang_twin.core.twin import Twin, page_cursor
 
@@ -128,11 +128,14 @@ def decode_cursor(token: str, attribute: str) -> tuple[str, int]:
 
 
 def _local(table: pa.Table) -> pa.Table:
-    """Raw readings with ``observed_at`` in Asia/Shanghai time (how the API shows instants)."""
-    if "observed_at" not in table.column_names:
-        return table
-    return table.set_column(table.column_names.index("observed_at"), "observed_at",
-                            table["observed_at"].cast(pa.timestamp("us", tz="Asia/Shanghai")))
+    """``observed_at`` (raw reads) and ``bucket`` (aggregates) as ISO 8601 text at +08:00, how the API shows
+    instants. Formatted from the stored microseconds: Python's datetime ends at year 9999, so an out-of-range instant
+    stored by an older version would otherwise fail every read that includes it."""
+    for name in ("observed_at", "bucket"):
+        if name in table.column_names:
+            us = pc.cast(table[name], pa.int64()).to_numpy(zero_copy_only=False)
+            table = table.set_column(table.column_names.index(name), name, pa.array(iso_strings(us), pa.string()))
+    return table
 
 
 def _csv_chunks(twin: Twin, query: SeriesQuery) -> Iterator[bytes]:
@@ -166,8 +169,11 @@ def get_observations(
     end: Annotated[str | None, Query(description="ISO 8601 with offset, exclusive")] = None,
     bucket: Annotated[str | None, Query(description="15min | hour | day | week | month | year (Asia/Shanghai)")]
     = None,
-    agg: Annotated[str, Query(description="sum | mean | min | max | count | first | last | delta")] = "sum",
+    agg: Annotated[str, Query(description="sum | mean | min | max | count | first | last | delta | consumption "
+                              "(meters: delta of cumulative registers, sum of interval ones)")] = "sum",
     groupBy: Annotated[str | None, Query(description="entity, or a property such as carrier")] = None,
+    unit: Annotated[str | None, Query(description="give every group in this unit (default: one unit per group, "
+                                      "the one most of its series use)")] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
     limit: Annotated[int | None, Query(
         ge=1, le=MAX_PAGE_ROWS, description=f"raw readings per page (default {DEFAULT_PAGE_ROWS} for JSON; a raw "
@@ -189,7 +195,7 @@ def get_observations(
     query = SeriesQuery(attribute=attribute, entity_id=entity_id, under=under, types=types,
                         q=parse_q(q) if q else None, start=parse_instant(start, "start"),
                         end=parse_instant(end, "end"), bucket=bucket,  # type: ignore[arg-type]
-                        agg=agg, group_by=groupBy)  # type: ignore[arg-type]
+                        agg=agg, group_by=groupBy, unit=unit)  # type: ignore[arg-type]
     if bucket is not None:
         table = _local(twin.series(query))
         if table.num_rows == 0:

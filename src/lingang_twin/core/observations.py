@@ -252,6 +252,26 @@ def parse_instant(text: str | None, field: str) -> datetime | None:
     return check_instant(value, field)
 
 
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_date(text: str | None, field: str) -> date | None:
+    """A calendar date typed by a person, ``YYYY-MM-DD`` only (``None`` stays ``None``), within 1900–2199.
+
+    Numbers are refused: ``0`` is not 1970-01-01 (what a lax parser makes of an epoch), it is a mistake."""
+    if text is None:
+        return None
+    t = text.strip()
+    try:
+        if not _DATE_TEXT.match(t):
+            raise ValueError
+        value = date.fromisoformat(t)
+    except ValueError:
+        raise ValidationError(field, "date-format", f"{text!r} is not a date YYYY-MM-DD / 日期格式应为 YYYY-MM-DD",
+                              value=text) from None
+    return check_date(value, field)
+
+
 class ObservationBatch:
     """A validated, columnar batch of readings (see :data:`BATCH_SCHEMA`)."""
 

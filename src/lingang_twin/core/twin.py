@@ -752,7 +752,8 @@ class Twin:
             raise ValidationError(
                 "agg", "agg-register",
                 f"agg=sum over {kinds['cumulative']} cumulative registers adds up meter positions, not "
-                "consumption; use agg=consumption (or delta for the registers alone) / 累计表不能求和，请用 consumption",
+                "consumption; use agg=consumption (or delta for the registers alone) / "
+                "累计表不能求和，请用 consumption",
                 value="sum")
         if query.agg == "consumption" and kinds.get(None):
             raise ValidationError(

@@ -172,4 +172,7 @@ def model_errors_to_validation(err: Any, prefix: str) -> ValidationError:
     first = err.errors()[0]
     loc = ".".join(str(p) for p in first["loc"])
     field = f"{prefix}.{loc}" if loc else prefix
+    ours = (first.get("ctx") or {}).get("error")
+    if isinstance(ours, ValidationError):  # raised by one of our validators inside the model: keep its rule
+        return ValidationError(field, ours.rule, ours.message, value=ours.value)
     return ValidationError(field, first["type"], bilingual(first, field), value=first.get("input"))

@@ -33,7 +33,7 @@ from pydantic import ValidationError as PydanticValidationError
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
-from lingang_twin.energy.carriers import CARRIER_LABELS, canonical_unit, to_canonical_scale
+from lingang_twin.energy.carriers import CARRIER_LABELS, INTERVAL_Q, canonical_unit, to_canonical_scale
 from lingang_twin.energy.coverage import Coverage, check_now, coverage
 from lingang_twin.energy.factors import (
     ELECTRICITY_BASES,
@@ -339,8 +339,7 @@ def _aggregate(twin: Twin, scope: Entity, wanted: list[str], *, hourly: bool, ag
         return twin.aggregate("reading", bucket=bucket, agg=agg, entity_id=scope.id, start=start, end=end,
                               group_by="entity")
     parts = ['carrier=="electricity"' if hourly else 'carrier!="electricity"']
-    if agg == "delta":
-        parts.append('register=="cumulative"')
+    parts.append('register=="cumulative"' if agg == "delta" else INTERVAL_Q)
     return twin.aggregate("reading", bucket=bucket, agg=agg, under=scope.id, types=("Meter",), q=";".join(parts),
                           start=start, end=end, group_by="entity")
 

@@ -30,6 +30,10 @@ CANONICAL_UNITS: dict[str, str] = {
 }
 """Carrier → the unit the pack accounts it in; every coefficient in :mod:`.factors` is per this unit."""
 
+INTERVAL_Q = '(!register|register!="cumulative")'
+"""q of the interval meters (a meter without ``register`` is one): the core refuses ``sum`` over cumulative
+registers, so the ``sum`` half of a register-aware read names them."""
+
 CARRIER_LABELS: dict[str, tuple[str, str]] = {
     "electricity": ("电", "Electricity"), "water": ("水", "Water"), "natural_gas": ("天然气", "Natural gas"),
     "diesel": ("柴油", "Diesel"), "gasoline": ("汽油", "Gasoline"), "hydrogen": ("氢", "Hydrogen"),

@@ -28,7 +28,7 @@ from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
 from lingang_twin.energy.accounting import meters_in_scope
-from lingang_twin.energy.carriers import canonical_unit, to_canonical_scale
+from lingang_twin.energy.carriers import INTERVAL_Q, canonical_unit, to_canonical_scale
 from lingang_twin.energy.factors import EnergyConfig
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -137,7 +137,7 @@ def consumption_grid(twin: Twin, scope: str | Entity | Sequence[Entity], start: 
     for agg, wanted in (("sum", ~cumulative), ("delta", cumulative)):
         if not wanted.any():
             continue
-        kwargs: dict[str, Any] = {"q": 'register=="cumulative"'} if agg == "delta" else {}
+        kwargs: dict[str, Any] = {"q": 'register=="cumulative"' if agg == "delta" else INTERVAL_Q}
         if isinstance(under, str) and len(meters) == 1 and meters[0].id == under:
             table = twin.aggregate("reading", bucket=agg_bucket, agg=agg, entity_id=under, start=start, end=end,
                                    group_by="entity", ordered=False)

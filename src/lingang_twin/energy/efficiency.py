@@ -33,7 +33,7 @@ from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
 from lingang_twin.energy.accounting import Account, account, check_inputs, meters_in_scope, month_range
-from lingang_twin.energy.carriers import to_canonical_scale
+from lingang_twin.energy.carriers import INTERVAL_Q, to_canonical_scale
 from lingang_twin.energy.factors import EnergyConfig, co2_factor, coal_coefficient
 
 _DAY_S = 86_400.0
@@ -46,7 +46,7 @@ def _per_meter(twin: Twin, under: str | None, start: datetime, end: datetime) ->
     out: dict[str, tuple[float, int]] = {}
     scope: dict[str, Any] = {"under": under} if under else {}
     for agg in ("sum", "delta"):
-        kwargs: dict[str, Any] = {"q": 'register=="cumulative"'} if agg == "delta" else {}
+        kwargs: dict[str, Any] = {"q": 'register=="cumulative"' if agg == "delta" else INTERVAL_Q}
         table = twin.aggregate("reading", bucket="year", agg=agg, types=("Meter",), start=start, end=end,
                                group_by="entity", **scope, **kwargs)
         for g, v, c in zip(table["group"].to_pylist(), table["value"].to_pylist(), table["count"].to_pylist(),

@@ -114,7 +114,7 @@ from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
 from lingang_twin.energy.accounting import meters_in_scope
-from lingang_twin.energy.carriers import to_canonical_scale
+from lingang_twin.energy.carriers import INTERVAL_Q, to_canonical_scale
 from lingang_twin.energy.consumption import OFFSET_US, epoch_us, instant_at
 from lingang_twin.energy.factors import EnergyConfig
 
@@ -277,7 +277,7 @@ def check_meters(twin: Twin, scope_entity_id: str, start: datetime, end: datetim
     interval = [m.id for m in meters if m.value("register") != "cumulative"]
     cumulative = [m.id for m in meters if m.value("register") == "cumulative"]
     # ``!=`` needs the attribute present: a meter without ``register`` (an interval meter) must not drop out.
-    q_interval = 'register!="cumulative"' if all(by_id[i].value("register") for i in interval) else None
+    q_interval = INTERVAL_Q
     reporting = _reporting_before(twin, scope, meters, start, th)
     grids = [
         (_grid(twin, scope, interval, "reading", "sum", q_interval, start_us, n_slots, start, end), False),
