@@ -50,6 +50,8 @@ def test_background_thread_appends_accelerated_readings(demo: DemoTwin) -> None:
     # tomorrow, when the shuttles are in service and report every minute (parked, they report every 15 min, and a
     # few ticks might not cross a quarter-hour: the test would then depend on the time of day it runs).
     since = (datetime.now(SHANGHAI) + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    # Up to two days ahead of the wall clock: past the default one-day horizon for readings, so widen it here.
+    demo.twin.future_horizon = timedelta(days=7)
     live = LiveSimulator(demo.twin, speed=3600.0, interval_s=0.05, since=since)
     live.start()
     deadline = time.monotonic() + 10

@@ -239,3 +239,35 @@ def test_file_store_keeps_everything_after_reopen(tmp_path) -> None:
         assert twin.store.count_entities() == len(lingang_layout())
         assert twin.read(M_WATER, "reading").num_rows == 2
         assert twin.append(readings(M_WATER, datetime(2024, 1, 1, tzinfo=CST), [1.0, 2.0])).duplicates == 2
+
+
+def test_series_groups_and_scales_reach_the_store(lingang: Twin) -> None:
+    """The two pieces of the contract the twin's unit plan rests on: ``series_groups`` counts what a query covers,
+    and ``scales`` converts a group's series before aggregating (here: the water meter's m³ as litres)."""
+    from lingang_twin.core.store import SeriesGroup, SeriesQuery
+
+    start = datetime(2024, 4, 1, tzinfo=CST)
+    lingang.append(readings(M_ELEC_SUB, start + timedelta(minutes=15), [1.0, 2.0]))
+    lingang.append(readings(M_WATER, start + timedelta(minutes=15), [0.5, 0.25]))
+    lingang.append(readings(M_ELEC, start, [100.0, 103.0, 110.0]))
+    q = SeriesQuery(attribute="reading", under=LINGANG_CENTER, bucket="day", agg="sum", group_by="carrier")
+    groups = lingang.store.series_groups(q)
+    assert sorted(groups, key=lambda g: (g.group or "", g.register or "")) == [
+        SeriesGroup("electricity", "kWh", "Meter", "cumulative", 1),
+        SeriesGroup("electricity", "kWh", "Meter", "interval", 1),
+        SeriesGroup("water", "m3", "Meter", "interval", 1)]
+    litres = lingang.store.read_series(
+        SeriesQuery(attribute="reading", entity_id=M_WATER, bucket="day", agg="sum", period_end=True,
+                    scales=((None, "m3", 1000.0, 0.0),)))
+    assert litres.column("value").to_pylist() == [750.0]  # (0.5 + 0.25) m³ = 750 L
+
+
+def test_consumption_is_register_aware_in_the_store(lingang: Twin) -> None:
+    start = datetime(2024, 4, 1, tzinfo=CST)
+    lingang.append(readings(M_ELEC_SUB, start + timedelta(minutes=15), [1.0, 2.0]))
+    lingang.append(readings(M_ELEC, start, [100.0, 103.0, 110.0]))  # 00:00 anchors; +3, +7
+    t = lingang.aggregate("reading", under=LINGANG_CENTER, q='carrier=="electricity"', bucket="day",
+                          agg="consumption")
+    # 1 + 2 (interval) + 3 + 7 (register) = 13 kWh; the register's first reading only anchors: 4 steps.
+    assert t.to_pylist()[0] | {"bucket": None} == {"bucket": None, "value": 13.0, "unit": "kWh", "count": 4,
+                                                  "resets": 0, "rollovers": 0}
