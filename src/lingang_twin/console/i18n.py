@@ -102,6 +102,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "agg.first": ("首值", "First"),
     "agg.last": ("末值", "Last"),
     "agg.delta": ("差值（累计表）", "Delta (cumulative)"),
+    "agg.consumption": ("用量（按表型）", "Consumption (by register)"),
     "phase.planned": ("规划", "Planned"),
     "phase.design": ("设计", "Design"),
     "phase.construction": ("建设", "Construction"),
