@@ -156,3 +156,14 @@ def test_clock_is_injected_not_read(clocked: TestClient) -> None:
     assert clocked.post(URL, json=[reading(M_WATER, at)]).status_code == 422
     clocked.twin.clock = lambda: datetime(2029, 12, 31, 12, tzinfo=UTC)  # type: ignore[attr-defined]
     assert clocked.post(URL, json=[reading(M_WATER, at)]).status_code == 200
+
+
+def test_a_date_given_as_a_number_is_refused_in_bodies_too(clocked: TestClient) -> None:
+    # 0 would be read as 1970-01-01 (an epoch); dates are YYYY-MM-DD.
+    entity = {"id": "urn:ngsi-ld:Building:numdate", "type": "Building", "relationships": {"containedIn": DISTRICT},
+              "lifecycle": [{"phase": "planned", "since": 0}]}
+    r = clocked.post("/api/v1/entities", json=entity)
+    assert r.status_code == 422 and r.json()["field"].startswith("entity.lifecycle")
+    r = clocked.patch(f"/api/v1/entities/{LINGANG_CENTER}", json={"phase": "retired", "phaseSince": 0})
+    assert r.status_code == 422 and r.json()["field"] == "body.phaseSince"
+    assert clocked.get(f"/api/v1/entities/{LINGANG_CENTER}").json()["phase"] != "retired"

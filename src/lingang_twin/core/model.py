@@ -13,12 +13,22 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 Phase = Literal["planned", "design", "construction", "operation", "retired"]
 PHASES: tuple[Phase, ...] = ("planned", "design", "construction", "operation", "retired")
+
+def _not_a_number(value: Any) -> Any:
+    # pydantic reads 0 as 1970-01-01 (an epoch); a date someone typed as a number is a mistake, not an epoch.
+    if isinstance(value, int | float):
+        raise ValueError("a date is written YYYY-MM-DD, not as a number / 日期应写作 YYYY-MM-DD")
+    return value
+
+
+CalendarDate = Annotated[date, BeforeValidator(_not_a_number)]
+"""A calendar date (Asia/Shanghai) given as a ``date`` or ``YYYY-MM-DD`` text; numbers are refused."""
 
 # Attribute names the model uses itself; a property or relationship may not take them.
 RESERVED_NAMES = frozenset({"id", "type", "phase", "lifecycle", "createdAt", "modifiedAt", "@context"})
@@ -72,7 +82,7 @@ class LifecycleChange(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     phase: Phase
-    since: date
+    since: CalendarDate
 
 
 class Entity(BaseModel):
@@ -94,7 +104,7 @@ class Entity(BaseModel):
     relationships: dict[str, Relationship] = Field(default_factory=dict)
     geo: dict[str, dict[str, Any]] = Field(default_factory=dict)
     phase: Phase = "operation"
-    phase_since: date | None = None
+    phase_since: CalendarDate | None = None
     lifecycle: list[LifecycleChange] = Field(default_factory=list)
     created_at: datetime | None = None
     modified_at: datetime | None = None
