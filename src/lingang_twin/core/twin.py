@@ -732,8 +732,8 @@ class Twin:
         without a store query: a single meter's chart is the console's most frequent read."""
         if query.entity_id is None:
             return self.store.series_groups(query)
-        unit = self.store.series_units([(query.entity_id, query.attribute)])
-        if not unit:
+        units = self.store.series_of(query.entity_id)  # one indexed look-up (series_units registers a table)
+        if query.attribute not in units:
             return []
         entity = self.store.get_entities([query.entity_id]).get(query.entity_id)
         if entity is None:
@@ -741,7 +741,7 @@ class Twin:
         group = None if query.group_by is None else query.entity_id if query.group_by == "entity" else \
             _group_text(entity.value(query.group_by))
         register = entity.value("register")
-        return [SeriesGroup(group, next(iter(unit.values())), entity.type,
+        return [SeriesGroup(group, units[query.attribute], entity.type,
                             None if register is None else str(register), 1)]
 
     def _register_of(self, group: SeriesGroup, attribute: str) -> str | None:
