@@ -696,11 +696,17 @@ class Twin:
         if (query.entity_id is None) == (query.under is None and not query.types):
             raise ValidationError("entity_id", "scope",
                                   "give either entity_id, or under and/or types to choose the entities")
-        for eid in (query.entity_id, query.under):
-            if eid is not None:
-                parse_entity_id(eid, "entity_id" if eid == query.entity_id else "under")
-                if not self.store.existing_ids([eid]):  # an id look-up, not a full entity read: this is a hot path
-                    raise NotFoundError("entity", eid)
+        entity: Entity | None = None
+        if query.entity_id is not None:
+            parse_entity_id(query.entity_id, "entity_id")
+            # The entity itself (cached after its first read): its register and properties plan the aggregate.
+            entity = self.store.get_entities([query.entity_id]).get(query.entity_id)
+            if entity is None:
+                raise NotFoundError("entity", query.entity_id)
+        if query.under is not None:
+            parse_entity_id(query.under, "under")
+            if not self.store.existing_ids([query.under]):  # an id look-up, not a full entity read: a hot path
+                raise NotFoundError("entity", query.under)
         for t in query.types:
             self.types.get(t, "types")
         if query.group_by is not None and query.group_by != "entity":
@@ -718,7 +724,7 @@ class Twin:
             return self.store.read_series(query)
         if query.agg == "consumption":
             query = replace(query, cumulative=CUMULATIVE_REGISTER)
-        groups = self._series_groups(query)
+        groups = self._series_groups(query, entity)
         self._check_registers(query, groups)
         units: dict[str | None, str | None] = {}
         if query.agg != "count":
@@ -727,16 +733,13 @@ class Twin:
         table = self.store.read_series(query)
         return _with_unit(table, units, query.group_by is not None)
 
-    def _series_groups(self, query: SeriesQuery) -> list[SeriesGroup]:
+    def _series_groups(self, query: SeriesQuery, entity: Entity | None) -> list[SeriesGroup]:
         """What the query covers. One entity's series is answered from the series' unit and the (cached) entity,
-        without a store query: a single meter's chart is the console's most frequent read."""
-        if query.entity_id is None:
-            return self.store.series_groups(query)
-        units = self.store.series_of(query.entity_id)  # one indexed look-up (series_units registers a table)
-        if query.attribute not in units:
-            return []
-        entity = self.store.get_entities([query.entity_id]).get(query.entity_id)
+        without a grouped store query: a single meter's chart is the console's most frequent read."""
         if entity is None:
+            return self.store.series_groups(query)
+        units = self.store.series_of(entity.id)  # one narrow look-up (series_units registers a table: 3x slower)
+        if query.attribute not in units:
             return []
         group = None if query.group_by is None else query.entity_id if query.group_by == "entity" else \
             _group_text(entity.value(query.group_by))
