@@ -176,9 +176,6 @@ def test_observation_writes_with_any_value_and_instant(api: TestClient, observed
     write_and_read_back(api, observed_at, value, attribute)
 
 
-@pytest.mark.xfail(reason="issue 10.1: an instant such as 0001-01-01 or 9999-12-31 is stored and then breaks every "
-                   "read that includes it; refused at the door by the core-aggregates branch (instant ranges), not "
-                   "on main when this was written", strict=False)
 @SETTINGS
 @given(observed_at=extreme_instants, value=st.floats(min_value=0, max_value=1e9),
        attribute=st.sampled_from(["reading", "temperature"]))
