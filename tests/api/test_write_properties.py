@@ -13,7 +13,6 @@ import math
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
