@@ -142,16 +142,14 @@ def check_as_of(r: Run) -> None:
 
 
 def check_hourly(r: Run) -> None:
-    """Both halves of "energy today": once the second has run, add them per carrier and hour and compare with the
-    oracle from raw readings, and with the plausible range."""
+    """"Energy today" (agg=consumption, per carrier and hour) against the oracle from raw readings, and within the
+    plausible range."""
     body = r.json()
     assert body["bucket"] == "hour" and body["count"] == len(body["data"]), body
     r.seen.setdefault("hourly", []).append(body)
-    if len(r.seen["hourly"]) < 2:
-        return
     total: dict[tuple[str, str], float] = defaultdict(float)
-    for half in r.seen["hourly"]:
-        for row in half["data"]:
+    for answer in r.seen["hourly"]:
+        for row in answer["data"]:
             total[(row["group"], _hour(row["bucket"]))] += row["value"]
     if not total and day_just_began():
         return
