@@ -8,9 +8,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from nicegui import core, ui
@@ -30,6 +31,28 @@ from simulated_user import PatientUser
 # How long a test waits for a condition of its own (a live refresh, a redraw): as patient as the simulated user
 # (``simulated_user.PatientUser``, a minute), and a passing test returns at the first look that succeeds.
 PATIENCE_S = 60.0
+
+
+# Debian's Chromium, driven by Playwright (its own browser download does not work here). Without the
+# background-networking flags it keeps trying to reach Google's hosts through a closed network.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Debian Chromium for the browser tests (no skip when it is missing: scripts/test.sh installs it,
+    and its absence must fail)."""
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), "Debian's chromium is missing: scripts/test.sh installs it (apt-get install chromium)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @asynccontextmanager

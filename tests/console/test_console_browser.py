@@ -14,10 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from console_fixtures import chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 BUILDING = "urn:ngsi-ld:Building:hq-exhibition-centre"
 ENERGY_CONFIG = {"water_kgco2_per_m3": 0.25, "hydrogen_route": "smr", "hydrogen_kgco2_per_kg": 10.0}
@@ -74,14 +72,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    assert CHROMIUM.exists(), "Debian's chromium is missing: scripts/test.sh installs it (apt-get install chromium)"
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+    """Debian's Chromium, one per module."""
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

@@ -21,11 +21,8 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import pytest
-from console_fixtures import DemoProcess
+from console_fixtures import DemoProcess, chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 WAIT_MS = 90_000  # a generous bound on waiting for a condition (a busy CI box); a passing step returns at once
 MOUNT = "/console"
 BUILDING = "urn:ngsi-ld:Building:hq-exhibition-centre"  # on the map: a demo building with meters and a parcel
@@ -182,14 +179,9 @@ BUILDING_MAP_JS = """(id) => {
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium (no skip when it is missing: scripts/test.sh installs it, and its absence must fail)."""
-    from playwright.sync_api import sync_playwright
-
-    assert CHROMIUM.exists(), "Debian's chromium is missing: scripts/test.sh installs it (apt-get install chromium)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+    """Debian's Chromium, one per module."""
+    with chromium() as b:
         yield b
-        b.close()
 
 
 class Walk:

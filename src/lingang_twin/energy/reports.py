@@ -924,8 +924,7 @@ def pdf_story(report: Report) -> list[Any]:
 def _daily_drawing(values: list[float], days: list[date], font: ReportFont, title: str) -> Any:
     """One carrier's daily consumption as a reportlab bar chart (a ``Drawing``)."""
     from reportlab.graphics.charts.barcharts import VerticalBarChart
-    from reportlab.graphics.shapes import Drawing, String
-    from reportlab.lib import colors
+    from reportlab.graphics.shapes import Drawing
 
     width, height = 370, 150
     drawing = Drawing(width, height, initialFontName=font.name)
@@ -933,8 +932,17 @@ def _daily_drawing(values: list[float], days: list[date], font: ReportFont, titl
     chart.x, chart.y, chart.width, chart.height = 45, 22, width - 55, height - 45
     chart.data = [list(values)]
     chart.categoryAxis.categoryNames = [f"{d.day}" for d in days]
+    return _styled(drawing, chart, font, title, category_size=6)
+
+
+def _styled(drawing: Any, chart: Any, font: ReportFont, title: str, category_size: int) -> Any:
+    """The reports' one bar-chart style: the embedded font on every label, bars in the house blue from zero, short
+    value labels; ``chart`` and a title added to ``drawing``."""
+    from reportlab.graphics.shapes import String
+    from reportlab.lib import colors
+
     chart.categoryAxis.labels.fontName = font.name
-    chart.categoryAxis.labels.fontSize = 6
+    chart.categoryAxis.labels.fontSize = category_size
     chart.valueAxis.labels.fontName = font.name
     chart.valueAxis.labels.fontSize = 7
     chart.valueAxis.valueMin = 0
@@ -943,15 +951,14 @@ def _daily_drawing(values: list[float], days: list[date], font: ReportFont, titl
     chart.bars[0].strokeColor = None
     chart.barLabels.fontName = font.name
     drawing.add(chart, name="chart")
-    drawing.add(String(5, height - 12, title, fontName=font.name, fontSize=9))
+    drawing.add(String(5, drawing.height - 12, title, fontName=font.name, fontSize=9))
     return drawing
 
 
 def _ranking_drawing(top: list[dict[str, Any]], font: ReportFont, title: str) -> Any:
     """The largest buildings by electricity [kWh] as a horizontal reportlab bar chart, largest at the top."""
     from reportlab.graphics.charts.barcharts import HorizontalBarChart
-    from reportlab.graphics.shapes import Drawing, String
-    from reportlab.lib import colors
+    from reportlab.graphics.shapes import Drawing
 
     row_h = 14
     width, height = 700, row_h * len(top) + 45
@@ -961,18 +968,7 @@ def _ranking_drawing(top: list[dict[str, Any]], font: ReportFont, title: str) ->
     # reportlab draws the first category at the bottom: reversed, the largest building sits on top.
     chart.data = [[r["electricity_kwh"] for r in reversed(top)]]
     chart.categoryAxis.categoryNames = [font.text(str(r["name"]))[:34] for r in reversed(top)]
-    chart.categoryAxis.labels.fontName = font.name
-    chart.categoryAxis.labels.fontSize = 7
-    chart.valueAxis.labels.fontName = font.name
-    chart.valueAxis.labels.fontSize = 7
-    chart.valueAxis.valueMin = 0
-    chart.valueAxis.labelTextFormat = _short
-    chart.bars[0].fillColor = colors.HexColor("#0b6e99")
-    chart.bars[0].strokeColor = None
-    chart.barLabels.fontName = font.name
-    drawing.add(chart, name="chart")
-    drawing.add(String(5, height - 12, title, fontName=font.name, fontSize=9))
-    return drawing
+    return _styled(drawing, chart, font, title, category_size=7)
 
 
 def to_pdf(report: Report, path: str | Path) -> None:
