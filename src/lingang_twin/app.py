@@ -84,4 +84,5 @@ def serve(twin: Twin, settings: Settings) -> None:
     app.state.energy_config = energy_config  # read by the energy pack's routes …
     board.energy_config = energy_config  # … and by its console page
     exit_on_sigterm()
+    app.state.parse_pool.start()  # the JSON parsing children import now, not during the first large ingest
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)

@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024,
                                 description="largest request body accepted; larger gets 413 [bytes]")
     max_batch_items: int = Field(default=500_000, ge=1, description="largest batch of entities or readings")
+    parse_workers: int = Field(default=2, ge=0, le=64, description="child processes that read large JSON "
+                               "readings bodies, so their parsing never stalls other requests; 0: read every "
+                               "body in a worker thread")
+    parse_offload_bytes: int = Field(default=1024 * 1024, ge=0, description="JSON readings bodies of this size or "
+                                     "more are read in a child process (0: every one) [bytes]")
     tile_url: str | None = Field(default=None, description="console map basemap, a Leaflet tile URL template "
                                  "(e.g. https://tiles.example/{z}/{x}/{y}.png); none: vector layers only, offline")
     compact_rows: int = Field(default=2_000_000, ge=0, description="readings that arrive before the newest part "

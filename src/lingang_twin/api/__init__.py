@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +14,7 @@ from lingang_twin import __version__
 from lingang_twin.api import admin, entities, meta, observations
 from lingang_twin.api.limits import BodyLimit
 from lingang_twin.api.openapi import problem_answers_everywhere
+from lingang_twin.api.parse_pool import ParsePool
 from lingang_twin.api.problems import install_handlers
 from lingang_twin.core.packs import Pack
 from lingang_twin.core.twin import Twin
@@ -29,8 +32,17 @@ time series of everything measured, aggregated in Asia/Shanghai calendar buckets
 def create_app(twin: Twin, settings: Settings | None = None, packs: list[Pack] | None = None) -> FastAPI:
     """The API over ``twin``. Docs at ``/docs`` work offline (no CDN)."""
     settings = settings or Settings()
-    app = FastAPIOffline(title="Lingang Twin API · 临港孪生接口", version=__version__, description=DESCRIPTION)
+    pool = ParsePool(settings.parse_workers, settings.parse_offload_bytes)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        pool.close()  # the JSON parsing children stop with the app (they start on the first large body)
+
+    app = FastAPIOffline(title="Lingang Twin API · 临港孪生接口", version=__version__, description=DESCRIPTION,
+                         lifespan=lifespan)
     app.state.twin = twin
+    app.state.parse_pool = pool
     app.state.settings = settings
     twin.future_horizon = timedelta(hours=settings.future_horizon_hours)
     install_handlers(app)

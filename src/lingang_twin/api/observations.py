@@ -6,9 +6,8 @@ import base64
 import io
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -16,42 +15,19 @@ import pyarrow.csv as pacsv
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
-from lingang_twin.api.deps import SettingsDep, TwinDep, json_body, media_type, off_loop
+from lingang_twin.api.deps import SettingsDep, TwinDep, media_type, off_loop
 from lingang_twin.api.names import check_attribute
 from lingang_twin.api.openapi import OBSERVATIONS_BODY, answers, problems
+from lingang_twin.api.parse_pool import ParsePool
 from lingang_twin.api.problems import ProblemError
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.observations import ObservationBatch, OnConflict, iso_strings, parse_instant
 from lingang_twin.core.store import SeriesQuery
 from lingang_twin.core.twin import Twin, page_cursor
+from lingang_twin.json_readings import batch_from_json_rows
 
 router = APIRouter(prefix="/api/v1", tags=["observations"])
-FIELDS = ("entity_id", "attribute", "observed_at", "value")
-ALLOWED = frozenset((*FIELDS, "unit"))
-
-
-def batch_from_json_rows(rows: list[Any]) -> ObservationBatch:
-    """Columns from a list of JSON objects without a per-row Python object model (the ingest hot path).
-
-    Anything unusual (a missing key, a wrong type, an unknown field) falls back to the record path, which names
-    the item, the field and the rule.
-    """
-    try:
-        if any(type(r) is not dict or not r.keys() <= ALLOWED for r in rows):
-            raise TypeError
-        values = [r["value"] for r in rows]
-        if any(type(v) is not float and type(v) is not int for v in values):
-            raise TypeError
-        has_unit = any("unit" in r for r in rows)
-        return ObservationBatch.from_arrays(
-            pa.array([r["entity_id"] for r in rows], type=pa.string()),
-            pa.array([r["attribute"] for r in rows], type=pa.string()),
-            pa.array([r["observed_at"] for r in rows], type=pa.string()),
-            np.asarray(values, dtype=np.float64),
-            pa.array([r.get("unit") for r in rows], type=pa.string()) if has_unit else None,
-        )
-    except (KeyError, TypeError, pa.ArrowInvalid, pa.ArrowTypeError):
-        return ObservationBatch.from_records(rows)
+__all__ = ["batch_from_json_rows", "router"]  # batch_from_json_rows: json_readings', kept importable here
 
 
 def batch_from_csv(data: bytes) -> ObservationBatch:
@@ -83,10 +59,9 @@ async def post_observations(
     if kind == "text/csv":
         batch = await off_loop(batch_from_csv, await request.body())
     elif kind in ("application/json", "application/ld+json"):
-        rows = await json_body(request, list)
-        if len(rows) > settings.max_batch_items:
-            raise ValidationError("body", "batch-size", f"at most {settings.max_batch_items} readings per batch")
-        batch = await off_loop(batch_from_json_rows, rows)
+        # Large bodies are read in a child process: orjson holds the GIL while it parses (api/parse_pool.py).
+        pool: ParsePool = request.app.state.parse_pool
+        batch = await pool.readings(await request.body(), settings.max_batch_items)
     else:
         raise ProblemError(415, "Unsupported media type / 不支持的内容类型",
                            f"send application/json or text/csv, not {kind or 'no content type'}", "media-type",

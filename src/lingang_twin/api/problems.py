@@ -24,6 +24,7 @@ from lingang_twin.core.errors import (
     ValidationError,
 )
 from lingang_twin.core.pydantic_messages import bilingual
+from lingang_twin.json_readings import BodyError
 
 PROBLEM_TYPE = "application/problem+json"
 
@@ -44,12 +45,10 @@ HTTP_TITLES: dict[int, str] = {
 }
 
 
-class ProblemError(Exception):
-    """An HTTP problem raised by a route (for conditions that are not TwinErrors: 413, 415, 400 bad JSON)."""
-
-    def __init__(self, status: int, title: str, detail: str, rule: str, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.status, self.title, self.detail, self.rule, self.field = status, title, detail, rule, field
+class ProblemError(BodyError):
+    """An HTTP problem raised by a route (for conditions that are not TwinErrors: 413, 415, 400 bad JSON). Its
+    base, :class:`~lingang_twin.json_readings.BodyError`, is the same raised where FastAPI is not imported (a
+    child process reading a JSON body); both are answered here."""
 
 
 def problem(status: int, title: str, detail: str, *, rule: str | None = None, field: str | None = None,
@@ -87,8 +86,8 @@ def install_handlers(app: FastAPI) -> None:
     async def _twin(_: Request, err: TwinError) -> Response:
         return from_twin_error(err)
 
-    @app.exception_handler(ProblemError)
-    async def _problem(_: Request, err: ProblemError) -> Response:
+    @app.exception_handler(BodyError)
+    async def _problem(_: Request, err: BodyError) -> Response:
         return problem(err.status, err.title, err.detail, rule=err.rule, field=err.field)
 
     @app.exception_handler(RequestValidationError)
