@@ -1,7 +1,10 @@
 """``/health`` latency while a large ingest runs, against ``/health`` idle, in one real server process.
 
 Target (issue 10, item 7): ``/health`` p99 ≤ 50 ms while a large ingest runs. The ingest was ``async def`` doing
-synchronous DuckDB work on the event loop, so one 31 MB CSV blocked every other request for 653 ms.
+synchronous DuckDB work on the event loop, so one 31 MB CSV blocked every other request for 653 ms. Then the work
+moved to a worker thread, but a JSON body's parse holds the GIL (orjson), so JSON still stalled the loop; large
+JSON bodies are now read in child processes (``api/parse_pool.py``, decision 44). Compare with the previous code by
+running this script with ``PYTHONPATH`` pointing at it.
 
     python benchmarks/bench_health_under_ingest.py [--rows 480000] [--batches 6] [--format csv|json]
 
