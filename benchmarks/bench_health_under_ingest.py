@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -160,6 +161,7 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=60)
+        shutil.rmtree(work, ignore_errors=True)  # ≈ 100–130 MB of bodies and a DuckDB file per run
     rate = args.rows * args.batches / sum(ingest_s)
     print(f"ingest: {args.batches} batches in {sum(ingest_s):.1f} s ({rate:,.0f} readings/s), "
           f"{len(busy)} /health probes during it")
