@@ -236,12 +236,16 @@ def import_(
     kind = _kind(path)
     try:
         if kind == "geojson":
-            entities = twin_io.read_geojson(path)
-            twin = _open(db)
+            features = twin_io.read_features(path)
             try:
-                ids = twin.upsert(entities)
-            finally:
-                twin.close()
+                entities = twin_io.features_to_entities(features)
+                twin = _open(db)
+                try:
+                    ids = twin.upsert(entities)
+                finally:
+                    twin.close()
+            except ValidationError as err:  # the feature and the JSON path, never the file's content
+                fail(f"{path}: {twin_io.locate_feature(err, features)}")
             out.print(f"imported {len(ids)} entities from {path} / 已导入实体")
             return
         table = twin_io.read_observation_table(path, kind)

@@ -37,10 +37,16 @@ def _is_urn(v: Any) -> bool:
 
 
 def feature_to_entity(feature: Any, index: int) -> dict[str, Any]:
-    """One GeoJSON feature as an entity dict (see the module docstring)."""
+    """One GeoJSON feature as an entity dict (see the module docstring). A malformed feature raises a
+    :class:`ValidationError` with ``index`` and the entity field (:func:`locate_feature` names the feature)."""
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         raise ValidationError("features", "geojson-feature", "each item must be a GeoJSON Feature", index=index)
-    props = dict(feature.get("properties") or {})
+    raw_props = feature.get("properties")
+    if raw_props is not None and not isinstance(raw_props, dict):
+        raise ValidationError("properties", "geojson-properties", "properties must be an object", index=index)
+    props = dict(raw_props or {})
+    if feature.get("id") is None:
+        raise ValidationError("id", "required", "a feature needs an id (the entity id)", index=index)
     etype = props.pop("type", None)
     if not isinstance(etype, str):
         raise ValidationError("properties.type", "required", "a feature needs properties.type (the entity type)",
@@ -58,18 +64,6 @@ def feature_to_entity(feature: Any, index: int) -> dict[str, Any]:
     if feature.get("geometry") is not None:
         entity["geo"] = {"location": feature["geometry"]}
     return entity
-
-
-def read_geojson(path: Path) -> list[dict[str, Any]]:
-    """Entities from a GeoJSON FeatureCollection file."""
-    try:
-        data = orjson.loads(path.read_bytes())
-    except orjson.JSONDecodeError as err:
-        raise ValidationError("file", "json-syntax", f"{path}: not valid JSON: {err}") from None
-    if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or not isinstance(
-            data.get("features"), list):
-        raise ValidationError("file", "geojson-collection", f"{path}: not a GeoJSON FeatureCollection")
-    return [feature_to_entity(f, i) for i, f in enumerate(data["features"])]
 
 
 def entity_to_feature(e: Entity) -> dict[str, Any]:
@@ -123,6 +117,168 @@ RULE_TEXT: dict[str, str] = {
     "unit-incompatible": "a unit this series cannot be converted from / 单位与序列不符",
     "id-format": "not an entity id (urn:ngsi-ld:<Type>:<id>) / 实体标识格式错误",
 }
+
+
+def read_features(path: Path) -> list[Any]:
+    """The features of a GeoJSON FeatureCollection file, unchecked. Invalid JSON is named by its line and column,
+    a file that is no FeatureCollection by the member at fault — never by quoting the file."""
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark (Windows editors): orjson refuses it
+        raw = raw[3:]
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad:  # orjson says "position 0" for bad bytes: find them ourselves
+            line = raw.count(b"\n", 0, bad.start) + 1
+            column = bad.start - (raw.rfind(b"\n", 0, bad.start) + 1) + 1
+            raise ValidationError("file", "json-encoding", f"line {line}, column {column}: not UTF-8 text "
+                                  f"/ 第 {line} 行第 {column} 列不是 UTF-8 编码") from None
+        # orjson's own message can quote the input (an invalid literal): only where, and what kind of problem.
+        line, column = err.lineno, err.colno
+        raise ValidationError("file", "json-syntax", f"line {line}, column {column}: not valid JSON "
+                              f"/ 第 {line} 行第 {column} 列不是有效的 JSON") from None
+    if not isinstance(data, dict):
+        raise ValidationError("file", "geojson-collection", "the top level is not an object: not a GeoJSON "
+                              "FeatureCollection / 顶层不是 GeoJSON FeatureCollection 对象")
+    if data.get("type") != "FeatureCollection":
+        raise ValidationError("type", "geojson-collection", 'the top-level type must be "FeatureCollection": '
+                              "not a GeoJSON FeatureCollection / 顶层 type 须为 FeatureCollection")
+    if not isinstance(data.get("features"), list):
+        raise ValidationError("features", "geojson-collection", "features must be an array: not a GeoJSON "
+                              "FeatureCollection / features 须为数组")
+    return list(data["features"])
+
+
+def features_to_entities(features: list[Any]) -> list[dict[str, Any]]:
+    """Entity dicts from GeoJSON features; a malformed feature raises an error located by :func:`locate_feature`."""
+    try:
+        return [feature_to_entity(f, i) for i, f in enumerate(features)]
+    except ValidationError as err:
+        raise locate_feature(err, features) from None
+
+
+def read_geojson(path: Path) -> list[dict[str, Any]]:
+    """Entities from a GeoJSON FeatureCollection file (errors name the place, never the content)."""
+    return features_to_entities(read_features(path))
+
+
+# An attribute name that may be shown in a path; any other key is content and is named by its position.
+_SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+# What a rule means for a GeoJSON feature, without the feature's values, ids or coordinates (issue 10.10).
+GEOJSON_RULE_TEXT: dict[str, str] = {
+    **RULE_TEXT,
+    "required": "missing; every feature needs it / 缺少此项",
+    "geojson-feature": 'not a GeoJSON Feature (an object with "type": "Feature") / 不是 GeoJSON 要素',
+    "geojson-properties": "must be an object or null / 须为对象",
+    "urn-format": "not an entity id (urn:ngsi-ld:<Type>:<id>) / 实体标识格式错误",
+    "urn-length": "an entity id that is too long / 实体标识过长",
+    "id-type-mismatch": "the id names another type than properties.type / 标识中的类型与 properties.type 不符",
+    "unknown-type": "not an entity type the twin knows (GET /api/v1/types lists them) / 未知实体类型",
+    "unknown-target": "points at an entity that is neither in the twin nor in this file / 指向的实体不存在",
+    "self-reference": "an entity cannot point at itself / 实体不能引用自身",
+    "containment-cycle": "containedIn would put the entity inside itself / 包含关系成环",
+    "relationship-unknown": "a relationship this entity type does not have / 该类型没有此关系",
+    "attribute-duplicate": "the same name is used by two kinds of attribute / 属性名重复",
+    "attribute-reserved": "a reserved name / 保留名称",
+    "control-character": "holds a control character / 含控制字符",
+    "value-depth": "nested too deeply (at most 32 levels) / 嵌套过深",
+    "value-size": "too large (at most 256 KiB as JSON) / 值过大",
+    "value-json": "not a JSON value the twin can store / 不是可存储的 JSON 值",
+    "value-text": "text with an invalid character / 文本含无效字符",
+    "value-integer-range": "an integer beyond ±(2^53 − 1) / 整数超出范围",
+    "unit-type": "a unit must be text / 单位须为文本",
+    "date-format": "not a date (YYYY-MM-DD) / 不是日期",
+    "date-range": "a date outside 1900–2199 / 日期超出范围",
+    "instant-range": "a time outside 1900–2199 / 时间超出范围",
+    "phase-lifecycle-mismatch": "differs from the latest lifecycle change / 与生命周期记录不符",
+    "geojson-object": 'a geometry must be an object with "type" and "coordinates" / 几何须含 type 与 coordinates',
+    "geojson-type": "not a geometry type we support (Point, MultiPoint, LineString, MultiLineString, Polygon, "
+                    "MultiPolygon) / 不支持的几何类型",
+    "coordinates-shape": "coordinates of the wrong shape, or not numbers / 坐标结构不正确或不是数字",
+    "non-finite": "a coordinate that is not a finite number / 坐标必须是有限数",
+    "lon-lat-swapped": "coordinates look swapped: GeoJSON positions are [longitude, latitude] "
+                       "/ 坐标顺序应为 [经度, 纬度]，似乎颠倒了",
+    "longitude-range": "a longitude outside [-180, 180] / 经度超出范围",
+    "latitude-range": "a latitude outside [-90, 90] / 纬度超出范围",
+    "ring-too-few-points": "a polygon ring needs at least 4 positions / 面的环至少需要 4 个位置",
+    "ring-unclosed": "the first and last positions of a polygon ring must be equal / 面的环首尾位置必须相同",
+    "line-too-few-points": "a LineString needs at least 2 positions / 线至少需要 2 个位置",
+    "self-intersection": "the polygon is not valid (it crosses itself, or its rings overlap) "
+                         "/ 面无效（自相交或环不合法）",
+}
+
+
+def _rule_text(err: ValidationError) -> str:
+    """What ``err`` means, in words that quote nothing from the input."""
+    from lingang_twin.core.pydantic_messages import MESSAGES
+
+    if err.rule in GEOJSON_RULE_TEXT:
+        return GEOJSON_RULE_TEXT[err.rule]
+    if err.rule in MESSAGES:
+        en, zh = MESSAGES[err.rule]
+        if "{" not in en + zh:
+            return f"{en} / {zh}"
+        # Filled templates hold the schema's limits (``at least 0``, the allowed phases), never the input; they
+        # read "<field> <rule> / <field> <规则>", and the path names the field already.
+        return err.message.replace(f"{err.field} ", "")
+    return f"breaks the rule {err.rule} / 违反规则 {err.rule}"
+
+
+def _feature_path(err: ValidationError, feature: Any) -> tuple[str, str]:
+    """(the JSON path inside the feature, a note) for the entity field of ``err``. A property name that is not a
+    plain attribute name is content too: it is named by its position among the properties."""
+    field = err.field.removeprefix("entity.")
+    head, _, rest = field.partition(".")
+    if field in ("type", "properties.type"):
+        return ("properties.type", "")
+    if head == "geo":
+        _, dot, tail = rest.partition(".")  # geo.location.coordinates[0][3] → geometry.coordinates[0][3]
+        return ("geometry" + (f".{tail}" if dot else ""), "")
+    if head in ("properties", "relationships") and rest and isinstance(feature, dict):
+        props = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
+        keys = list(props)
+        name = max((k for k in keys if rest == k or rest.startswith(f"{k}.")), key=len, default=None)
+        if name is None:
+            return ("properties", "")
+        if not _SAFE_NAME.match(name):
+            return ("properties", f"property {keys.index(name) + 1}: ")
+        path = f"properties.{name}"
+        raw = props[name]
+        if isinstance(raw, dict) and rest.endswith(".unit"):
+            path += ".unit"
+        elif isinstance(raw, dict) and "value" in raw:
+            path += ".value"
+        elif isinstance(raw, list) and err.value is not None and err.value in raw:  # one target of several
+            path += f"[{raw.index(err.value)}]"
+        return (path, "")
+    simple = {"id": "id", "phase": "properties.phase",
+              "phase_since": "properties.phaseSince", "properties": "properties"}
+    return (simple.get(head, ""), "")
+
+
+def locate_feature(err: ValidationError, features: list[Any]) -> ValidationError:
+    """``err`` about feature ``err.index`` re-said as ``feature N (features[N-1].<path>): <rule>`` — the feature's
+    place in the collection (1-based, as lines and rows are counted) and the JSON path to the field (0-based, as
+    jq and JSONPath count) — never the feature's values, ids or coordinates."""
+    if err.index is None or not 0 <= err.index < len(features) or err.field.startswith("features["):
+        return err  # not about one feature, or located already
+    i = err.index
+    feature = features[i]
+    inner, note = _feature_path(err, feature)
+    path = f"features[{i}]" + (f".{inner}" if inner else "")
+    if err.rule == "id-duplicate" and isinstance(feature, dict):
+        first = next((k for k, f in enumerate(features[:i])
+                      if isinstance(f, dict) and f.get("id") == feature.get("id")), None)
+        text = (f"the same id as feature {first + 1} / 与第 {first + 1} 个要素的 id 相同" if first is not None
+                else "an id that appears twice in the file / id 重复")
+    else:
+        text = note + _rule_text(err)
+    located = ValidationError(path, err.rule, text, index=i)
+    located.args = (f"feature {i + 1} ({path}): {text}",)  # the feature is named: no "item N" prefix
+    return located
 
 
 def read_observation_table(path: Path, kind: str) -> pa.Table:
