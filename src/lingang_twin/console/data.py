@@ -261,8 +261,13 @@ MAP_PAGE = 10_000
 
 
 def map_features(twin: Twin, lang: str) -> dict[str, Any]:
-    """Every located entity as one GeoJSON FeatureCollection (``id``, ``type``, ``phase``, ``name`` properties),
-    areas first so that points are drawn on top."""
+    """Every located entity as one GeoJSON FeatureCollection (``id``, ``type``, ``phase``, ``name`` properties,
+    and what the tooltip reads in ``lang``: ``typeName``, and ``use`` for a building that has one), areas first
+    so that points are drawn on top."""
+    from lingang_twin.console.i18n import type_label, value_label
+
+    chosen: Any = "en" if lang == "en" else "zh"
+    type_names: dict[str, str] = {}
     features: list[dict[str, Any]] = []
     offset = 0
     while True:
@@ -271,9 +276,15 @@ def map_features(twin: Twin, lang: str) -> dict[str, Any]:
             geometry = e.geo.get("location")
             if geometry is None:
                 continue
-            features.append({"type": "Feature", "geometry": geometry,
-                             "properties": {"id": e.id, "type": e.type, "phase": e.phase,
-                                            "name": display_name(e, lang)}})
+            if e.type not in type_names:
+                label = twin.types.get(e.type).label if e.type in twin.types else ("", "")
+                type_names[e.type] = type_label(e.type, label, chosen)
+            props = {"id": e.id, "type": e.type, "phase": e.phase, "name": display_name(e, lang),
+                     "typeName": type_names[e.type]}
+            use = e.value("use")
+            if isinstance(use, str):
+                props["use"] = value_label("use", use, chosen)
+            features.append({"type": "Feature", "geometry": geometry, "properties": props})
         offset += len(page.entities)
         if not page.entities or offset >= page.total:
             break

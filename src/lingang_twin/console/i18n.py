@@ -198,8 +198,60 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "prop.occupies": ("租用", "Occupies"),
     "prop.servesRoute": ("服务线路", "Serves route"),
     "prop.onRoute": ("所在线路", "On route"),
-    "value.interval": ("区间读数", "interval"),
-    "value.cumulative": ("累计读数", "cumulative"),
+    # Enumerated property values of the core types, as value.<property>.<value> (issue 9: they showed in English
+    # in the Chinese console). Only closed vocabularies: names and other free text are never looked up here.
+    # Packs bring the values of their own types through hooks["labels"] under the same keys.
+    "value.use.office": ("办公", "Office"),
+    "value.use.lab": ("实验室", "Lab"),
+    "value.use.school": ("学校", "School"),
+    "value.use.residential": ("住宅", "Residential"),
+    "value.use.hotel": ("酒店", "Hotel"),
+    "value.use.retail": ("商业", "Retail"),
+    "value.use.incubator": ("孵化器", "Incubator"),
+    "value.use.data_centre": ("数据中心", "Data centre"),
+    "value.use.health_centre": ("卫生服务中心", "Health centre"),
+    "value.use.community_centre": ("社区中心", "Community centre"),
+    "value.use.tech_platform": ("科技公共平台", "Technology platform"),
+    "value.use.park": ("公园", "Park"),
+    "value.use.venue": ("会展场馆", "Venue"),
+    "value.use.conference": ("会议中心", "Conference centre"),
+    "value.landUse.research": ("科研用地", "Research"),
+    "value.landUse.education": ("教育用地", "Education"),
+    "value.landUse.residential": ("居住用地", "Residential"),
+    "value.landUse.commercial": ("商业办公用地", "Commercial"),
+    "value.landUse.community": ("社区服务用地", "Community"),
+    "value.landUse.public": ("公共设施用地", "Public"),
+    "value.landUse.utility": ("市政设施用地", "Utility"),
+    "value.roadClass.primary": ("主干路", "Primary"),
+    "value.roadClass.secondary": ("次干路", "Secondary"),
+    "value.roadClass.tertiary": ("支路", "Tertiary"),
+    "value.roadClass.residential": ("街坊路", "Residential street"),
+    "value.schoolLevel.kindergarten": ("幼儿园", "Kindergarten"),
+    "value.schoolLevel.primary": ("小学", "Primary"),
+    "value.schoolLevel.middle": ("初中", "Middle school"),
+    "value.schoolLevel.high": ("高中", "High school"),
+    "value.schoolLevel.nine_year": ("九年一贯制", "Nine-year school"),
+    "value.schoolLevel.k12": ("十二年一贯制", "K-12"),
+    "value.subtype.scientist_workstation": ("科学家工作站", "Scientist workstation"),
+    "value.tenure.public_rental": ("公共租赁", "Public rental"),
+    "value.functions.conference": ("会议", "Conference"),
+    "value.functions.hotel": ("酒店", "Hotel"),
+    "value.functions.library": ("图书馆", "Library"),
+    "value.functions.theatre": ("剧场", "Theatre"),
+    "value.register.interval": ("区间读数", "Interval"),
+    "value.register.cumulative": ("累计读数", "Cumulative"),
+    "value.endUse.main": ("总表", "Main meter"),
+    "value.endUse.hvac": ("暖通空调", "HVAC"),
+    "value.endUse.lighting": ("照明", "Lighting"),
+    "value.endUse.plug": ("插座", "Plug loads"),
+    "value.endUse.process": ("实验工艺", "Lab process"),
+    "value.endUse.it": ("IT 设备", "IT load"),
+    "value.endUse.kitchen": ("厨房", "Kitchen"),
+    "value.endUse.domestic": ("生活用水", "Domestic water"),
+    "value.endUse.cooling_tower": ("冷却塔补水", "Cooling-tower make-up"),
+    "value.endUse.heating": ("采暖及热水", "Space and water heating"),
+    "value.endUse.generator": ("备用发电机", "Backup generator"),
+    "value.endUse.other": ("其他", "Other"),
     # errors
     "error.page": ("页面出错了：{error}", "This page failed: {error}"),
     "error.not_found": ("没有这个页面：{path}", "There is no page {path}"),
@@ -221,6 +273,19 @@ def property_label(name: str, lang: Lang, extra: Mapping[str, tuple[str, str]] |
     packs brought in ``extra``); a name nobody translated shows as itself."""
     pair = MESSAGES.get(f"prop.{name}") or (extra or {}).get(f"prop.{name}")
     return pick(pair, lang) if pair else name
+
+
+def value_label(name: str, value: object, lang: Lang, extra: Mapping[str, tuple[str, str]] | None = None) -> str:
+    """An enumerated value of property ``name`` (``use: office`` → 办公 / Office) in ``lang``, from the console's
+    ``value.<name>.<value>`` table, then the packs' words in ``extra``; a carrier by its ``carrier.<value>`` words.
+    Anything else — free text, numbers, a value nobody listed — shows as stored."""
+    if not isinstance(value, str):
+        return str(value)
+    key = f"value.{name}.{value}"
+    pair = MESSAGES.get(key) or (extra or {}).get(key)
+    if pair is None and name == "carrier":
+        pair = MESSAGES.get(f"carrier.{value}")
+    return pick(pair, lang) if pair else value
 
 
 def type_label(name: str, label: tuple[str, str], lang: Lang) -> str:

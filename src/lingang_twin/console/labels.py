@@ -1,9 +1,12 @@
 """Names as people read them on a page: entity types from the type registry's labels, property / series /
-relationship names from the console's table and the words packs bring (``Pack.hooks["labels"]``)."""
+relationship names and enumerated property values from the console's table and the words packs bring
+(``Pack.hooks["labels"]``)."""
 
 from __future__ import annotations
 
-from lingang_twin.console.i18n import property_label, type_label
+from typing import Any
+
+from lingang_twin.console.i18n import property_label, type_label, value_label
 from lingang_twin.console.registry import PageContext
 
 
@@ -16,3 +19,11 @@ def type_name(ctx: PageContext, name: str) -> str:
 def prop_name(ctx: PageContext, name: str) -> str:
     """A property, series or relationship ``name`` in the page's language."""
     return property_label(name, ctx.lang, ctx.console.labels)
+
+
+def value_text(ctx: PageContext, name: str, value: Any) -> str:
+    """The value of property ``name`` as read on the page: enumerated values (a building's ``use``, a meter's
+    ``carrier``, every item of a list of them) in the page's language, anything else as stored."""
+    if isinstance(value, list):
+        return ", ".join(value_label(name, v, ctx.lang, ctx.console.labels) for v in value)
+    return value_label(name, value, ctx.lang, ctx.console.labels)

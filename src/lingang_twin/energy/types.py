@@ -69,6 +69,12 @@ PROPERTY_LABELS: dict[str, tuple[str, str]] = {
 """Property and series names of this pack's types → (中文, English), handed to the console by ``hooks["labels"]``
 under ``prop.<name>``."""
 
+VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "chargeType": {"fast": ("快充", "Fast"), "slow": ("慢充", "Slow")},
+}
+"""Enumerated values of this pack's properties → (中文, English), handed to the console by ``hooks["labels"]``
+under ``value.<property>.<value>``."""
+
 
 def register_energy_types(twin: Twin) -> None:
     """Register the energy types on ``twin`` (idempotent: a type already registered is left alone)."""

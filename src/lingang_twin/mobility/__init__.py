@@ -21,10 +21,13 @@ def setup(twin: Twin) -> None:
 
 
 def labels() -> dict[str, tuple[str, str]]:
-    """The ``labels`` hook: this pack's property names in Chinese and English, for the console's tables."""
-    from lingang_twin.mobility.types import PROPERTY_LABELS
+    """The ``labels`` hook: this pack's property names (``prop.<name>``) and enumerated values
+    (``value.<property>.<value>``) in Chinese and English, for the console's pages."""
+    from lingang_twin.mobility.types import PROPERTY_LABELS, VALUE_LABELS
 
-    return {f"prop.{name}": pair for name, pair in PROPERTY_LABELS.items()}
+    return {**{f"prop.{name}": pair for name, pair in PROPERTY_LABELS.items()},
+            **{f"value.{name}.{value}": pair for name, values in VALUE_LABELS.items()
+               for value, pair in values.items()}}
 
 
 PACK = Pack("mobility", ("出行", "Mobility"), setup, hooks={"console": console_pages, "labels": labels})

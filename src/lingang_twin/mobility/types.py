@@ -105,6 +105,20 @@ PROPERTY_LABELS: dict[str, tuple[str, str]] = {
 }
 """Property and series names of this pack's types → (中文, English), handed to the console by ``hooks["labels"]``."""
 
+VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "category": {"public": ("公共", "Public"), "feeCharged": ("收费", "Fee charged"),
+                 "parkingGuidance": ("停车诱导", "Parking guidance"), "accessible": ("无障碍", "Accessible"),
+                 "ev": ("充电车位", "EV charging"), "normal": ("普通", "Normal"),
+                 "autonomous": ("自动驾驶", "Autonomous")},
+    "allowedVehicleType": {"car": ("小汽车", "Car"), "bus": ("公交车", "Bus"), "motorcycle": ("摩托车", "Motorcycle"),
+                           "bicycle": ("自行车", "Bicycle"), "lorry": ("货车", "Lorry")},
+    "chargeType": {"temporaryFee": ("临时收费", "Temporary fee"), "free": ("免费", "Free")},
+    "vehicleType": {"minibus": ("小巴", "Minibus"), "bus": ("公交车", "Bus"), "car": ("小汽车", "Car"),
+                    "lorry": ("货车", "Lorry")},
+}
+"""Enumerated values of this pack's properties (Smart Data Models' vocabularies as the demo uses them) →
+(中文, English), handed to the console by ``hooks["labels"]`` under ``value.<property>.<value>``."""
+
 
 def register_mobility_types(twin: Twin) -> None:
     """Register the mobility types on ``twin`` (idempotent: a type already registered is left alone)."""

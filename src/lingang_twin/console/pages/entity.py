@@ -10,8 +10,7 @@ from typing import Any
 from nicegui import run, ui
 
 from lingang_twin.console import data
-from lingang_twin.console.i18n import MESSAGES
-from lingang_twin.console.labels import prop_name, type_name
+from lingang_twin.console.labels import prop_name, type_name, value_text
 from lingang_twin.console.registry import PageContext
 from lingang_twin.console.shell import message
 from lingang_twin.core.errors import TwinError
@@ -46,11 +45,10 @@ def _entity_link(ctx: PageContext, e: Entity) -> None:
 
 
 def _property_value(ctx: PageContext, name: str, value: Any) -> str:
-    """A property's value as read on the page: a meter's carrier and register in words, the rest as stored."""
-    if name == "carrier" and isinstance(value, str) and f"carrier.{value}" in MESSAGES:
-        return ctx.text(f"carrier.{value}")
-    if name == "register" and isinstance(value, str) and f"value.{value}" in MESSAGES:
-        return ctx.text(f"value.{value}")
+    """A property's value as read on the page: enumerated values (use, carrier, register …) in words, the rest
+    as stored."""
+    if isinstance(value, str) or (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
+        return value_text(ctx, name, value)
     return _value_text(value)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from nicegui import events, run, ui
 
 from lingang_twin.console import layers
+from lingang_twin.console.labels import type_name
 from lingang_twin.console.registry import PageContext
 from lingang_twin.console.shell import message
 
@@ -65,7 +66,9 @@ _DRAW = """
                     color: colours[f.properties.phase] || "#607d8b", fillOpacity: 0.9}),
     onEachFeature: (f, l) => {
       l.on("click", () => { window.location.href = %(entity)s + encodeURIComponent(f.properties.id); });
-      l.bindTooltip(f.properties.name + " · " + f.properties.type, {sticky: true});
+      // Name, type and use in the page's language (the endpoint says them in ?lang=…), never the type's code.
+      const words = [f.properties.name, f.properties.typeName || f.properties.type, f.properties.use];
+      l.bindTooltip(words.filter(w => w).join(" · "), {sticky: true});
     },
   }).addTo(map);
   el.twinLayer = layer;
@@ -197,7 +200,7 @@ async def build(ctx: PageContext) -> None:
     leaflet.overlays = {
         "parking": parking_points(ctx, [m.as_json() for m in parking], names),
         "shuttles": shuttle_points([m.as_json() for m in shuttles], names),
-        "stations": [{**m.as_json(), "label": f"{m.name} · {m.type}"} for m in stations],
+        "stations": [{**m.as_json(), "label": f"{m.name} · {type_name(ctx, m.type)}"} for m in stations],
         "meters": [{**m.as_json(), "label": ctx.text("map.meters", name=m.name, n=f"{m.value:,.0f}")}
                    for m in metered],
     }
