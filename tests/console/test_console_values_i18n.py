@@ -4,6 +4,8 @@ here, not read from the console's tables, so a missing or wrong entry fails."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from nicegui import ui
 from nicegui.testing import User
@@ -77,3 +79,22 @@ async def test_map_types_and_uses_in_the_page_language(console_user: tuple[User,
         labels = [p["label"] for p in leaflet.overlays["stations"]]
         assert labels and all(label.endswith(f" · {ev}") or label.endswith(f" · {h2}") for label in labels), labels
         assert any(label.endswith(f" · {h2}") for label in labels)
+
+
+LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize("path", ["/3d", "/map"])
+async def test_3d_and_map_pages_speak_one_language(console_user: tuple[User, Console], path: str) -> None:
+    """Every label of the 3D and map pages (legend, counts, layer names, navigation) is in the page's language:
+    no English word in Chinese, no Chinese character in English (building names are not labels here)."""
+    user, _ = console_user
+    await user.open(path)
+    await user.should_see("运营")  # the phase legend
+    english = {t for t in _labels(user) if LATIN_WORD.search(t.replace("kWh", ""))}
+    assert not english, english
+    user.find("English").click()
+    await user.should_see("Operation", retries=600)
+    chinese = {t for t in _labels(user) if CJK.search(t)}
+    assert not chinese, chinese
