@@ -181,10 +181,18 @@ async def test_energy_page_shows_each_periods_coverage_per_carrier(twin: Twin) -
         # Last month (April) against March: April's gap, March empty.
         user.find(marker="energy-period").elements.pop().value = "last_month"  # type: ignore[attr-defined]
         await user.should_see("统计周期 2026-04-01 – 2026-04-30（30 天）")
-        await user.should_see("上期：本期无电读数（应有 2,976 条）")  # 31 × 96
+        await user.should_see("上期：电：无读数（应有 2,976 条）")  # 31 × 96
+        await user.should_see("上期：水：无读数")  # water's interval is unknown: nothing to count against
         assert texts(user, "energy-coverage-electricity") == ["93.33%", "数据不全"]  # 2,688 / 2,880
         assert texts(user, "energy-coverage-water") == ["100.00%", "完整"]
         assert texts(user, "energy-previous-coverage-electricity") == ["0.00%", "无读数"]
+        # In English (the page reopens on the default period).
+        user.find("English").click()
+        await user.should_see("Previous coverage")
+        await user.should_see(marker="energy-coverage-electricity")
+        assert texts(user, "energy-coverage-electricity") == ["89.82%", "partial", "running"]
+        await user.should_see("Electricity: 288 of 2,831 expected readings missing (10.18%) on 1 of 1 meters")
+        await user.should_see("Previous period: Water: 600 of 720 expected readings missing (83.34%) on 1 of 1 meters")
 
 
 async def test_building_panel_shows_the_months_coverage(twin: Twin, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -203,3 +211,6 @@ async def test_building_panel_shows_the_months_coverage(twin: Twin, monkeypatch:
         await user.should_see("电：本月无读数（应有 1,871 条）")
         await user.should_see("水：本月无读数")
         await user.should_not_see(marker="energy-panel-table")
+        user.find("English").click()
+        await user.should_see("Electricity: no readings this month (1,871 expected)")
+        await user.should_see("Water: no readings this month")

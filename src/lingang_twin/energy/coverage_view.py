@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lingang_twin.energy.carriers import CARRIER_LABELS
 from lingang_twin.energy.coverage import STATUS_LABELS, CarrierCoverage, Coverage, percent
 
 FLAG_LABELS: dict[str, tuple[str, str]] = {
@@ -90,7 +91,15 @@ def notices(cov: Coverage, lang: str, *, prefix: tuple[str, str] = ("", "")) -> 
     for issue in cov.issues():
         if issue["rule"] == "coverage-running":
             continue
-        out.append((prefix[0] if lang == "zh" else prefix[1]) + issue["message_zh" if lang == "zh" else "message_en"])
+        zh, en = issue["message_zh"], issue["message_en"]
+        carrier = issue["carrier"]
+        if issue["rule"] == "coverage-empty" and carrier is not None and cov.carriers[carrier].status == "empty":
+            # The issue says "in the period" (本期), which misreads under a "previous period" prefix: say it plainly.
+            name_zh, name_en = CARRIER_LABELS.get(carrier, (carrier, carrier))
+            expected = issue["expected"]
+            zh = f"{name_zh}：无读数" + (f"（应有 {expected:,} 条）" if expected else "")
+            en = f"{name_en}: no reading" + (f" ({expected:,} expected)" if expected else "")
+        out.append(prefix[0] + zh if lang == "zh" else prefix[1] + en)
     return out
 
 

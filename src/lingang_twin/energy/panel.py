@@ -155,8 +155,8 @@ async def entity_panel(page: Any, entity: Entity) -> None:
                 for value in (c.today, c.month):
                     ui.label(_fmt(value)).classes("font-mono").mark(f"energy-panel-{c.carrier}")
                 ui.label(c.unit)
-                for value in (c.kgce_today, c.kgce_month, c.kgco2_today, c.kgco2_month):
-                    ui.label(_fmt(value)).classes("font-mono")
+                for figure in (c.kgce_today, c.kgce_month, c.kgco2_today, c.kgco2_month):
+                    ui.label(_fmt(figure)).classes("font-mono")
                 if c.carrier in badges:
                     draw_badge(ui, tr, badges[c.carrier], f"energy-panel-coverage-{c.carrier}")
                 else:
