@@ -26,8 +26,12 @@ FLAG_LABELS: dict[str, tuple[str, str]] = {
     "not-expected": STATUS_LABELS["not-expected"],
 }
 """Flag → (中文, English): what the console prints beside a coverage percentage."""
-FLAG_COLOURS = {"empty": "negative", "partial": "warning", "running": "info", "complete": "positive",
-                "unknown": "grey", "not-expected": "grey"}
+FLAG_COLOURS: dict[str, tuple[str, str]] = {
+    "empty": ("negative", "white"), "partial": ("warning", "black"), "running": ("info", "black"),
+    "complete": ("positive", "black"), "unknown": ("grey-4", "black"), "not-expected": ("grey-4", "black"),
+}
+"""Flag → (badge colour, text colour): filled chips whose text keeps a WCAG contrast ≥ 3:1 in both themes (outlined
+Quasar chips in warning / info colours read at 1.7–1.9:1 on white; the browser walkthrough checks it)."""
 COVERAGE_HEAD = ("数据完整度", "Coverage")
 
 
@@ -81,7 +85,8 @@ def draw_badge(ui: Any, tr: Callable[[str, str], str], b: CoverageBadge, marker:
     with ui.row().classes("gap-1 items-center no-wrap").mark(marker):
         ui.label(b.text).classes("font-mono").mark(f"{marker}-share")
         for flag in b.flags:
-            ui.badge(tr(*FLAG_LABELS[flag]), color=FLAG_COLOURS[flag]).props("outline").mark(f"{marker}-{flag}")
+            colour, text_colour = FLAG_COLOURS[flag]
+            ui.badge(tr(*FLAG_LABELS[flag]), color=colour, text_color=text_colour).mark(f"{marker}-{flag}")
 
 
 def notices(cov: Coverage, lang: str, *, prefix: tuple[str, str] = ("", "")) -> list[str]:

@@ -139,7 +139,7 @@ async def entity_panel(page: Any, entity: Entity) -> None:
             zh, en = CARRIER_LABELS.get(carrier, (carrier, carrier))
             zh_n, en_n = (f"（应有 {b.expected:,} 条）", f" ({b.expected:,} expected)") if b.expected else ("", "")
             ui.label(tr(f"{zh}：本月{FLAG_LABELS['empty'][0]}{zh_n}", f"{en}: no readings this month{en_n}")) \
-                .classes("text-negative") \
+                .classes("font-bold") \
                 .props(f'data-testid="energy-panel-empty-{carrier}"')
         if not figures.carriers:
             ui.label(tr("本月暂无读数。", "No readings this month yet.")).classes("text-grey-7")

@@ -97,7 +97,7 @@ def _tenant_table(page: Any, ui: Any, district: str, month: str, config: EnergyC
         # Nothing was read this month (a month to come, or meters that went silent): say so once, above the rows.
         ui.label(tr(f"{month} 无任何读数：各租户的能耗为“无读数”，不是零。",
                     f"{month} holds no reading: every tenant shows “no data”, not zero.")) \
-            .classes("text-body1 text-negative").props('data-testid="tenant-month-empty"') \
+            .classes("text-body1 font-bold").props('data-testid="tenant-month-empty"') \
             .mark("tenant-month-empty")
     with ui.grid(columns=len(COLUMNS)).classes("gap-x-6 gap-y-1 items-center").mark("tenant-table"):
         for zh, en in COLUMNS:
