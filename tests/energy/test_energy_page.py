@@ -294,8 +294,8 @@ async def test_tenant_page_lists_every_tenant_with_its_method(bare_demo: Twin) -
 
 @pytest.mark.asyncio
 async def test_tenant_page_month_picker(demo: Twin, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Seen from 5 April, the page opens on April (no readings yet: every tenant at zero); picking March shows
-    March's statement — the demo's readings of 17-20 March."""
+    """Seen from 5 April, the page opens on April (no readings yet: every tenant says "no data", not zero); picking
+    March shows March's statement — the demo's readings of 17-20 March."""
     from lingang_twin.energy.tenant_page import tenant_rows
     from lingang_twin.energy.tenants import tenant_accounts
 
@@ -314,6 +314,8 @@ async def test_tenant_page_month_picker(demo: Twin, monkeypatch: pytest.MonkeyPa
         grid = user.find(marker="tenant-table").elements.pop()
         april = [e.text for e in grid.descendants() if isinstance(e, ui.label)]  # type: ignore[attr-defined]
         assert f"{march[0]['kgce']:,.1f}" not in april
+        assert "0.0" not in april and april.count("无读数") >= 5 * len(march)  # five figures per tenant
+        await user.should_see("2026-04 无任何读数")
         picker.value = "2026-03"  # type: ignore[attr-defined]
         await user.should_see("2026-03：有自有分表的品种按分表计")
         await user.should_see(f"{march[0]['kgce']:,.1f}")

@@ -9,7 +9,9 @@ builder draws with NiceGUI (imported lazily) from the page context (``page.twin`
 * a Sankey from carriers to zones of the district's consumption in the period, in standard coal [kgce] so that the
   carriers add up (GB/T 2589-2020 coefficients; main meters only, as :func:`.accounting.account` counts them);
 * the daily consumption of each carrier in its one unit (:func:`.carriers.display_unit`), against the previous
-  period of the same length (:func:`compare`), with the totals and their change;
+  period of the same length (:func:`compare`), with the totals, their change and each period's coverage per carrier
+  (:func:`period_coverage`: expected and present readings, flagged empty / partial / running), and a notice when
+  either period is short of readings;
 * the buildings ranked by kgce per m² per year over the period (:func:`.efficiency.intensity`);
 * tomorrow's electricity of the district, hour by hour, with 80 % and 95 % intervals (:mod:`.forecast`);
 * the meters' data-quality findings of the last three days (:func:`.quality.check_meters`), linked to the meters;
@@ -36,6 +38,8 @@ from lingang_twin.core.errors import ValidationError
 from lingang_twin.energy.accounting import meters_in_scope
 from lingang_twin.energy.carriers import CARRIER_LABELS, display_unit
 from lingang_twin.energy.consumption import consumption_grid
+from lingang_twin.energy.coverage import Coverage, coverage
+from lingang_twin.energy.coverage_view import COVERAGE_HEAD, CoverageBadge, carrier_badges, draw_badge, notices
 from lingang_twin.energy.factors import EnergyConfig, co2_factor, coal_coefficient
 from lingang_twin.energy.periods import PERIOD_KINDS, Period, parse_day, period
 from lingang_twin.energy.settings import ILLUSTRATIVE_NOTICE, config_in_force, is_illustrative
@@ -174,6 +178,15 @@ def compare(twin: Twin, district: str, p: Period, config: EnergyConfig | None = 
         previous[c] = cells(series[prev0:prev1])
     days = [(p.start + timedelta(days=k)).date().isoformat() for k in range(p.days)]
     return Comparison(p, days, current, previous)
+
+
+def period_coverage(twin: Twin, district: str, p: Period, now: datetime) -> tuple[Coverage, Coverage]:
+    """The coverage of the district's main meters (the meters the totals sum) over ``p`` and over its previous
+    period, as known at ``now``: one grouped daily count per period (:func:`.coverage.coverage`)."""
+    scope = twin.get(district)
+    meters = meters_in_scope(twin, scope)
+    return (coverage(twin, meters, p.start, p.end, now=now, reads=[scope]),
+            coverage(twin, meters, p.previous_start, p.previous_end, now=now, reads=[scope]))
 
 
 def comparison_options(cmp: Comparison, carrier: str, tr: Callable[[str, str], str]) -> dict[str, Any]:
@@ -383,17 +396,23 @@ def _period_section(page: Any, ui: Any, district: str, p: Period, now: datetime,
                 "Daily consumption per carrier (its own unit; bars this period, dashed line the previous period's "
                 "days in order)")).classes("text-subtitle1")
     cmp = compare(twin, district, p, config)
-    with ui.grid(columns=5).classes("gap-x-6 gap-y-1").mark("energy-compare"):
-        for head in (("品种", "Carrier"), ("本期", "This period"), ("上期", "Previous period"), ("变化", "Change"),
-                     ("单位", "Unit")):
+    cov_now, cov_before = period_coverage(twin, district, p, now)
+    _coverage_notice(page, ui, cov_now, cov_before)
+    badges_now, badges_before = carrier_badges(cov_now), carrier_badges(cov_before)
+    heads = (("品种", "Carrier"), ("本期", "This period"), COVERAGE_HEAD, ("上期", "Previous period"),
+             ("上期" + COVERAGE_HEAD[0], "Previous coverage"), ("变化", "Change"), ("单位", "Unit"))
+    with ui.grid(columns=len(heads)).classes("gap-x-6 gap-y-1 items-center").mark("energy-compare"):
+        for head in heads:
             ui.label(tr(*head)).classes("font-bold")
         for carrier in cmp.current:
             change = cmp.change(carrier)
             before_total = cmp.previous_total(carrier)
             ui.label(tr(*CARRIER_LABELS[carrier]))
             ui.label(f"{cmp.total(carrier):,.1f}").classes("font-mono").mark(f"energy-total-{carrier}")
+            _badge_cell(ui, tr, badges_now.get(carrier), f"energy-coverage-{carrier}")
             ui.label("—" if before_total is None else f"{before_total:,.1f}").classes("font-mono") \
                 .mark(f"energy-previous-{carrier}")
+            _badge_cell(ui, tr, badges_before.get(carrier), f"energy-previous-coverage-{carrier}")
             ui.label("—" if change is None else f"{change:+.1%}").classes("font-mono")
             ui.label(display_unit(carrier))
     with ui.row().classes("w-full"):
@@ -411,6 +430,30 @@ def _period_section(page: Any, ui: Any, district: str, p: Period, now: datetime,
             ui.button(fmt.upper(), icon="download",
                       on_click=lambda fmt=fmt: download(page, ui, district, month, fmt, config)) \
                 .props(f'data-testid="energy-report-{fmt}"').set_enabled(not problems)
+
+
+def _badge_cell(ui: Any, tr: Callable[[str, str], str], b: CoverageBadge | None, marker: str) -> None:
+    """A coverage badge in a grid cell, or a dash where the carrier has no meter in the scope."""
+    if b is None:
+        ui.label("—")
+    else:
+        draw_badge(ui, tr, b, marker)
+
+
+def _coverage_notice(page: Any, ui: Any, now: Coverage, before: Coverage) -> None:
+    """A warning card when the period or the one it is compared with is missing readings (each carrier named,
+    with the readings expected and missing), so that a change in the totals is not read as a change in use."""
+    lines = notices(now, page.lang) + notices(before, page.lang, prefix=("上期：", "Previous period: "))
+    if not lines:
+        return
+    tr = page.tr
+    with ui.card().classes("w-full bg-amber-1 text-grey-10").props('data-testid="energy-coverage-notice"') \
+            .mark("energy-coverage-notice"):
+        ui.label(tr("数据不完整：以下总量少算了缺失的读数，对比须谨慎。",
+                    "Incomplete data: the totals below lack the missing readings; compare with care.")) \
+            .classes("font-bold")
+        for line in lines:
+            ui.label(line).classes("text-caption")
 
 
 def _live_today(page: Any, ui: Any, district: str, config: EnergyConfig | None) -> None:
@@ -562,5 +605,5 @@ def console_pages(register_page: Callable[..., Any]) -> None:
 
 
 __all__ = ["Comparison", "Flows", "Today", "carbon_today", "compare", "comparison_options", "console_pages", "daily",
-           "energy_today", "flows", "forecast_options", "main_meters", "missing_factors", "page_config", "report_bytes",
-           "sankey_options", "today"]
+           "energy_today", "flows", "forecast_options", "main_meters", "missing_factors", "page_config",
+           "period_coverage", "report_bytes", "sankey_options", "today"]

@@ -4,7 +4,9 @@ and this month, per carrier, in standard coal and — where the factor set has a
 Reached through ``PACK.hooks["entity_panel"]``: the console calls it for every entity page without knowing the pack;
 the pack draws nothing for an entity with no meter below it. One daily grid over the month so far (the one read path,
 :func:`.consumption.consumption_grid`: main meters only, cumulative registers by delta, units made canonical) gives
-both figures: today is its last day.
+both figures: today is its last day. Each carrier states the month's coverage so far (:mod:`.coverage_view`: the
+share of the expected readings that are there, flagged partial or running; one grouped count), and a carrier whose
+meters read nothing this month is named as such instead of being left out silently.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from lingang_twin.core.errors import ValidationError
 from lingang_twin.energy.accounting import meters_in_scope
 from lingang_twin.energy.carriers import CARRIER_LABELS, display_unit
 from lingang_twin.energy.consumption import consumption_grid
+from lingang_twin.energy.coverage import Coverage, coverage
+from lingang_twin.energy.coverage_view import COVERAGE_HEAD, FLAG_LABELS, carrier_badges, draw_badge
 from lingang_twin.energy.factors import EnergyConfig, co2_factor, coal_coefficient
 
 if TYPE_CHECKING:
@@ -46,13 +50,15 @@ class CarrierFigures:
 @dataclass
 class Panel:
     """The panel of ``scope`` at ``at``: its main meters' figures per carrier (carriers with no reading this month
-    are left out, never shown as zero) and the carriers whose CO₂ factor is missing."""
+    are left out of the figures, never shown as zero), the carriers whose CO₂ factor is missing and the month's
+    ``coverage`` as known at ``at`` (``None`` at the very first instant of a month)."""
 
     scope: str
     at: datetime
     meters: int
     carriers: list[CarrierFigures] = field(default_factory=list)
     co2_missing: list[str] = field(default_factory=list)
+    coverage: Coverage | None = None
 
     @property
     def kgce_today(self) -> float:
@@ -78,6 +84,8 @@ def panel(twin: Twin, entity: Entity, now: datetime, config: EnergyConfig | None
     if local <= first:
         return out
     grid = consumption_grid(twin, entity, first, max(local, first + timedelta(microseconds=1)), "day", config=config)
+    next_month = (first + timedelta(days=32)).replace(day=1)
+    out.coverage = coverage(twin, meters, first, next_month, now=now, reads=[entity])
     today_col = (midnight - first).days
     for carrier in grid.carriers():
         series = grid.total(carrier)
@@ -119,16 +127,26 @@ async def entity_panel(page: Any, entity: Entity) -> None:
         return
     if figures is None:
         return
+    badges = {} if figures.coverage is None else carrier_badges(figures.coverage)
     with ui.card().classes("w-full").mark("energy-panel"):
         ui.label(tr(f"能耗（{figures.meters} 块总表，至 {figures.at:%m-%d %H:%M}）",
                     f"Energy ({figures.meters} main meters, to {figures.at:%m-%d %H:%M})")) \
             .classes("text-subtitle1 font-bold")
+        shown = {c.carrier for c in figures.carriers}
+        silent = [c for c, b in badges.items() if c not in shown and b.empty]
+        for carrier in silent:  # meters of this carrier exist but read nothing this month: not a zero
+            b = badges[carrier]
+            zh, en = CARRIER_LABELS.get(carrier, (carrier, carrier))
+            zh_n, en_n = (f"（应有 {b.expected:,} 条）", f" ({b.expected:,} expected)") if b.expected else ("", "")
+            ui.label(tr(f"{zh}：本月{FLAG_LABELS['empty'][0]}{zh_n}", f"{en}: no readings this month{en_n}")) \
+                .classes("font-bold") \
+                .props(f'data-testid="energy-panel-empty-{carrier}"')
         if not figures.carriers:
             ui.label(tr("本月暂无读数。", "No readings this month yet.")).classes("text-grey-7")
             return
         heads = (("品种", "Carrier"), ("今日", "Today"), ("本月", "This month"), ("单位", "Unit"),
                  ("今日 kgce", "kgce today"), ("本月 kgce", "kgce this month"), ("今日 CO₂ kg", "CO₂ kg today"),
-                 ("本月 CO₂ kg", "CO₂ kg this month"))
+                 ("本月 CO₂ kg", "CO₂ kg this month"), ("本月" + COVERAGE_HEAD[0], "Coverage this month"))
         with ui.grid(columns=len(heads)).classes("gap-x-6 gap-y-1").mark("energy-panel-table"):
             for zh, en in heads:
                 ui.label(tr(zh, en)).classes("font-bold")
@@ -137,8 +155,12 @@ async def entity_panel(page: Any, entity: Entity) -> None:
                 for value in (c.today, c.month):
                     ui.label(_fmt(value)).classes("font-mono").mark(f"energy-panel-{c.carrier}")
                 ui.label(c.unit)
-                for value in (c.kgce_today, c.kgce_month, c.kgco2_today, c.kgco2_month):
-                    ui.label(_fmt(value)).classes("font-mono")
+                for figure in (c.kgce_today, c.kgce_month, c.kgco2_today, c.kgco2_month):
+                    ui.label(_fmt(figure)).classes("font-mono")
+                if c.carrier in badges:
+                    draw_badge(ui, tr, badges[c.carrier], f"energy-panel-coverage-{c.carrier}")
+                else:
+                    ui.label("—")
         ui.label(tr(f"合计：今日 {figures.kgce_today:,.1f} kgce，本月 {figures.kgce_month:,.1f} kgce"
                     "（GB/T 2589-2020；CO₂ 按上海地方因子 2022）",
                     f"Total: {figures.kgce_today:,.1f} kgce today, {figures.kgce_month:,.1f} kgce this month "

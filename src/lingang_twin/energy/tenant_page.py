@@ -6,6 +6,9 @@ carrier reached it (own sub-meters, or its floor-area share — the method is th
 electricity, water, standard coal, CO₂ and cost, and its monthly report as HTML or PDF. Reached through the
 energy pack's ``console`` hook like the energy page; NiceGUI is imported lazily.
 
+Each row states its month's coverage (:mod:`.coverage_view`: the share of the expected readings that are there,
+flagged empty, partial or running); a tenant with no reading in the month shows "no data", not zeros.
+
 CO₂ and cost need the deployment's factors for every carrier in use (water, hydrogen): without them the page
 names the missing settings instead of showing a partial statement.
 """
@@ -18,16 +21,19 @@ from typing import Any
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.energy import page as energy_page
 from lingang_twin.energy.accounting import Account, month_range
+from lingang_twin.energy.coverage_view import COVERAGE_HEAD, FLAG_LABELS, badge, draw_badge
 from lingang_twin.energy.factors import EnergyConfig
 from lingang_twin.energy.periods import recent_months
 from lingang_twin.energy.tenants import METHOD_LABELS, tenant_accounts
 
 COLUMNS = (("企业", "Enterprise"), ("计量方式", "Method"), ("电 kWh", "Electricity kWh"), ("水 m³", "Water m³"),
-           ("综合能耗 kgce", "kgce"), ("CO₂ kg", "CO₂ kg"), ("费用 元", "Cost CNY"), ("月报", "Report"))
+           ("综合能耗 kgce", "kgce"), ("CO₂ kg", "CO₂ kg"), ("费用 元", "Cost CNY"), COVERAGE_HEAD, ("月报", "Report"))
+FIGURES = ("kwh", "water_m3", "kgce", "kgco2", "cost_cny")
 
 
 def tenant_rows(accounts: list[Account], names: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
-    """The table's rows: per tenant, its figures and the methods used (each distinct method once)."""
+    """The table's rows: per tenant, its figures, the methods used (each distinct method once) and its coverage
+    badge (``None`` for an account computed without coverage)."""
     rows = []
     for a in accounts:
         allocations = a.basis.get("tenant", {}).get("allocations", [])
@@ -36,7 +42,8 @@ def tenant_rows(accounts: list[Account], names: dict[str, tuple[str, str]]) -> l
         rows.append({"enterprise": a.scope, "name": names.get(a.scope, (a.scope, a.scope)), "methods": methods,
                      "shares": sorted({round(x["share"], 4) for x in allocations if x["share"] is not None}),
                      "kwh": elec.consumption if elec else 0.0, "water_m3": water.consumption if water else 0.0,
-                     "kgce": a.total_kgce, "kgco2": a.total_kgco2, "cost_cny": a.total_cost_cny})
+                     "kgce": a.total_kgce, "kgco2": a.total_kgco2, "cost_cny": a.total_cost_cny,
+                     "coverage": None if a.coverage is None else badge(a.coverage, a.coverage.running)})
     return rows
 
 
@@ -65,7 +72,7 @@ def build_tenant_page(page: Any) -> None:
 
 
 def _tenant_table(page: Any, ui: Any, district: str, month: str, config: EnergyConfig | None) -> None:
-    """Every tenant's statement for ``month``."""
+    """Every tenant's statement for ``month``, with its coverage as known at the page's clock."""
     tr = page.tr
     twin = page.twin
     start, end = month_range(month)
@@ -75,7 +82,7 @@ def _tenant_table(page: Any, ui: Any, district: str, month: str, config: EnergyC
         .classes("text-caption").props('data-testid="tenant-month-caption"')
     energy_page.illustrative_notice(ui, tr, config)
     try:
-        accounts = tenant_accounts(twin, start, end, under=district, config=config)
+        accounts = tenant_accounts(twin, start, end, under=district, config=config, now=energy_page._now())
     except ValidationError as err:
         ui.label(tr(f"无法核算租户：{err.message}", f"No tenant statement: {err.message}")) \
             .props('data-testid="tenants-unavailable"')
@@ -86,6 +93,12 @@ def _tenant_table(page: Any, ui: Any, district: str, month: str, config: EnergyC
     names = {e.id: (str(e.value("name") or e.id), str(e.value("nameEn") or e.value("name") or e.id))
              for e in twin.query_all(types=("Enterprise",), under=district)}
     rows = tenant_rows(accounts, names)
+    if all(r["coverage"] is not None and r["coverage"].empty for r in rows):
+        # Nothing was read this month (a month to come, or meters that went silent): say so once, above the rows.
+        ui.label(tr(f"{month} 无任何读数：各租户的能耗为“无读数”，不是零。",
+                    f"{month} holds no reading: every tenant shows “no data”, not zero.")) \
+            .classes("text-body1 font-bold").props('data-testid="tenant-month-empty"') \
+            .mark("tenant-month-empty")
     with ui.grid(columns=len(COLUMNS)).classes("gap-x-6 gap-y-1 items-center").mark("tenant-table"):
         for zh, en in COLUMNS:
             ui.label(tr(zh, en)).classes("font-bold")
@@ -94,13 +107,20 @@ def _tenant_table(page: Any, ui: Any, district: str, month: str, config: EnergyC
             method = tr("，", ", ").join(tr(*METHOD_LABELS[m]) for m in r["methods"])
             shares = " / ".join(f"{s:.1%}" for s in r["shares"] if s < 1)
             ui.label(f"{method}{f' ({shares})' if shares else ''}").classes("text-caption")
-            for key in ("kwh", "water_m3", "kgce", "kgco2", "cost_cny"):
-                ui.label(f"{r[key]:,.1f}").classes("font-mono")
+            local = r["enterprise"].rsplit(":", 1)[-1]
+            cov = r["coverage"]
+            for key in FIGURES:
+                text = tr(*FLAG_LABELS["empty"]) if cov is not None and cov.empty else f"{r[key]:,.1f}"
+                ui.label(text).classes("font-mono").mark(f"tenant-{key}-{local}")
+            if cov is None:
+                ui.label("—")
+            else:
+                draw_badge(ui, tr, cov, f"tenant-coverage-{local}")
             with ui.row().classes("gap-1"):
                 for fmt in ("html", "pdf"):
                     ui.button(fmt.upper(), on_click=lambda s=r["enterprise"], f=fmt: energy_page.download(
                         page, ui, s, month, f, config)).props("flat dense size=sm") \
-                        .mark(f"tenant-report-{fmt}-{r['enterprise'].rsplit(':', 1)[-1]}")
+                        .mark(f"tenant-report-{fmt}-{local}")
 
 
-__all__ = ["COLUMNS", "build_tenant_page", "tenant_rows"]
+__all__ = ["COLUMNS", "FIGURES", "build_tenant_page", "tenant_rows"]
