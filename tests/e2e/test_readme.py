@@ -468,7 +468,7 @@ def test_every_readme_command_works_on_the_demo(server_factory: Callable[..., An
         check(run)
         ran += 1
     assert ran >= 25, ran
-    assert len(seen.get("hourly", [])) == 2  # both halves of "energy today" were checked together
+    assert len(seen.get("hourly", [])) == 1  # "energy today" (agg=consumption) was run and checked
     assert "Traceback" not in server.output(), server.output()[-3000:]
 
 
