@@ -80,9 +80,10 @@ def carrier_badges(cov: Coverage) -> dict[str, CoverageBadge]:
 
 
 def draw_badge(ui: Any, tr: Callable[[str, str], str], b: CoverageBadge, marker: str) -> None:
-    """The badge as a row: the percentage (monospace) and one coloured chip per flag; ``marker`` names the row
+    """The badge as a row: the percentage (monospace) and one coloured chip per flag, wrapping inside a narrow cell
+    (a grid column of equal width: unwrapped, the chips ran over the next column); ``marker`` names the row
     (``{marker}`` for the percentage label, ``{marker}-{flag}`` for each chip) so that tests find them."""
-    with ui.row().classes("gap-1 items-center no-wrap").mark(marker):
+    with ui.row().classes("gap-1 items-center").mark(marker):
         ui.label(b.text).classes("font-mono").mark(f"{marker}-share")
         for flag in b.flags:
             colour, text_colour = FLAG_COLOURS[flag]
