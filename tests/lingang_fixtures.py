@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 DISTRICT = "urn:ngsi-ld:District:iicz"
@@ -62,3 +63,18 @@ def lingang_layout() -> list[dict[str, Any]]:
         {"id": M_H2, "type": "Meter", "properties": {"carrier": "hydrogen", "unit": "kg", "register": "interval"},
          "relationships": {"containedIn": HQ_TOWER}},
     ]
+
+
+def demo_file(folder: Path, days: int, end: datetime) -> Path:
+    """The demo twin with ``days`` of history up to ``end``, built into ``folder/demo.duckdb`` and closed (a module
+    fixture builds it once; tests open it or copy it)."""
+    from lingang_twin.app import open_twin
+    from lingang_twin.demo import build_demo
+
+    path = folder / "demo.duckdb"
+    twin = open_twin(path)
+    try:
+        build_demo(twin, days=days, end=end)
+    finally:
+        twin.close()
+    return path

@@ -17,6 +17,7 @@ import pytest
 from demo_fixtures import WINDOW_END
 from fastapi.testclient import TestClient
 
+import lingang_fixtures
 from lingang_twin.api import create_app
 from lingang_twin.app import PACKS, open_twin
 from lingang_twin.core.errors import ValidationError
@@ -32,13 +33,7 @@ HYDROGEN_DEMO = 23.1  # kg CO2/kg
 
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("demo-settings") / "demo.duckdb"
-    twin = open_twin(path)
-    try:
-        build_demo(twin, days=1, end=WINDOW_END)
-    finally:
-        twin.close()
-    return path
+    return lingang_fixtures.demo_file(tmp_path_factory.mktemp("demo-settings"), 1, WINDOW_END)
 
 
 @pytest.fixture

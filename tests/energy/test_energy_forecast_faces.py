@@ -14,10 +14,11 @@ import pytest
 from energy_fixtures import SH
 from fastapi.testclient import TestClient
 
+import lingang_fixtures
 from lingang_twin.api import create_app
 from lingang_twin.app import PACKS, open_twin
 from lingang_twin.core.twin import Twin
-from lingang_twin.demo import DEMO_DISTRICT_ID, build_demo
+from lingang_twin.demo import DEMO_DISTRICT_ID
 from lingang_twin.energy.forecast import forecast
 
 END = datetime(2026, 4, 6, 12, tzinfo=SH)
@@ -27,13 +28,7 @@ BUILDING = "urn:ngsi-ld:Building:lingang-center"
 
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("forecast-faces") / "demo.duckdb"
-    twin = open_twin(path)
-    try:
-        build_demo(twin, days=30, end=END)
-    finally:
-        twin.close()
-    return path
+    return lingang_fixtures.demo_file(tmp_path_factory.mktemp("forecast-faces"), 30, END)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from nicegui.testing import User
 from nicegui.testing.general import nicegui_reset_globals
 from numpy.testing import assert_allclose
 
+import lingang_fixtures
 from lingang_twin.app import PACKS, open_twin
 from lingang_twin.console import Console, setup
 from lingang_twin.core.twin import Twin
@@ -43,13 +44,7 @@ DEMO_CONFIG = {**CONFIG, "hydrogen_route": "smr", "hydrogen_kgco2_per_kg": 10.0}
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo district with three days of history up to ``NOW``."""
-    path = tmp_path_factory.mktemp("energy-page") / "demo.duckdb"
-    twin = open_twin(path)
-    try:
-        build_demo(twin, days=3, end=NOW)
-    finally:
-        twin.close()
-    return path
+    return lingang_fixtures.demo_file(tmp_path_factory.mktemp("energy-page"), 3, NOW)
 
 
 @pytest.fixture
