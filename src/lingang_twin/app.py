@@ -76,7 +76,7 @@ def serve(twin: Twin, settings: Settings) -> None:
     import uvicorn
 
     from lingang_twin import console
-    from lingang_twin.api import create_app
+    from lingang_twin.api import create_app, warm_up
 
     app = create_app(twin, settings, PACKS)
     board = console.mount(app, twin, settings, PACKS)  # same process, same twin: one writer of the DuckDB file
@@ -85,4 +85,5 @@ def serve(twin: Twin, settings: Settings) -> None:
     board.energy_config = energy_config  # … and by its console page
     exit_on_sigterm()
     app.state.parse_pool.start()  # the JSON parsing children import now, not during the first large ingest
+    warm_up()  # … and so does this process (an import in a worker thread holds the GIL: the loop stalls)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+import pyarrow.compute as pc
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
@@ -57,6 +58,22 @@ def create_app(twin: Twin, settings: Settings | None = None, packs: list[Pack] |
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     _describe_problems(app)
     return app
+
+
+def warm_up() -> None:
+    """Import, and run once on a tiny body, what the first large ingest would otherwise import in its worker
+    thread while holding the GIL: pandas (which ``pyarrow.compute`` imports lazily on its first call with a Python
+    scalar), the CSV reader and the JSON reader. Measured: 1.4 s of imports during the first ingest, which stalled
+    ``/health`` for up to 230 ms (``benchmarks/bench_health_under_ingest.py``). Writes nothing."""
+    import pandas  # noqa: F401  # why: see above; imported here, before the server answers
+
+    from lingang_twin.json_readings import readings_from_json
+
+    csv = b"entity_id,attribute,observed_at,value\nurn:ngsi-ld:Meter:warm,reading,2025-01-01T00:00:00+08:00,1\n"
+    batch = observations.batch_from_csv(csv)
+    readings_from_json(b'[{"entity_id": "urn:ngsi-ld:Meter:warm", "attribute": "reading", '
+                       b'"observed_at": "2025-01-01T00:00:00+08:00", "value": 1}]', 1)
+    pc.any(pc.greater(batch.table["ts"], 0)).as_py()  # the kernels Twin.append runs first (_check_horizon)
 
 
 def _describe_problems(app: FastAPI) -> None:
