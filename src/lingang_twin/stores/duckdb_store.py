@@ -179,8 +179,8 @@ class DuckDBStore:
         if target.exists() or Path(f"{target}.wal").exists():
             raise ValidationError("dest", "file-exists", f"{target} exists; choose a new file / 目标文件已存在")
         alias = f"lingang_backup_{uuid.uuid4().hex[:12]}"  # ATTACH is seen by every cursor: a name of its own
-        with self._lock:
-            cur = self.con.cursor()
+        with self._readers_lock:  # as a read cursor is made: from the idle source, not behind an ingest's write lock
+            cur = self._cursor_source.cursor()
         try:
             cur.execute("SET enable_progress_bar = false")  # DuckDB would draw a bar on the server's stdout
             name = str(cur.execute("SELECT current_database()").fetchall()[0][0]).replace('"', '""')
