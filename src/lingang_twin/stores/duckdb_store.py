@@ -961,12 +961,16 @@ def restore_file(src: str | Path, target: str | Path, *, replace: bool = False) 
     finally:
         if check is not None:
             check.close()
+    guard: duckdb.DuckDBPyConnection | None = None
     if dest.exists():
         try:  # the file lock tells whether a server (or anything) has it open; this also replays its own WAL
-            duckdb.connect(str(dest)).close()
+            guard = duckdb.connect(str(dest))
+            guard.execute("CHECKPOINT")  # the old file's WAL, if any, is now in the old file: nothing to replay
         except duckdb.IOException as err:
             raise StoreError(f"{dest} is in use by another process (a running server?): stop it before restoring "
                              f"/ 数据库正被其他进程使用，请先停止服务 ({err})") from err
+    # ``guard`` keeps the old file locked until it has been replaced: a server started meanwhile cannot open it
+    # and then find its file swapped underneath (the gap between the check and the swap is closed).
     tmp = dest.with_name(f".{dest.name}.restoring")
     for leftover in (tmp, Path(f"{tmp}.wal")):
         leftover.unlink(missing_ok=True)
@@ -981,11 +985,13 @@ def restore_file(src: str | Path, target: str | Path, *, replace: bool = False) 
             con.execute("CHECKPOINT")
         finally:
             con.close()
-        os.replace(tmp, dest)
         Path(f"{dest}.wal").unlink(missing_ok=True)
+        os.replace(tmp, dest)
     except duckdb.Error as err:
         raise StoreError(f"restore from {source} failed: {err} / 恢复失败") from err
     finally:
+        if guard is not None:
+            guard.close()  # the old, now unlinked file: nothing left to write
         for leftover in (tmp, Path(f"{tmp}.wal")):
             leftover.unlink(missing_ok=True)
     if count is None:  # an older schema: opening it writable migrates it, as any older file
