@@ -314,8 +314,12 @@ def bounds(collection: dict[str, Any]) -> tuple[tuple[float, float], tuple[float
 
 
 def newest_today(twin: Twin, entity_id: str, attribute: str, now: datetime | None = None) -> tuple[int, float | None]:
-    """How many readings of ``attribute`` of ``entity_id`` arrived today and the last one: a cheap fingerprint that
-    changes when a new reading arrives (one small aggregate), so an open chart redraws only then."""
+    """How many readings of ``attribute`` of ``entity_id`` are stamped today or later and the newest one: a cheap
+    fingerprint that changes when a new reading arrives (one small aggregate), so an open chart redraws only then.
+
+    Every day from today on counts, not only the last: readings may run ahead of ``now`` (a meter's clock, the
+    demo's simulator an hour ahead), and at 23:45 a reading for 23:45 lands in today while the newest day is
+    tomorrow — the fingerprint of tomorrow alone stayed the same and the chart did not redraw."""
     try:
         table = twin.aggregate(attribute, entity_id=entity_id, bucket="day", agg="last", start=start_of_today(now))
     except TwinError:
@@ -324,4 +328,4 @@ def newest_today(twin: Twin, entity_id: str, attribute: str, now: datetime | Non
     if not rows:
         return (0, None)
     last = rows[-1]
-    return (int(last["count"] or 0), None if last["value"] is None else float(last["value"]))
+    return (sum(int(r["count"] or 0) for r in rows), None if last["value"] is None else float(last["value"]))

@@ -95,7 +95,7 @@ class LiveHub:
     async def tick(self) -> None:
         """One round: changed entities, then every listened-to topic, then the tick listeners."""
         self.ticks += 1
-        self.last_tick = now = datetime.now(SHANGHAI)
+        self.last_tick = now = self.twin.clock().astimezone(SHANGHAI)  # the twin's "now", as the pages read it
         try:
             changes = await run.io_bound(self.twin.store.changes_since, self.seq, CHANGES_PAGE) or []
         except Exception:  # a closed or busy store must not stop the timer; the next tick tries again

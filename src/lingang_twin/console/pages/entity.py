@@ -169,8 +169,9 @@ async def history_panel(ctx: PageContext, e: Entity, series: dict[str, str | Non
     async def chart() -> None:
         shown["history"] = None
         try:
+            # The twin's clock, not the wall's: "today" is the twin's (a test pins it at 23:45).
             h = await run.io_bound(data.history, ctx.twin, e.id, state["attribute"], state["bucket"],
-                                   state["agg"], int(state["days"]))
+                                   state["agg"], int(state["days"]), ctx.twin.clock())
             if client.is_deleted:  # a live refresh that finished after the user left the page: nothing to draw on
                 return
         except TwinError as err:
@@ -226,8 +227,8 @@ async def history_panel(ctx: PageContext, e: Entity, series: dict[str, str | Non
         if watch["unsubscribe"] is not None:
             watch["unsubscribe"]()
         topic = f"entity.newest:{e.id}:{attribute}"
-        hub.add_topic(topic, lambda twin: data.newest_today(twin, e.id, attribute))
-        watch["seen"] = await run.io_bound(data.newest_today, ctx.twin, e.id, attribute)
+        hub.add_topic(topic, lambda twin: data.newest_today(twin, e.id, attribute, twin.clock()))
+        watch["seen"] = await run.io_bound(data.newest_today, ctx.twin, e.id, attribute, ctx.twin.clock())
 
         def arrived(value: tuple[int, float | None]) -> None:
             if value != watch["seen"] and state["attribute"] == attribute:
