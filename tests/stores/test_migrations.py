@@ -38,7 +38,7 @@ def test_a_version_1_file_opens_and_is_migrated(tmp_path: Path) -> None:
     assert twin.get("urn:ngsi-ld:District:iicz").value("name") == "国际创新协同区"
     assert twin.read("urn:ngsi-ld:District:iicz", "population").column("value").to_pylist() == [12345.0]
     twin.patch("urn:ngsi-ld:District:iicz", properties={"area": (6.9, "km2")})
-    assert [c["op"] for c in store.changes_since(0)] == ["update"]
+    assert [c.op for c in store.changes_since(0)] == ["update"]
     versions = store.con.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
     assert [v[0] for v in versions] == list(range(1, LATEST_VERSION + 1))
     twin.close()

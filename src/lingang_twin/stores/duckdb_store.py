@@ -33,6 +33,7 @@ from lingang_twin.core.observations import IngestResult, ObservationBatch, OnCon
 from lingang_twin.core.q import Path as QPath
 from lingang_twin.core.store import (
     SHANGHAI_OFFSET_US,
+    Change,
     Conversion,
     EntityPage,
     EntityQuery,
@@ -418,15 +419,17 @@ class DuckDBStore:
         ).fetchall()
         return [r[0] for r in rows]
 
-    def changes_since(self, seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
-        """Changes after sequence number ``seq`` (oldest first): ``seq``, ``changed_at``, ``entity_id``, ``op``
-        (``create``, ``update``, ``delete``, ``readings-delete``, ``readings-replace``) and ``detail`` (for
-        readings: attribute, range and count; else ``None``)."""
+    def changes_since(self, seq: int = 0, limit: int = 1000) -> list[Change]:
+        """Changes after sequence number ``seq``, oldest first (see the Store protocol).
+
+        Every write holds the store's write lock from BEGIN to COMMIT, so sequence numbers are drawn and
+        committed in one order: a reader never sees seq n+1 before n (a rolled-back write leaves a gap only)."""
+        if self.schema_version < 2:
+            return []
         detail = "detail" if self.schema_version >= 4 else "NULL"
         rows = self._reader().execute(f"SELECT seq, changed_at, entity_id, op, {detail} FROM changes WHERE seq > ? "
                                       "ORDER BY seq LIMIT ?", [seq, limit]).fetchall()
-        return [{"seq": r[0], "changed_at": r[1], "entity_id": r[2], "op": r[3],
-                 "detail": json.loads(r[4]) if r[4] else None} for r in rows]
+        return [Change(int(r[0]), r[1], r[2], r[3], json.loads(r[4]) if r[4] else None) for r in rows]
 
     # -- entity queries -----------------------------------------------------------------------------------------
     def _geo_index(self) -> GeoIndex:

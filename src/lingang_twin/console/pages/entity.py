@@ -85,8 +85,8 @@ async def build(ctx: PageContext, entity_id: str) -> None:
                     ui.label(_property_value(ctx, name, prop.value) + (f" {prop.unit}" if prop.unit else ""))
         with ui.card().classes("flex-1 min-w-80"):
             ui.label(ctx.text("entity.relationships")).classes("text-subtitle1 font-bold")
-            targets = await run.io_bound(ctx.twin.store.get_entities,
-                                         sorted({t for r in e.relationships.values() for t in r.targets}))
+            targets = await run.io_bound(ctx.twin.get_many,
+                                         sorted({t for r in e.relationships.values() for t in r.targets})) or {}
             if not e.relationships:
                 ui.label(ctx.text("entity.none")).classes("text-grey-7")
             for name, rel in e.relationships.items():
@@ -134,7 +134,7 @@ async def build(ctx: PageContext, entity_id: str) -> None:
         # The entity itself changed: its name and phase follow at once; the rest on the next visit.
         if entity_id not in ids:
             return
-        fresh = (await run.io_bound(ctx.twin.store.get_entities, [entity_id])).get(entity_id)
+        fresh = (await run.io_bound(ctx.twin.get_many, [entity_id]) or {}).get(entity_id)
         if fresh is None:
             phase.set_text(ctx.text("entity.not_found", id=entity_id))
             return
