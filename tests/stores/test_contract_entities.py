@@ -239,7 +239,7 @@ def test_count_only_and_reopened_store_answers_geo(lingang: Twin) -> None:
     area = {"type": "Polygon", "coordinates": [[[121.925, 30.897], [121.94, 30.897], [121.94, 30.905],
                                                 [121.925, 30.905], [121.925, 30.897]]]}
     before = {e.id for e in lingang.query(geo=parse_georel("within", area)).entities}
-    lingang.store._geo = None  # what a reopened store starts with
+    lingang.store._geo.reset()  # what a reopened store starts with
     assert {e.id for e in lingang.query(geo=parse_georel("within", area)).entities} == before == {
         LINGANG_CENTER, JOINT_LAB}
 
