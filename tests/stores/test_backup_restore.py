@@ -39,9 +39,9 @@ def test_backup_then_restore_round_trip(tmp_path: Path) -> None:
     back = Twin(DuckDBStore(tmp_path / "live.duckdb"))
     assert back.read(M_WATER, "reading").column("value").to_pylist() == [float(i) for i in range(200)]
     # The change feed's sequence continues after the restored rows instead of starting again at 1.
-    last = back.store.changes_since(0, 10_000)[-1]["seq"]  # type: ignore[attr-defined]
+    last = back.changes(0, 10_000)[-1].seq
     back.upsert([{"id": "urn:ngsi-ld:Zone:new", "type": "Zone", "properties": {}}])
-    assert back.store.changes_since(last, 10)[0]["seq"] > last  # type: ignore[attr-defined]
+    assert back.changes(last, 10)[0].seq > last
     back.close()
     assert not list(tmp_path.glob(".*restoring*"))
 
