@@ -96,7 +96,7 @@ def in_order(user: Any, marker: str) -> list[float]:
 
 async def test_overview_energy_tile_in_the_packs_units(twin: Twin) -> None:
     async with simulated_console(twin) as (user, console):
-        console.energy_config = CONFIG
+        console.configs["energy"] = CONFIG
         await user.open("/")
         await user.should_see("今日能耗（按能源品种）")
         await user.should_see("650 kWh")  # 150 (E1 today) + 500 (E2's 0.5 MWh); S and yesterday left out
@@ -127,7 +127,7 @@ async def test_overview_without_the_energy_pack_never_adds_different_units(twin:
 
 async def test_building_page_shows_its_energy_panel(twin: Twin) -> None:
     async with simulated_console(twin) as (user, console):
-        console.energy_config = CONFIG
+        console.configs["energy"] = CONFIG
         await user.open(f"/entity/{BUILDING}")
         await user.should_see(marker="energy-panel")
         await user.should_see("能耗（4 块总表")  # E1, E2, D, W: the sub-meter is not a main meter
@@ -152,7 +152,7 @@ async def test_building_page_shows_its_energy_panel(twin: Twin) -> None:
 
 async def test_energy_page_period_picker_and_previous_period(twin: Twin) -> None:
     async with simulated_console(twin) as (user, console):
-        console.energy_config = CONFIG
+        console.configs["energy"] = CONFIG
         await user.open("/energy")
         await user.should_see("统计周期 2026-02-19 – 2026-03-20（30 天）")  # the default: the last 30 days
         chart = user.find(marker="energy-daily-electricity").elements.pop()
