@@ -50,16 +50,16 @@ def api_router(config: Any) -> APIRouter:
     return router(config)
 
 
-def _energy_page(ctx: PageContext) -> Awaitable[None] | None:
+def _energy_page(ctx: PageContext) -> None:
     from lingang_twin.energy.page import build_page
 
-    return build_page(ctx)
+    build_page(ctx)
 
 
-def _tenant_page(ctx: PageContext) -> Awaitable[None] | None:
+def _tenant_page(ctx: PageContext) -> None:
     from lingang_twin.energy.tenant_page import build_tenant_page
 
-    return build_tenant_page(ctx)
+    build_tenant_page(ctx)
 
 
 def entity_panel(page: PageContext, entity: Entity) -> Awaitable[None]:

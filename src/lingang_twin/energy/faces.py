@@ -159,9 +159,9 @@ def meter_markers(twin: Twin, lang: str = "zh", now: datetime | None = None) -> 
     meters = twin.query(types=["Meter"], limit=LAYER_LIMIT).entities
     counts: dict[str, int] = {}
     for m in meters:
-        parent = m.target("containedIn")
-        if parent is not None:
-            counts[parent] = counts.get(parent, 0) + 1
+        holder = m.target("containedIn")
+        if holder is not None:
+            counts[holder] = counts.get(holder, 0) + 1
     found = twin.store.get_entities(sorted(counts)) if counts else {}
     out = []
     for pid, n in sorted(counts.items()):

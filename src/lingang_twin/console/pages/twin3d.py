@@ -105,6 +105,8 @@ async def build(ctx: PageContext) -> None:
     async def load() -> None:
         day: date = state["day"]
         shapes = await run.io_bound(layers.buildings, ctx.twin, frame, ctx.lang, None if day == _today() else day)
+        if shapes is None:  # NiceGUI's io_bound answers None while the server shuts down
+            return
         state["shapes"] = shapes
         state["values"] = await run.io_bound(layers.metric_values, ctx.twin, state["metric"], shapes, None, extra)
         paint()
