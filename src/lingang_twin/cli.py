@@ -449,17 +449,22 @@ class PackCli:
         fail(message)
 
 
-def _mount_packs() -> None:
-    """Mount every pack's command group as ``lingang-twin <pack>`` (the CLI knows no pack by name)."""
-    from lingang_twin.app import PACKS
+def mount_packs(packs: list[Any]) -> None:
+    """Mount each pack's command group as ``lingang-twin <pack>`` (the CLI knows no pack by name)."""
     from lingang_twin.core.packs import ordered
 
-    for pack in ordered(PACKS):
+    for pack in ordered(packs):
         if pack.cli is not None:
             app.add_typer(pack.cli(PackCli(pack.name)), name=pack.name)
 
 
-_mount_packs()
+def _mount_loaded_packs() -> None:
+    from lingang_twin.app import PACKS
+
+    mount_packs(PACKS)
+
+
+_mount_loaded_packs()
 
 
 def main() -> None:
