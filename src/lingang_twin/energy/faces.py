@@ -26,10 +26,13 @@ def _fmt(value: float) -> str:
 
 
 def _config(twin: Twin, config: Any) -> Any:
-    """The settings in force: the deployment's validated config, else those stored in the twin."""
+    """The settings in force as an EnergyConfig: the deployment's validated config, else those stored in the twin
+    (which a twin holds as plain JSON: validated here)."""
+    from lingang_twin.energy.factors import EnergyConfig
     from lingang_twin.energy.settings import config_in_force
 
-    return config_in_force(twin, config)
+    config = config_in_force(twin, config)
+    return config if config is None or isinstance(config, EnergyConfig) else EnergyConfig.model_validate(config)
 
 
 # -- tiles ------------------------------------------------------------------------------------------------------
