@@ -73,12 +73,13 @@ def test_its_route_answers_with_the_deployments_setting(hive_db: Path) -> None:
 
 def test_its_cli_command_runs_under_the_cli(hive_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
+    import lingang_twin.app as wiring
     from lingang_twin import cli
 
     config = hive_db.with_name("sample.json")
     config.write_text('{"kg_per_colony": 2}', encoding="utf-8")
     monkeypatch.setenv("LINGANG_SAMPLE_CONFIG", str(config))  # the generic LINGANG_<PACK>_CONFIG
-    monkeypatch.setattr("lingang_twin.app.PACKS", [*PACKS, SAMPLE])  # the deployment's pack list
+    monkeypatch.setattr(wiring, "PACKS", [*PACKS, SAMPLE])  # the deployment's pack list
     cli.mount_packs([SAMPLE])
     result = CliRunner().invoke(cli.app, ["sample", "honey", "--db", str(hive_db)])
     assert result.exit_code == 0, result.output

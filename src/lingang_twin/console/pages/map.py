@@ -81,7 +81,9 @@ _DRAW = """
 _OVERLAY = """
 (() => {
   const el = getElement(%(id)s);
-  const map = el.map;
+  const map = el && el.map;
+  // A live tick can arrive before Leaflet has built the map: skip it, the page sends every layer once it has.
+  if (!map) return;
   const data = %(data)s, visible = %(visible)s, styles = %(styles)s, entity = %(entity)s;
   el.twinOverlays = el.twinOverlays || {};
   // Their own pane above the areas' canvas (whichever is drawn first), so points stay on top. SVG, not canvas:
