@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a fresh Debian machine (Python >= 3.11), then run it:
-# lint, types, and every test. CI runs exactly this (.ci/run).
+# lint, types, import layers, and every test. CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_setup.sh
@@ -11,5 +11,6 @@ ensure_python_env test
 apt_install chromium fonts-wqy-microhei poppler-utils
 echo "== ruff ==";  .venv/bin/ruff check src tests benchmarks examples
 echo "== mypy ==";  .venv/bin/mypy
+echo "== import-linter =="; .venv/bin/lint-imports  # the layers in pyproject.toml: faces → packs → core
 echo "== pytest =="
 exec .venv/bin/pytest -q -p no:cacheprovider "$@"

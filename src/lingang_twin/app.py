@@ -5,14 +5,16 @@ from __future__ import annotations
 import gc
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lingang_twin import energy, mobility
-from lingang_twin.core.packs import Pack, install
-from lingang_twin.core.twin import Twin
+from lingang_twin.core.packs import Installed, Pack, configure, install
 from lingang_twin.settings import Settings
-from lingang_twin.stores import open_store
 
-# The packs every face loads, in order. Explicit on purpose: no import-time discovery.
+if TYPE_CHECKING:  # the twin and its store load on first use: ``lingang-twin --help`` does not wait for them
+    from lingang_twin.core.twin import Twin
+
+# The packs every face loads (put in dependency order by the core). Explicit on purpose: no import-time discovery.
 PACKS: list[Pack] = [energy.PACK, mobility.PACK]
 
 
@@ -20,33 +22,35 @@ def open_twin(db: str | Path | None, settings: Settings | None = None, *, compac
     """Open (or create) the twin in ``db`` with every pack's types registered (``compact_rows``: see
     :class:`~lingang_twin.stores.duckdb_store.DuckDBStore`); ``settings`` (default: from the environment) give its
     future horizon for readings."""
+    from lingang_twin.core.twin import Twin
+    from lingang_twin.stores import open_store
+
     horizon = timedelta(hours=(settings or Settings()).future_horizon_hours)
     twin = Twin(open_store(db, compact_rows=compact_rows), future_horizon=horizon)
     install(twin, PACKS)
     return twin
 
 
-def load_energy_config(path: Path | None) -> object | None:
-    """The energy pack's deployment settings from a JSON file (``LINGANG_ENERGY_CONFIG``), checked; ``None``
-    when no file is named. A bad file is a ValidationError naming the setting, raised before the server starts."""
-    if path is None:
-        return None
+def load_pack_configs(packs: list[Pack], settings: Settings) -> Installed:
+    """Every pack's configuration from its JSON file (:meth:`Settings.pack_config_file`), validated once by its
+    ``config_model`` (:func:`lingang_twin.core.packs.configure`): what the API, the console and the CLI are all
+    handed. A file that cannot be read, or a bad value, is a ValidationError naming ``<pack>_config`` and the
+    setting, raised before the server starts."""
     import json
 
-    from pydantic import ValidationError as PydanticValidationError
-
     from lingang_twin.core.errors import ValidationError
-    from lingang_twin.core.types import model_errors_to_validation
-    from lingang_twin.energy.factors import EnergyConfig
 
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise ValidationError("energy_config", "config-file", f"{path}: cannot read a JSON object: {err}") from None
-    try:
-        return EnergyConfig.model_validate(data)
-    except PydanticValidationError as err:
-        raise model_errors_to_validation(err, "energy_config") from None
+    raw: dict[str, object] = {}
+    for pack in packs:
+        path = settings.pack_config_file(pack.name)
+        if path is None:
+            continue
+        try:
+            raw[pack.name] = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise ValidationError(f"{pack.name}_config", "config-file",
+                                  f"{path}: cannot read a JSON object: {err}") from None
+    return configure(packs, raw)
 
 
 def warm_up() -> None:
@@ -104,11 +108,9 @@ def serve(twin: Twin, settings: Settings) -> None:
     from lingang_twin import console
     from lingang_twin.api import create_app
 
-    app = create_app(twin, settings, PACKS)
-    board = console.mount(app, twin, settings, PACKS)  # same process, same twin: one writer of the DuckDB file
-    energy_config = load_energy_config(settings.energy_config)
-    app.state.energy_config = energy_config  # read by the energy pack's routes …
-    board.energy_config = energy_config  # … and by its console page
+    installed = load_pack_configs(PACKS, settings)  # validated once, handed to both faces alike
+    app = create_app(twin, settings, installed)
+    console.mount(app, twin, settings, installed)  # same process, same twin: one writer of the DuckDB file
     exit_on_sigterm()
     app.state.parse_pool.start()  # the JSON parsing children import now, not during the first large ingest
     warm_up()  # … and so does this process (an import in a worker thread holds the GIL: the loop stalls)

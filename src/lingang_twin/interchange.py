@@ -238,7 +238,8 @@ def _feature_path(err: ValidationError, feature: Any) -> tuple[str, str]:
         _, dot, tail = rest.partition(".")  # geo.location.coordinates[0][3] → geometry.coordinates[0][3]
         return ("geometry" + (f".{tail}" if dot else ""), "")
     if head in ("properties", "relationships") and rest and isinstance(feature, dict):
-        props = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
+        found = feature.get("properties")
+        props: dict[str, Any] = found if isinstance(found, dict) else {}
         keys = list(props)
         name = max((k for k in keys if rest == k or rest.startswith(f"{k}.")), key=len, default=None)
         if name is None:

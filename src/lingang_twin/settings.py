@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -32,6 +33,16 @@ class Settings(BaseSettings):
         default=24.0, gt=0, le=24 * 366 * 100,
         description="readings stamped more than this past now are refused [h]; widen it to store forecasts")
     env: str = Field(default="development", description="development | production")
-    energy_config: Path | None = Field(
-        default=None, description="JSON file of the energy pack's EnergyConfig (e.g. the water and hydrogen CO2 "
-        "factors a deployment must set); see README, Energy management")
+    pack_configs: dict[str, Path] = Field(
+        default_factory=dict, description="JSON file of each pack's configuration, by pack name (e.g. "
+        "LINGANG_PACK_CONFIGS='{\"energy\": \"energy.json\"}'); LINGANG_<PACK>_CONFIG names one pack's file "
+        "(e.g. LINGANG_ENERGY_CONFIG, see README, Energy management)")
+
+    def pack_config_file(self, name: str) -> Path | None:
+        """The JSON file of pack ``name``'s configuration: ``pack_configs[name]``, else the file named by
+        ``LINGANG_<NAME>_CONFIG``; ``None`` when neither is set. Read for every pack the faces load, so that a new
+        pack needs no field here."""
+        if name in self.pack_configs:
+            return self.pack_configs[name]
+        value = os.environ.get(f"LINGANG_{name.upper()}_CONFIG", "").strip()
+        return Path(value) if value else None

@@ -18,10 +18,12 @@ from nicegui.testing import User
 from lingang_fixtures import demo_file
 from lingang_twin.app import open_twin
 from lingang_twin.console import Console, data, layers
-from lingang_twin.console.data import latest_by_entity, start_of_today
+from lingang_twin.console.data import start_of_today
 from lingang_twin.console.pages.map import TwinMap
 from lingang_twin.core.twin import SHANGHAI
 from lingang_twin.demo import LiveSimulator
+from lingang_twin.energy.faces import electricity_intensity_today, station_markers
+from lingang_twin.mobility.faces import latest_by_entity
 
 pytestmark = pytest.mark.asyncio
 
@@ -74,7 +76,7 @@ async def test_3d_colour_by_metric_and_not_available(console_user: tuple[User, C
     await user.should_see("kWh/m²")
     await user.should_see("暂无")  # buildings without meters (not in operation) have no value
     drawn = _drawn(user)
-    intensity = layers.electricity_intensity_today(console.twin)
+    intensity = electricity_intensity_today(console.twin)
     assert intensity, "the demo's meters have readings today"
     grey = [i for i, o in drawn.items() if o.color == layers.NO_DATA_COLOUR]
     assert grey and all(i not in intensity for i in grey)
@@ -189,7 +191,7 @@ async def test_station_without_geometry_sits_at_its_building(console_user: tuple
     sid = "urn:ngsi-ld:EVChargingStation:console-test-no-geo"
     twin.upsert([{"id": sid, "type": "EVChargingStation", "properties": {"name": "无坐标充电站"},
                   "relationships": {"containedIn": BUILDING}}])
-    marker = next(m for m in layers.station_markers(twin) if m.id == sid)
+    marker = next(m for m in station_markers(twin) if m.id == sid)
     footprint = twin.store.get_entities([BUILDING])[BUILDING].geo["location"]["coordinates"][0]
     lons = [p[0] for p in footprint]
     lats = [p[1] for p in footprint]
@@ -198,10 +200,10 @@ async def test_station_without_geometry_sits_at_its_building(console_user: tuple
 
 async def test_map_geojson_carries_building_metrics(console_user: tuple[User, Console]) -> None:
     _, console = console_user
-    collection = layers.map_collection(console.twin, "zh")
+    collection = layers.map_collection(console.twin, "zh", None, layers.pack_metrics(console))
     by_id = {f["properties"]["id"]: f["properties"] for f in collection["features"]}
     assert by_id[BUILDING]["floorArea"] == 12000.0
-    intensity = layers.electricity_intensity_today(console.twin)
+    intensity = electricity_intensity_today(console.twin)
     with_energy = {i for i, p in by_id.items() if "energyIntensity" in p}
     assert with_energy == set(intensity)  # absent, not zero, where there is no reading
     # Sub-meters are not counted twice: the intensity equals the main electricity meters' use over floor area.

@@ -127,7 +127,7 @@ def test_hand_counts_are_what_the_docstring_says() -> None:
 async def test_tenant_month_states_its_coverage_and_an_empty_month_says_so(twin: Twin) -> None:
     local = TENANT.rsplit(":", 1)[-1]
     async with simulated_console(twin) as (user, console):
-        console.energy_config = CONFIG  # type: ignore[attr-defined]
+        console.configs["energy"] = CONFIG  # the pack's configuration
         await user.open("/energy/tenants")
         await user.should_see("2026-05：有自有分表的品种按分表计")
         await user.should_see(marker=f"tenant-coverage-{local}")
@@ -162,7 +162,7 @@ async def test_tenant_month_states_its_coverage_and_an_empty_month_says_so(twin:
 
 async def test_energy_page_shows_each_periods_coverage_per_carrier(twin: Twin) -> None:
     async with simulated_console(twin) as (user, console):
-        console.energy_config = CONFIG  # type: ignore[attr-defined]
+        console.configs["energy"] = CONFIG  # the pack's configuration
         await user.open("/energy")
         await user.should_see("统计周期 2026-04-06 – 2026-05-05（30 天），对比上期 2026-03-07 – 2026-04-05")
         await user.should_see(marker="energy-coverage-electricity")
@@ -197,7 +197,7 @@ async def test_energy_page_shows_each_periods_coverage_per_carrier(twin: Twin) -
 
 async def test_building_panel_shows_the_months_coverage(twin: Twin, monkeypatch: pytest.MonkeyPatch) -> None:
     async with simulated_console(twin) as (user, console):
-        console.energy_config = CONFIG  # type: ignore[attr-defined]
+        console.configs["energy"] = CONFIG  # the pack's configuration
         await user.open(f"/entity/{BUILDING}")
         await user.should_see(marker="energy-panel-coverage-electricity")
         assert texts(user, "energy-panel-coverage-electricity") == ["77.72%", "数据不全", "本期未结束"]  # 335/431

@@ -37,6 +37,7 @@ from lingang_twin.app import open_twin
 from lingang_twin.console import data
 from lingang_twin.core.twin import Twin
 from lingang_twin.energy import page as energy_page
+from lingang_twin.energy.factors import EnergyConfig
 
 pytestmark = pytest.mark.asyncio
 
@@ -96,17 +97,19 @@ def in_order(user: Any, marker: str) -> list[float]:
 
 async def test_overview_energy_tile_in_the_packs_units(twin: Twin) -> None:
     async with simulated_console(twin) as (user, console):
-        console.energy_config = CONFIG
+        console.configs["energy"] = EnergyConfig.model_validate(CONFIG)  # validated once, as at start-up
         await user.open("/")
         await user.should_see("今日能耗（按能源品种）")
         await user.should_see("650 kWh")  # 150 (E1 today) + 500 (E2's 0.5 MWh); S and yesterday left out
         await user.should_see("17.0 kg")  # 20 L × 0.85 kg/L: diesel in kg, as the energy pack accounts it
         await user.should_see("3.0 m³")
         await user.should_not_see("20.0 L")
-        view = console.hub.topics["overview"].last
-        assert [(c.carrier, c.unit) for c in view.energy] == [("electricity", "kWh"), ("water", "m³"),
-                                                              ("diesel", "kg")]
-        assert [c.value for c in view.energy] == pytest.approx([650.0, 3.0, 17.0], rel=1e-12)
+        tile = console.hub.topics["overview"].last.tiles["energy"]  # the energy pack's tile
+        assert [(label[1], shown.split()[1]) for label, shown in tile.lines] == [
+            ("Electricity", "kWh"), ("Water", "m³"), ("Diesel", "kg")]
+        figures = energy_page.energy_today(twin, EnergyConfig.model_validate(CONFIG), NOW) or []
+        assert [(c, u) for c, _, u in figures] == [("electricity", "kWh"), ("water", "m³"), ("diesel", "kg")]
+        assert [v for _, v, _ in figures] == pytest.approx([650.0, 3.0, 17.0], rel=1e-12)
         # The energy page's live tiles: the same unit for the same carrier.
         await user.open("/energy")
         await user.should_see("17.0 kg")
@@ -114,20 +117,19 @@ async def test_overview_energy_tile_in_the_packs_units(twin: Twin) -> None:
 
 
 async def test_overview_without_the_energy_pack_never_adds_different_units(twin: Twin) -> None:
-    """No pack to convert units: each unit of a carrier gets its own line, nothing is summed across them."""
+    """No pack to convert units: the console sums nothing itself (issue 11: energy totals belong to the energy
+    pack), so no energy figure appears at all — never kWh and MWh, or litres and kg, added together."""
     async with simulated_console(twin, packs=[]) as (user, console):
         await user.open("/")
-        await user.should_see("0.5 MWh")
-        await user.should_see("150 kWh")
-        await user.should_see("20.0 L")
-        view = console.hub.topics["overview"].last
-        assert {(c.carrier, c.unit): c.value for c in view.energy} == pytest.approx(
-            {("electricity", "kWh"): 150.0, ("electricity", "MWh"): 0.5, ("water", "m3"): 3.0, ("diesel", "L"): 20.0})
+        await user.should_see("运营总览")
+        for shown in ("今日能耗（按能源品种）", "650", "150 kWh", "0.5 MWh", "20.0 L"):
+            await user.should_not_see(shown)
+        assert console.hub.topics["overview"].last.tiles == {}
 
 
 async def test_building_page_shows_its_energy_panel(twin: Twin) -> None:
     async with simulated_console(twin) as (user, console):
-        console.energy_config = CONFIG
+        console.configs["energy"] = EnergyConfig.model_validate(CONFIG)
         await user.open(f"/entity/{BUILDING}")
         await user.should_see(marker="energy-panel")
         await user.should_see("能耗（4 块总表")  # E1, E2, D, W: the sub-meter is not a main meter
@@ -152,7 +154,7 @@ async def test_building_page_shows_its_energy_panel(twin: Twin) -> None:
 
 async def test_energy_page_period_picker_and_previous_period(twin: Twin) -> None:
     async with simulated_console(twin) as (user, console):
-        console.energy_config = CONFIG
+        console.configs["energy"] = EnergyConfig.model_validate(CONFIG)
         await user.open("/energy")
         await user.should_see("统计周期 2026-02-19 – 2026-03-20（30 天）")  # the default: the last 30 days
         chart = user.find(marker="energy-daily-electricity").elements.pop()

@@ -46,14 +46,16 @@ async def test_overview_tiles_in_chinese_then_english(console_user: tuple[User, 
 
 async def test_overview_free_parking_is_the_sum_of_latest_readings(console_user: tuple[User, Console]) -> None:
     user, console = console_user
-    from lingang_twin.console import data
+    from lingang_twin.energy.page import energy_today
+    from lingang_twin.mobility.faces import free_parking, shuttles_in_service
 
-    view = data.overview(console.twin)
-    assert view.free_parking is not None and view.parking_facilities == 7
-    assert view.shuttles == 5
-    assert view.energy is not None and {"electricity", "water"} <= {c.carrier for c in view.energy}
+    parking = free_parking(console.twin)  # the mobility pack's tile figures
+    assert parking is not None and parking[1] == 7
+    assert shuttles_in_service(console.twin) == 5
+    energy = energy_today(console.twin)  # the energy pack's tile figures
+    assert energy is not None and {"electricity", "water"} <= {c for c, _, _ in energy}
     await user.open("/")
-    await user.should_see(f"{view.free_parking:,}")
+    await user.should_see(f"{parking[0]:,}")
 
 
 async def test_overview_carbon_tile_once_factors_are_set(console_user: tuple[User, Console]) -> None:
@@ -65,7 +67,7 @@ async def test_overview_carbon_tile_once_factors_are_set(console_user: tuple[Use
     user, console = console_user
     config = EnergyConfig.model_validate({"water_kgco2_per_m3": 0.25, "hydrogen_route": "smr",
                                           "hydrogen_kgco2_per_kg": 10.0})
-    console.energy_config = config
+    console.configs["energy"] = config
     expected = carbon_today(console.twin, config)
     assert expected is not None and expected > 0
     await user.open("/")
@@ -167,11 +169,15 @@ async def test_overview_refreshes_from_new_readings(console_user: tuple[User, Co
     park = "urn:ngsi-ld:OffStreetParking:console-test-park"
     twin.upsert([{"id": park, "type": "OffStreetParking", "properties": {"name": "测试停车场",
                                                                           "totalSpotNumber": 12345}}])
-    before = console.hub.topics["overview"].last.free_parking
+    def free() -> int:  # the parking tile's figure, as the live hub last computed it
+        figure = console.hub.topics["overview"].last.tiles["parking"].figure
+        return int(figure.replace(",", ""))
+
+    before = free()
     twin.append([{"entity_id": park, "attribute": "availableSpotNumber", "observed_at": datetime.now(SHANGHAI),
                   "value": 10000.0}])
     await console.hub.tick()
-    after = console.hub.topics["overview"].last.free_parking
+    after = free()
     assert after == before + 10000
     await user.should_see(f"{after:,}")
     await user.should_see("8 个停车场")
@@ -194,7 +200,7 @@ async def test_hub_timer_ticks_by_itself(demo_twin: Twin) -> None:
 
 async def test_pack_page_through_the_console_hook(console_user: tuple[User, Console]) -> None:
     user, console = console_user
-    # Registered by the packs' hooks.
+    # Declared by the packs (Pack.pages).
     assert [p.path for p in console.pages] == ["/energy", "/energy/tenants", "/mobility"]
     await user.open("/")
     await user.should_see("出行")  # in the navigation of every page

@@ -46,7 +46,7 @@ async def test_meter_and_car_park_values_from_the_core_and_the_packs(console_use
     shown = _labels(user)
     assert {"电", "累计读数"} <= shown, shown  # carrier, register
     assert not {"electricity", "main", "cumulative"} & shown
-    # A car park's categories come from the mobility pack's words (hooks["labels"]), item by item.
+    # A car park's categories come from the mobility pack's words (Pack.words), item by item.
     park = twin.query(types=["OffStreetParking"], limit=1).entities[0]
     assert park.value("category") == ["public", "feeCharged", "parkingGuidance"]
     await user.open(f"/entity/{park.id}")

@@ -73,13 +73,13 @@ def test_demo_answers_account_tenants_and_reports(demo: Twin) -> None:
 def test_the_operators_settings_win_and_a_bare_twin_refuses(demo: Twin) -> None:
     app = create_app(demo, packs=PACKS)
     with TestClient(app) as client:
-        app.state.energy_config = EnergyConfig(water_kgco2_per_m3=0.5, hydrogen_route="smr",
-                                               hydrogen_kgco2_per_kg=10.0)
+        client = TestClient(create_app(demo, packs=PACKS, configs={"energy": EnergyConfig(
+            water_kgco2_per_m3=0.5, hydrogen_route="smr", hydrogen_kgco2_per_kg=10.0)}))  # the operator's settings
         r = client.get("/api/v1/energy/account", params={"scope": DEMO_DISTRICT_ID, "month": MONTH})
         water = r.json()["carriers"]["water"]
         assert water["kgco2"] == pytest.approx(0.5 * water["consumption"])
         assert "illustrative" not in r.json()["basis"]["co2"]["factors"]["water"]["source"]
-        app.state.energy_config = None
+        client = TestClient(create_app(demo, packs=PACKS))  # no settings of the operator's
         demo.patch(DEMO_DISTRICT_ID, remove=[STORED_PROPERTY])  # a deployment that configured nothing
         for path in ("account", "report"):
             r = client.get(f"/api/v1/energy/{path}", params={"scope": DEMO_DISTRICT_ID, "month": MONTH})

@@ -30,7 +30,7 @@ def test_report_json_and_downloads(energy_db: DB) -> None:
     with TestClient(app) as client:
         r = client.get("/api/v1/energy/report", params={"scope": BUILDING, "month": MONTH})
         assert r.status_code == 422 and r.json()["rule"] == "factor-missing"  # water: no factor configured
-        app.state.energy_config = CONFIG
+        client = TestClient(create_app(twin, packs=PACKS, configs={"energy": CONFIG}))  # the deployment's settings
         r = client.get("/api/v1/energy/report", params={"scope": BUILDING, "month": MONTH, "lang": "en"})
         assert r.status_code == 200, r.text
         data = r.json()
@@ -109,7 +109,7 @@ def test_intensity(energy_db: DB) -> None:
         params = {"under": DISTRICT, "start": START, "end": END}
         r = client.get("/api/v1/energy/intensity", params=params)
         assert r.status_code == 422 and r.json()["rule"] == "factor-missing"
-        app.state.energy_config = CONFIG
+        client = TestClient(create_app(twin, packs=PACKS, configs={"energy": CONFIG}))  # the deployment's settings
         r = client.get("/api/v1/energy/intensity", params=params)
         assert r.status_code == 200, r.text
         start, end = DAY.replace(day=1), DAY.replace(day=4)

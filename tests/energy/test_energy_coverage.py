@@ -292,8 +292,7 @@ def test_api_account_and_report_state_coverage(twin: Twin) -> None:
     from lingang_twin.app import PACKS
 
     twin.append(_readings(APRIL, MAY))
-    app = create_app(twin, packs=PACKS)
-    app.state.energy_config = CONFIG
+    app = create_app(twin, packs=PACKS, configs={"energy": CONFIG})
     with TestClient(app) as client:
         r = client.get("/api/v1/energy/account", params={"scope": BUILDING, "month": "2026-02"})
         assert r.status_code == 200, r.text

@@ -78,7 +78,7 @@ def test_api_account(energy_db: DB) -> None:
         assert (r.json()["field"], r.json()["rule"]) == ("month", "month-format")
         r = client.get("/api/v1/energy/account", params={"scope": BUILDING, "month": MONTH})
         assert r.status_code == 422 and r.json()["rule"] == "factor-missing"  # water: no factor configured
-        app.state.energy_config = CONFIG
+        client = TestClient(create_app(twin, packs=PACKS, configs={"energy": CONFIG}))  # the deployment's settings
         r = client.get("/api/v1/energy/account", params={"scope": BUILDING, "month": MONTH, "lang": "zh"})
         assert r.status_code == 200 and r.json()["carriers"]["water"]["label"] == "水"
         r = client.get("/api/v1/energy/account", params={"scope": M_ELEC, "month": MONTH, "factors": "x"})

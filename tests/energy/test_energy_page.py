@@ -95,7 +95,7 @@ def expected_links(twin: Twin, start: datetime, end: datetime) -> dict[tuple[str
 @pytest.mark.asyncio
 async def test_energy_page_sankey_and_findings(demo: Twin) -> None:
     async with simulated_console(demo) as (user, console):
-        console.energy_config = EnergyConfig.model_validate(DEMO_CONFIG)  # type: ignore[attr-defined]
+        console.configs["energy"] = EnergyConfig.model_validate(DEMO_CONFIG)  # the pack's configuration
         await user.open("/energy")
         await user.should_see("折标准煤")  # the page says why the carriers add up
         await user.should_not_see("未配置排放因子")
@@ -212,7 +212,7 @@ async def test_today_tiles_follow_new_readings_live(demo_file: Path, tmp_path: P
         meter = next(m for m in twin.query_all(types=("Meter",), under=DEMO_DISTRICT_ID,
                                                q='carrier=="electricity";register=="interval";endUse=="main"'))
         async with simulated_console(twin) as (user, console):
-            console.energy_config = EnergyConfig.model_validate(DEMO_CONFIG)  # type: ignore[attr-defined]
+            console.configs["energy"] = EnergyConfig.model_validate(DEMO_CONFIG)  # the pack's configuration
             await user.open("/energy")
             await user.should_see(f"{before.consumption['electricity']:,.1f} kWh")
             await user.should_see(f"今日累计（至 12:00，总表）：{before.total_kgce:,.0f} kgce")
@@ -269,7 +269,7 @@ async def test_tenant_page_lists_every_tenant_with_its_method(bare_demo: Twin) -
     async with simulated_console(demo) as (user, console):
         await user.open("/energy/tenants")
         await user.should_see("无法核算租户")  # water has no CO2 factor until the deployment sets one
-        console.energy_config = config  # type: ignore[attr-defined]
+        console.configs["energy"] = config  # the pack's configuration
         await user.open("/energy/tenants")
         await user.should_see("按面积分摊")
         grid = user.find(marker="tenant-table").elements.pop()
@@ -301,7 +301,7 @@ async def test_tenant_page_month_picker(demo: Twin, monkeypatch: pytest.MonkeyPa
                         {})
     assert march[0]["kgce"] > 0
     async with simulated_console(demo) as (user, console):
-        console.energy_config = config  # type: ignore[attr-defined]
+        console.configs["energy"] = config  # the pack's configuration
         await user.open("/energy/tenants")
         await user.should_see("2026-04：有自有分表的品种按分表计")
         picker = user.find(marker="tenant-month").elements.pop()

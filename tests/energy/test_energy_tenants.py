@@ -154,8 +154,7 @@ def test_tenants_route_and_cli_report(tenants: Twin, tmp_path: Path) -> None:
     from lingang_twin.api import create_app
     from lingang_twin.app import PACKS
 
-    app = create_app(tenants, packs=PACKS)
-    app.state.energy_config = CONFIG
+    app = create_app(tenants, packs=PACKS, configs={"energy": CONFIG})
     with TestClient(app) as client:
         r = client.get("/api/v1/energy/tenants", params={"month": "2026-03", "lang": "zh"})
         assert r.status_code == 200, r.text

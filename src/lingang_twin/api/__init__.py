@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -17,7 +17,7 @@ from lingang_twin.api.openapi import problem_answers_everywhere
 from lingang_twin.api.parse_pool import ParsePool
 from lingang_twin.api.problems import install_handlers
 from lingang_twin.core.observations import ObservationBatch
-from lingang_twin.core.packs import Pack
+from lingang_twin.core.packs import Installed, Pack, as_installed
 from lingang_twin.core.twin import Twin
 from lingang_twin.settings import Settings
 
@@ -30,8 +30,12 @@ time series of everything measured, aggregated in Asia/Shanghai calendar buckets
 """
 
 
-def create_app(twin: Twin, settings: Settings | None = None, packs: list[Pack] | None = None) -> FastAPI:
-    """The API over ``twin``. Docs at ``/docs`` work offline (no CDN)."""
+def create_app(twin: Twin, settings: Settings | None = None, packs: list[Pack] | Installed | None = None, *,
+               configs: Mapping[str, Any] | None = None) -> FastAPI:
+    """The API over ``twin`` with the routes of ``packs``, each handed its pack's validated configuration (from
+    :class:`~lingang_twin.core.packs.Installed`, or ``configs`` by pack name, validated here). Docs at ``/docs``
+    work offline (no CDN)."""
+    installed = as_installed(packs, configs)
     settings = settings or Settings()
     pool = ParsePool(settings.parse_workers, settings.parse_offload_bytes)
 
@@ -51,10 +55,9 @@ def create_app(twin: Twin, settings: Settings | None = None, packs: list[Pack] |
     app.include_router(entities.router)
     app.include_router(observations.router)
     app.include_router(admin.router)
-    for pack in packs or []:
-        factory = pack.hooks.get("api")
-        if factory is not None:
-            app.include_router(factory())
+    for pack in installed.packs:
+        if pack.api is not None:
+            app.include_router(pack.api(installed.config(pack.name)))
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     _describe_problems(app)
     return app

@@ -45,7 +45,7 @@ class _Child:
         self.proc.stdin.write(HEADER.pack(len(raw), max_items))
         self.proc.stdin.write(raw)
         self.proc.stdin.flush()
-        return read_outcome(self.proc.stdout)
+        return read_outcome(self.proc.stdout)  # type: ignore[arg-type]  # a pipe's IO[bytes] is a binary stream
 
     def stop(self) -> None:
         """Close its input (it exits by itself) and reap it; kill it if it does not go."""

@@ -1,12 +1,13 @@
 """The operations-centre console (运营中心控制台): a NiceGUI face over the twin, served by the API's process.
 
 ``mount(app, twin, settings, packs)`` puts it under ``/console`` of the API's FastAPI app: overview, entity explorer,
-entity pages, the map, the 3D twin, and every page a pack registers through ``Pack.hooks["console"]`` (see
-:mod:`lingang_twin.console.registry`). Everything works offline: NiceGUI ships ECharts, Leaflet and Quasar, and the
-map has no basemap unless ``LINGANG_TILE_URL`` names one.
+entity pages, the map, the 3D twin, and every part a pack describes in its ``Pack`` (pages, overview tiles, map
+layers, building metrics, entity-page panels, words; see :mod:`lingang_twin.console.registry`), drawn
+generically. Everything works offline: NiceGUI ships ECharts, Leaflet and Quasar, and the map has no basemap unless
+``LINGANG_TILE_URL`` names one.
 
-Arrows: the console imports core, stores' results through the twin, and packs' hooks; nothing imports it but the
-wiring in :mod:`lingang_twin.app`.
+Arrows: the console imports core and reaches packs only through the ``Pack`` descriptions it is handed; nothing
+imports it but the wiring in :mod:`lingang_twin.app`.
 
 NiceGUI keeps its pages in one process-wide app, so one process serves one console (the server's case).
 """
@@ -28,7 +29,7 @@ from lingang_twin.console.live import LiveHub
 from lingang_twin.console.pages import entity, explorer, map, overview, twin3d
 from lingang_twin.console.registry import Console, ConsolePage, PageContext, call_builder
 from lingang_twin.console.shell import render
-from lingang_twin.core.packs import Pack
+from lingang_twin.core.packs import Installed, Pack, as_installed
 from lingang_twin.core.twin import Twin
 from lingang_twin.settings import Settings
 
@@ -39,10 +40,11 @@ MOUNT_PATH = "/console"
 PAGE_BUILD_TIMEOUT_S = 60.0
 
 
-def setup(twin: Twin, settings: Settings | None = None, packs: list[Pack] | None = None, *,
+def setup(twin: Twin, settings: Settings | None = None, packs: list[Pack] | Installed | None = None, *,
           prefix: str = MOUNT_PATH, live_interval: float = 1.0, start_hub: bool = True) -> Console:
-    """Register the console's pages on NiceGUI's app for ``twin`` (and the pages of ``packs``); returns the
-    console. ``prefix`` is where the app will be mounted ("" when NiceGUI serves it directly, as in tests)."""
+    """Register the console's pages on NiceGUI's app for ``twin`` (and the parts of ``packs``, with their
+    validated configurations when ``packs`` is :class:`~lingang_twin.core.packs.Installed`); returns the console.
+    ``prefix`` is where the app will be mounted ("" when NiceGUI serves it directly, as in tests)."""
     console = Console(twin, settings or Settings(), prefix, LiveHub(twin, live_interval))
 
     @ui.page("/", title=text("app.title", "zh"), response_timeout=PAGE_BUILD_TIMEOUT_S)
@@ -69,7 +71,8 @@ def setup(twin: Twin, settings: Settings | None = None, packs: list[Pack] | None
 
     @nicegui_app.get("/data/map.geojson", include_in_schema=False)
     async def map_geojson(lang: str = "zh") -> JSONResponse:
-        collection = await run.io_bound(layers.map_collection, twin, "en" if lang == "en" else "zh")
+        collection = await run.io_bound(layers.map_collection, twin, "en" if lang == "en" else "zh", None,
+                                        layers.pack_metrics(console))
         return JSONResponse(collection)
 
     def page_factory(page: ConsolePage) -> None:
@@ -79,18 +82,7 @@ def setup(twin: Twin, settings: Settings | None = None, packs: list[Pack] | None
         ui.page(page.path, title=text("app.title", "zh"), response_timeout=PAGE_BUILD_TIMEOUT_S)(pack_page)
 
     console.page_factory = page_factory
-    for pack in packs or []:
-        hook = pack.hooks.get("console")
-        if hook is not None:
-            hook(console.register_page)
-        if pack.hooks.get("carbon_today") is not None:  # the energy pack: the overview's carbon tile
-            console.carbon_today = pack.hooks["carbon_today"]
-        if pack.hooks.get("energy_today") is not None:  # … and its energy tile, in the pack's units
-            console.energy_today = pack.hooks["energy_today"]
-        if pack.hooks.get("entity_panel") is not None:
-            console.entity_panels.append(pack.hooks["entity_panel"])
-        if pack.hooks.get("labels") is not None:
-            console.labels.update(pack.hooks["labels"]())
+    console.add_packs(as_installed(packs))
     if start_hub:
         console.hub.start()
     return console
@@ -118,7 +110,7 @@ def _storage_secret(settings: Settings) -> str:
         return secrets.token_urlsafe(32)
 
 
-def mount(app: FastAPI, twin: Twin, settings: Settings, packs: list[Pack] | None = None) -> Console:
+def mount(app: FastAPI, twin: Twin, settings: Settings, packs: list[Pack] | Installed | None = None) -> Console:
     """Serve the console from ``app`` under ``/console`` (same process, same twin as the API)."""
     from nicegui.storage import Storage
 

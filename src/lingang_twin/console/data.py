@@ -7,17 +7,17 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from lingang_twin.core.errors import NotFoundError, TwinError
+from lingang_twin.core.errors import TwinError
 from lingang_twin.core.ids import parse_entity_id
 from lingang_twin.core.model import Entity
+from lingang_twin.core.packs import Tile, TileValue
 from lingang_twin.core.twin import SHANGHAI, Twin
 
-CARRIERS_ORDER = ("electricity", "water", "natural_gas", "hydrogen", "diesel", "gasoline", "heat")
 # How many direct children an entity page lists; a district holds thousands, the page shows the first ones.
 CHILDREN_SHOWN = 200
 
@@ -42,95 +42,21 @@ def display_name(entity: Entity, lang: str) -> str:
 
 # -- overview ---------------------------------------------------------------------------------------------------
 @dataclass
-class CarrierEnergy:
-    """Consumption of one carrier today, in the meters' unit."""
-
-    carrier: str
-    value: float
-    unit: str
-
-
-@dataclass
 class Overview:
-    """The overview's tiles. ``None`` means "not available" (no such data, or the pack that computes it is not
-    built yet) — never a made-up number."""
+    """The overview's tiles: how many entities the twin holds, and each pack tile's value by tile name (``None``:
+    not available — no such data, or no settings to compute it — never a made-up number)."""
 
     entities: int
-    energy: list[CarrierEnergy] | None
-    carbon_kg: float | None
-    open_alerts: int | None
-    free_parking: int | None
-    parking_facilities: int
-    shuttles: int | None
+    tiles: dict[str, TileValue | None]
     at: datetime = field(default_factory=lambda: clock())
 
 
-def energy_today(twin: Twin, now: datetime | None = None) -> list[CarrierEnergy] | None:
-    """Today's consumption per carrier over the main meters, computed in the store — the overview's tile when no
-    pack owns the carriers' units (with the energy pack loaded, its ``energy_today`` hook answers instead).
-
-    Interval registers are summed; cumulative registers contribute their ``delta`` (summing a cumulative register
-    would add up meter positions, not consumption). Sub-meters (``submeterOf``) are left out: their flow is already
-    in their main meter's. Without a pack to convert units, meters of one carrier in different units are never
-    added together: each unit gets its own line. ``None`` when no meter has a reading today."""
-    start = start_of_today(now)
-    meters = {m.id: m for m in twin.query_all(types=("Meter",), q="!submeterOf")} if "Meter" in twin.types else {}
-    totals: dict[tuple[str, str], float] = {}
-    for register, agg in (("interval", "sum"), ("cumulative", "delta")):
-        try:
-            table = twin.aggregate("reading", types=["Meter"], q=f'register=="{register}";!submeterOf', bucket="day",
-                                   agg=agg, group_by="entity", start=start)
-        except NotFoundError:
-            continue
-        for row in table.to_pylist():  # one row per meter and day: a few thousand at most
-            meter = meters.get(row["group"])
-            if meter is None or row["value"] is None:
-                continue
-            key = (str(meter.value("carrier")), str(meter.value("unit") or ""))
-            totals[key] = totals.get(key, 0.0) + float(row["value"])
-    if not totals:
-        return None
-    ordered = sorted(totals, key=lambda k: (CARRIERS_ORDER.index(k[0]) if k[0] in CARRIERS_ORDER else 99, k))
-    return [CarrierEnergy(c, totals[(c, u)], u) for c, u in ordered]
-
-
-def latest_by_entity(twin: Twin, entity_type: str, attribute: str, now: datetime | None = None,
-                     lookback: timedelta = timedelta(days=2)) -> dict[str, float]:
-    """The newest value of ``attribute`` of every entity of ``entity_type`` within ``lookback``, by entity id."""
+def overview(twin: Twin, tiles: Sequence[tuple[Tile, Any]] = (), now: datetime | None = None) -> Overview:
+    """Every tile of the overview in one call: ``tiles`` are the packs' tiles with their pack's configuration,
+    computed at one instant ``now``."""
     now = now or clock()
-    if entity_type not in twin.types:
-        return {}
-    table = twin.aggregate(attribute, types=[entity_type], bucket="day", agg="last", group_by="entity",
-                           start=now - lookback)
-    latest: dict[str, tuple[datetime, float]] = {}
-    for row in table.to_pylist():
-        if row["value"] is None:
-            continue
-        seen = latest.get(row["group"])
-        if seen is None or row["bucket"] > seen[0]:
-            latest[row["group"]] = (row["bucket"], float(row["value"]))
-    return {k: v for k, (_, v) in latest.items()}
-
-
-def overview(twin: Twin, now: datetime | None = None,
-             carbon: Callable[[Twin], float | None] | None = None,
-             energy: Callable[[Twin], Sequence[tuple[str, float, str]] | None] | None = None) -> Overview:
-    """Every tile of the overview in one call; ``carbon(twin)`` gives today's kg CO₂ and ``energy(twin)`` today's
-    ``(carrier, value, unit)`` when a pack provides them (the energy pack: its units, its conversions)."""
-    entities = twin.count()
-    parking = latest_by_entity(twin, "OffStreetParking", "availableSpotNumber", now)
-    shuttles = twin.query(types=["Vehicle"], phases=["operation"], limit=0).total if "Vehicle" in twin.types else None
-    return Overview(
-        entities=entities,
-        energy=(energy_today(twin, now) if energy is None
-                else [CarrierEnergy(c, v, u) for c, v, u in energy(twin) or []] or None),
-        carbon_kg=carbon(twin) if carbon is not None else None,  # emission factors live in the energy pack
-        open_alerts=None,  # the operations pack (alerts, work orders) is not built yet
-        free_parking=int(sum(parking.values())) if parking else None,
-        parking_facilities=len(parking),
-        shuttles=shuttles,
-        at=now or clock(),
-    )
+    return Overview(entities=twin.count(),
+                    tiles={tile.name: tile.compute(twin, config, now) for tile, config in tiles}, at=now)
 
 
 # -- explorer ---------------------------------------------------------------------------------------------------

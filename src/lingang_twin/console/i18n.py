@@ -28,26 +28,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "live.updated": ("实时更新于 {time}", "Live, updated {time}"),
     # overview
     "overview.title": ("运营总览", "Operations overview"),
-    "tile.energy": ("今日能耗（按能源品种）", "Energy today, by carrier"),
-    "tile.carbon": ("今日碳排放", "Carbon today"),
     "tile.alerts": ("未关闭告警", "Open alerts"),
-    "tile.parking": ("空闲车位", "Free parking spots"),
-    "tile.shuttles": ("运营中的接驳车", "Shuttles in service"),
     "tile.na": ("暂无", "not available"),
-    "tile.na.pack": ("未加载能源包", "the energy pack is not loaded"),
-    "tile.na.factors": ("今日无读数，或未配置水/氢排放因子", "no readings today, or no water/hydrogen CO₂ factor"),
-    "tile.carbon.basis": ("CO₂，上海地方因子 2022，总表", "CO₂, Shanghai local factors 2022, main meters"),
     "tile.na.ops": ("运营包尚未上线", "operations pack not built yet"),
-    "tile.na.series": ("暂无数据", "no data yet"),
-    "tile.facilities": ("{n} 个停车场", "{n} car parks"),
-    "tile.vehicles": ("辆", "vehicles"),
-    "carrier.electricity": ("电", "Electricity"),
-    "carrier.water": ("水", "Water"),
-    "carrier.natural_gas": ("天然气", "Natural gas"),
-    "carrier.diesel": ("柴油", "Diesel"),
-    "carrier.gasoline": ("汽油", "Gasoline"),
-    "carrier.hydrogen": ("氢", "Hydrogen"),
-    "carrier.heat": ("热", "Heat"),
     "empty.store": ("孪生中还没有任何实体。可用 `lingang-twin demo` 构建示范孪生，或通过接口导入。",
                     "The twin holds no entities yet. Build the demo with `lingang-twin demo`, "
                     "or import through the API."),
@@ -115,22 +98,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "map.count": ("{n} 个带位置的实体", "{n} entities with a location"),
     "map.empty": ("没有带位置的实体可以显示。", "No entity with a location to show."),
     "map.layers": ("图层", "Layers"),
-    "map.layer.parking": ("停车场空位", "Car parks (free spots)"),
-    "map.layer.shuttles": ("接驳车（实时）", "Shuttles (live)"),
-    "map.layer.stations": ("充电站与加氢站", "EV charging & hydrogen stations"),
-    "map.layer.meters": ("计量表（按所在建筑）", "Meters (by building)"),
-    "map.meters": ("{name}：{n} 块计量表", "{name}: {n} meters"),
     "legend.low": ("低（{unit}）", "low ({unit})"),
     "legend.high": ("高（{unit}）", "high ({unit})"),
     "map.colour_by": ("建筑着色", "Colour buildings by"),
-    "map.free": ("{name}：空闲 {n} 个", "{name}: {n} free"),
-    "map.free.na": ("{name}：空位暂无", "{name}: free spots not available"),
     # building metrics (map and 3D)
     "metric.phase": ("生命周期阶段", "Lifecycle phase"),
     "metric.floorArea": ("建筑面积", "Floor area"),
     "metric.floorArea.unit": ("m²", "m²"),
-    "metric.energyIntensity": ("今日单位面积用电", "Electricity today per m²"),
-    "metric.energyIntensity.unit": ("kWh/m²", "kWh/m²"),
     # 3D twin
     "3d.title": ("三维孪生", "3D twin"),
     "3d.colour_by": ("着色依据", "Colour by"),
@@ -148,7 +122,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "entities.range": ("共 {total} 个，显示第 {first}–{last} 个", "{total} found, showing {first}–{last}"),
     "entities.never": ("无观测", "never"),
     "entity.panel_error": ("扩展面板出错：{error}", "A panel failed: {error}"),
-    # property, series and relationship names of the core types (packs bring theirs through hooks["labels"])
+    # property, series and relationship names of the core types (packs bring theirs through ``Pack.words``)
     "prop.name": ("名称", "Name"),
     "prop.nameEn": ("英文名称", "English name"),
     "prop.description": ("说明", "Description"),
@@ -200,7 +174,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "prop.onRoute": ("所在线路", "On route"),
     # Enumerated property values of the core types, as value.<property>.<value> (issue 9: they showed in English
     # in the Chinese console). Only closed vocabularies: names and other free text are never looked up here.
-    # Packs bring the values of their own types through hooks["labels"] under the same keys.
+    # Packs bring the values of their own types through ``Pack.words`` under the same keys.
     "value.use.office": ("办公", "Office"),
     "value.use.lab": ("实验室", "Lab"),
     "value.use.school": ("学校", "School"),
@@ -277,14 +251,12 @@ def property_label(name: str, lang: Lang, extra: Mapping[str, tuple[str, str]] |
 
 def value_label(name: str, value: object, lang: Lang, extra: Mapping[str, tuple[str, str]] | None = None) -> str:
     """An enumerated value of property ``name`` (``use: office`` → 办公 / Office) in ``lang``, from the console's
-    ``value.<name>.<value>`` table, then the packs' words in ``extra``; a carrier by its ``carrier.<value>`` words.
-    Anything else — free text, numbers, a value nobody listed — shows as stored."""
+    ``value.<name>.<value>`` table, then the packs' words in ``extra`` (a meter's carrier among them). Anything
+    else — free text, numbers, a value nobody listed — shows as stored."""
     if not isinstance(value, str):
         return str(value)
     key = f"value.{name}.{value}"
     pair = MESSAGES.get(key) or (extra or {}).get(key)
-    if pair is None and name == "carrier":
-        pair = MESSAGES.get(f"carrier.{value}")
     return pick(pair, lang) if pair else value
 
 

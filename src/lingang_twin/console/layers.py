@@ -1,27 +1,31 @@
-"""What the 3D twin and the map's layers show, computed from the twin without any UI (like :mod:`.data`): buildings
-with their footprints in local metres, the building metrics that colour them, and the live point layers (car parks
-with their free spots, shuttles where they are now, charging and hydrogen stations).
+"""What the 3D twin and the map show, computed from the twin without any UI (like :mod:`.data`): buildings with
+their footprints in local metres, the building metrics that colour them (the console's own — phase, floor area —
+and those packs describe), and the packs' point layers (:class:`~lingang_twin.core.packs.MapLayer`), computed for
+every open map at once.
 
 Every function asks the store a fixed number of questions, whatever the number of buildings: one query for the
-buildings, two aggregates for today's electricity — never one query per building.
+buildings — never one query per building.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from shapely.geometry import shape
 
-from lingang_twin.console.data import display_name, latest_by_entity, start_of_today
-from lingang_twin.core.errors import NotFoundError
+from lingang_twin.console.data import display_name
+from lingang_twin.console.registry import Console
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import SHANGHAI, Twin
 
-# The metrics a building can be coloured by; "phase" is categorical, the others a scale from low to high.
-METRICS = ("phase", "floorArea", "energyIntensity")
+# The console's own metrics a building can be coloured by; "phase" is categorical, the others a scale from low to
+# high. Packs add theirs (``Pack.metrics``).
+METRICS = ("phase", "floorArea")
+MetricValues = Callable[[Twin, datetime | None], Mapping[str, float]]
 PHASE_COLOURS = {"planned": "#9e9e9e", "design": "#1e88e5", "construction": "#fb8c00", "operation": "#43a047",
                  "retired": "#6d4c41"}
 # A building with no value for the chosen metric: a neutral grey, explained in the legend as "not available".
@@ -119,52 +123,24 @@ def buildings(twin: Twin, frame: LocalFrame, lang: str, day: date | None = None)
     return shapes
 
 
-def electricity_intensity_today(twin: Twin, now: datetime | None = None) -> dict[str, float]:
-    """Electricity used today per m² of floor area [kWh/m²], by building id, from the buildings' main electricity
-    meters (sub-meters would count the same kWh twice).
+def pack_metrics(console: Console) -> dict[str, MetricValues]:
+    """The packs' building metrics by name, each bound to its pack's configuration: ``values(twin, now)``."""
 
-    Electricity alone, not all carriers: kWh, m³ of water and m³ of gas do not add up; converting them to one
-    energy unit is the energy pack's work (standard coal), not the console's. A building with no main-meter
-    reading today is absent (shown as "not available"). Three store questions in all."""
-    if "Meter" not in twin.types:
-        return {}
-    meters = twin.query(types=["Meter"], q='carrier=="electricity";endUse=="main"', limit=BUILDINGS_LIMIT)
-    building_of: dict[str, str] = {}
-    for m in meters.entities:
-        rel = m.relationships.get("containedIn")
-        if rel is not None and rel.targets:
-            building_of[m.id] = rel.targets[0]
-    used: dict[str, float] = {}
-    start = start_of_today(now)
-    for register, agg in (("interval", "sum"), ("cumulative", "delta")):
-        try:
-            table = twin.aggregate("reading", types=["Meter"], bucket="day", agg=agg, group_by="entity", start=start,
-                                   q=f'carrier=="electricity";endUse=="main";register=="{register}"')
-        except NotFoundError:
-            continue
-        for row in table.to_pylist():
-            building = building_of.get(row["group"])
-            if building is not None and row["value"] is not None:
-                used[building] = used.get(building, 0.0) + float(row["value"])
-    if not used:
-        return {}
-    areas = twin.get_many(sorted(used))
-    out: dict[str, float] = {}
-    for building, kwh in used.items():
-        area = _number(areas[building], "floorArea") if building in areas else None
-        if area:
-            out[building] = kwh / area
-    return out
+    def bind(pack: str, values: Callable[[Twin, Any, datetime | None], Mapping[str, float]]) -> MetricValues:
+        return lambda twin, now: values(twin, console.configs.get(pack), now)
+
+    return {m.name: bind(pack, m.values) for pack, m in console.metrics}
 
 
-def metric_values(twin: Twin, metric: str, shapes: list[BuildingShape],
-                  now: datetime | None = None) -> dict[str, float]:
-    """The value of ``metric`` for each building that has one (empty for "phase", which is not a number)."""
+def metric_values(twin: Twin, metric: str, shapes: list[BuildingShape], now: datetime | None = None,
+                  extra: Mapping[str, MetricValues] | None = None) -> dict[str, float]:
+    """The value of ``metric`` for each building that has one (empty for "phase", which is not a number);
+    ``extra`` holds the packs' metrics (:func:`pack_metrics`)."""
     if metric == "floorArea":
         return {s.id: s.floor_area for s in shapes if s.floor_area is not None}
-    if metric == "energyIntensity":
-        intensity = electricity_intensity_today(twin, now)
-        return {s.id: intensity[s.id] for s in shapes if s.id in intensity}
+    if extra and metric in extra:
+        values = extra[metric](twin, now)
+        return {s.id: float(values[s.id]) for s in shapes if s.id in values}
     return {}
 
 
@@ -186,111 +162,23 @@ def colours(metric: str, shapes: list[BuildingShape], values: dict[str, float]) 
 
 
 # -- point layers -----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Marker:
-    """One point on the map: where (lat, lon), what (id, type, name) and, for live layers, its value."""
-
-    id: str
-    type: str
-    name: str
-    lat: float
-    lon: float
-    value: float | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        """The marker as the map's JavaScript reads it."""
-        return {"id": self.id, "type": self.type, "name": self.name, "lat": self.lat, "lon": self.lon,
-                "value": self.value}
-
-
-def _centre(e: Entity) -> tuple[float, float] | None:
-    geometry = e.geo.get("location")
-    if geometry is None:
-        return None
-    c = shape(geometry).centroid
-    return (round(c.y, 7), round(c.x, 7))
-
-
-def parking_markers(twin: Twin, lang: str = "zh", now: datetime | None = None) -> list[Marker]:
-    """Every car park at the centre of its lot, valued with its newest ``availableSpotNumber`` (``None`` when it
-    has no reading in the last two days). Two store questions."""
-    if "OffStreetParking" not in twin.types:
-        return []
-    free = latest_by_entity(twin, "OffStreetParking", "availableSpotNumber", now)
-    out = []
-    for e in twin.query(types=["OffStreetParking"], limit=BUILDINGS_LIMIT).entities:
-        centre = _centre(e)
-        if centre is not None:
-            out.append(Marker(e.id, e.type, display_name(e, lang), centre[0], centre[1], free.get(e.id)))
+def layer_points(console: Console, lang: str, live: bool | None = None,
+                 now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The packs' point layers (all, or only the ``live`` ones, or only the static ones) as the map's JavaScript
+    reads them, names and labels in ``lang``: ``{layer: [marker + label]}``."""
+    twin = console.twin
+    out: dict[str, list[dict[str, Any]]] = {}
+    for _, layer in console.layers:
+        if live is not None and layer.live != live:
+            continue
+        out[layer.name] = [{**m.as_json(), "label": layer.label(twin, m, lang)}
+                           for m in layer.markers(twin, lang, now)]
     return out
 
 
-def shuttle_markers(twin: Twin, lang: str = "zh", now: datetime | None = None) -> list[Marker]:
-    """Every vehicle where its newest ``lon``/``lat`` readings (last two days) put it; vehicles with no position
-    reading are left out (the map does not guess). Three store questions, for all vehicles at once."""
-    if "Vehicle" not in twin.types:
-        return []
-    lons = latest_by_entity(twin, "Vehicle", "lon", now)
-    lats = latest_by_entity(twin, "Vehicle", "lat", now)
-    ids = sorted(set(lons) & set(lats))
-    if not ids:
-        return []
-    found = twin.get_many(ids)
-    return [Marker(i, "Vehicle", display_name(found[i], lang) if i in found else i.rsplit(":", 1)[-1],
-                   lats[i], lons[i]) for i in ids]
-
-
-STATION_TYPES = ("EVChargingStation", "HydrogenStation")
-
-
-def station_markers(twin: Twin, lang: str = "zh") -> list[Marker]:
-    """EV charging and hydrogen stations at their own location (a polygon's centroid), or — when they have none —
-    at the centroid of what contains them (their building or site)."""
-    types = [t for t in STATION_TYPES if t in twin.types]
-    if not types:
-        return []
-    stations = twin.query(types=types, limit=BUILDINGS_LIMIT, order_by=["type", "id"]).entities
-    parents = {rel.targets[0] for e in stations if e.geo.get("location") is None
-               for rel in [e.relationships.get("containedIn")] if rel is not None and rel.targets}
-    found = twin.get_many(sorted(parents)) if parents else {}
-    out = []
-    for e in stations:
-        centre = _centre(e)
-        if centre is None:
-            rel = e.relationships.get("containedIn")
-            parent = found.get(rel.targets[0]) if rel is not None and rel.targets else None
-            centre = _centre(parent) if parent is not None else None
-        if centre is not None:
-            out.append(Marker(e.id, e.type, display_name(e, lang), centre[0], centre[1]))
-    return out
-
-
-def meter_markers(twin: Twin, lang: str = "zh") -> list[Marker]:
-    """Metered places: one point per entity that contains meters (a building, a station), at its centroid, valued
-    with how many meters it holds. Meters carry no geometry of their own, and a dot per meter would stack dozens
-    on one spot; the point opens the building, whose page lists its meters. Two store questions."""
-    meters = twin.query(types=["Meter"], limit=BUILDINGS_LIMIT).entities
-    counts: dict[str, int] = {}
-    for m in meters:
-        parent = m.target("containedIn")
-        if parent is not None:
-            counts[parent] = counts.get(parent, 0) + 1
-    found = twin.get_many(sorted(counts)) if counts else {}
-    out = []
-    for pid, n in sorted(counts.items()):
-        parent = found.get(pid)
-        centre = _centre(parent) if parent is not None else None
-        if parent is not None and centre is not None:
-            out.append(Marker(pid, parent.type, display_name(parent, lang), centre[0], centre[1], float(n)))
-    return out
-
-
-def live_layers(twin: Twin, now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
-    """The map's live layers (parking, shuttles) for every open map at once: the live hub's topic. Names are left
-    to the page (they are in the user's language and do not change)."""
-    now = now or datetime.now(SHANGHAI)
-    return {"parking": [m.as_json() for m in parking_markers(twin, "zh", now)],
-            "shuttles": [m.as_json() for m in shuttle_markers(twin, "zh", now)]}
+def live_layers(console: Console, lang: str) -> Callable[[Twin], dict[str, list[dict[str, Any]]]]:
+    """The live hub's compute for the live layers in ``lang`` (one answer per tick for every open map)."""
+    return lambda twin: layer_points(console, lang, live=True, now=datetime.now(SHANGHAI))
 
 
 def date_range() -> tuple[date, date]:
@@ -308,14 +196,15 @@ def index_day(index: int) -> date:
     return date_range()[0] + timedelta(days=int(index))
 
 
-def map_collection(twin: Twin, lang: str, now: datetime | None = None) -> dict[str, Any]:
+def map_collection(twin: Twin, lang: str, now: datetime | None = None,
+                   extra: Mapping[str, MetricValues] | None = None) -> dict[str, Any]:
     """The map's GeoJSON (:func:`lingang_twin.console.data.map_features`) with each building's metrics as
-    properties (``floorArea``, ``energyIntensity``; absent when not available), so that the browser recolours
-    the buildings by any metric without another request."""
+    properties (``floorArea`` and the packs' metrics in ``extra``; absent when not available), so that the browser
+    recolours the buildings by any metric without another request."""
     from lingang_twin.console.data import map_features
 
     collection = map_features(twin, lang)
-    intensity = electricity_intensity_today(twin, now)
+    measured = {name: values(twin, now) for name, values in (extra or {}).items()}
     ids = [f["properties"]["id"] for f in collection["features"] if f["properties"]["type"] == "Building"]
     found = twin.get_many(ids) if ids else {}
     for f in collection["features"]:
@@ -326,6 +215,7 @@ def map_collection(twin: Twin, lang: str, now: datetime | None = None) -> dict[s
         area = _number(e, "floorArea")
         if area is not None:
             props["floorArea"] = area
-        if props["id"] in intensity:
-            props["energyIntensity"] = round(intensity[props["id"]], 5)
+        for name, values in measured.items():
+            if props["id"] in values:
+                props[name] = round(float(values[props["id"]]), 5)
     return collection

@@ -1,17 +1,11 @@
-"""The console's state and its page registry — the hook through which packs add pages.
+"""The console's state and its page registry: where the packs' parts land (pages, tiles, layers, metrics,
+panels, words), rendered generically — the console knows no pack by name.
 
-A pack does not import the console (arrows point down): its ``Pack.hooks["console"]`` is a function that receives
-``register_page`` and calls it::
-
-    def console_pages(register_page):
-        register_page("/mobility", "出行", "Mobility", build_mobility_page, icon="commute")
-
-    def build_mobility_page(page):          # page: a PageContext (duck-typed on the pack's side)
-        from nicegui import ui
-        ui.label(page.tr("停车场", "Car parks"))
-
-The builder gets a :class:`PageContext`: the twin, the user's language, ``tr(zh, en)``, ``url`` / ``entity_url``
-for links, and ``live(name, compute, listener)`` to receive a shared answer from the live hub after every tick.
+A pack does not import the console (arrows point down): it declares :class:`~lingang_twin.core.packs.
+ConsolePageSpec` pages in its ``Pack`` and each builder receives a :class:`PageContext` (which satisfies the core's
+``PageContext`` Protocol): the twin, the user's language, the pack's validated ``config``, ``tr(zh, en)``, ``url`` /
+``entity_url`` for links, and ``live(name, compute, listener)`` to receive a shared answer from the live hub after
+every tick.
 
 Links and the mount path. NiceGUI (3.x) serves its pages below the path it is mounted at (``/console``) and adds
 that path itself, in the browser, to every target that starts with ``/``: ``ui.link`` (``link.js``:
@@ -34,6 +28,7 @@ from urllib.parse import quote
 
 from lingang_twin.console.i18n import Lang, pick, text
 from lingang_twin.console.live import LiveHub
+from lingang_twin.core.packs import BuildingMetric, Installed, MapLayer, Tile
 from lingang_twin.core.twin import Twin
 from lingang_twin.settings import Settings
 
@@ -61,18 +56,31 @@ class Console:
     hub: LiveHub
     pages: list[ConsolePage] = field(default_factory=list)
     page_factory: Callable[[ConsolePage], None] | None = None
-    # The energy pack's deployment settings (EnergyConfig), set by the face that serves the console; its page
-    # reads them. Typed loosely so that the console does not import the pack.
-    energy_config: Any = None
-    # ``carbon_today(twin, energy_config) -> kg | None`` from the pack that knows emission factors, if any.
-    carbon_today: Any = None
-    # ``energy_today(twin, energy_config, now) -> [(carrier, value, unit)] | None`` from the pack that owns the
-    # carriers' units (one unit per carrier on every page), if any.
-    energy_today: Any = None
-    # ``panel(page, entity)`` of each pack that adds a section to entity pages (``Pack.hooks["entity_panel"]``).
+    # Each pack's validated configuration by pack name (validated once at start-up; ``None``: none given). Every
+    # part of a pack drawn here — pages, tiles, layers, metrics, panels — receives its own pack's.
+    configs: dict[str, Any] = field(default_factory=dict)
+    # The packs' descriptions, each with its pack's name, in pack order.
+    tiles: list[tuple[str, Tile]] = field(default_factory=list)
+    layers: list[tuple[str, MapLayer]] = field(default_factory=list)
+    metrics: list[tuple[str, BuildingMetric]] = field(default_factory=list)
+    # ``panel(page, entity)`` of each pack that adds a section to entity pages, bound to its pack's context.
     entity_panels: list[Callable[[Any, Any], Awaitable[None] | None]] = field(default_factory=list)
     # Words packs bring for the console's own tables (type and property names): key → (中文, English).
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def add_packs(self, installed: Installed) -> None:
+        """Take in every part the ``installed`` packs describe (pages are registered through ``page_factory``)."""
+        for pack in installed.packs:
+            self.configs.setdefault(pack.name, installed.config(pack.name))
+            for spec in pack.pages:
+                self.register_page(spec.path, spec.title[0], spec.title[1], _for_pack(spec.build, pack.name),
+                                   icon=spec.icon)
+            self.tiles.extend((pack.name, t) for t in pack.tiles)
+            self.layers.extend((pack.name, layer) for layer in pack.layers)
+            self.metrics.extend((pack.name, m) for m in pack.metrics)
+            self.entity_panels.extend(_for_pack(panel, pack.name) for panel in pack.panels)
+            if pack.words is not None:
+                self.labels.update(pack.words())
 
     def url(self, path: str) -> str:
         """A URL inside the console, as NiceGUI's links, ``navigate.to`` and downloads want it: the path below
@@ -100,11 +108,24 @@ class Console:
 
 @dataclass
 class PageContext:
-    """What a page builder gets: the twin, the user's language and helpers for text, links and live data."""
+    """What a page builder gets: the twin, the user's language, the configuration of the pack whose page (or
+    panel) it is, and helpers for text, links and live data."""
 
     console: Console
     lang: Lang
     _unsubscribe: list[Callable[[], None]] = field(default_factory=list)
+    pack: str | None = None
+
+    @property
+    def config(self) -> Any:
+        """The validated configuration of the pack this context was made for (``None``: none given, or a page
+        of the console's own)."""
+        return None if self.pack is None else self.console.configs.get(self.pack)
+
+    def for_pack(self, name: str) -> PageContext:
+        """This page's context as seen by pack ``name`` (its configuration); subscriptions are shared, so they
+        end with the page."""
+        return PageContext(self.console, self.lang, self._unsubscribe, name)
 
     @property
     def twin(self) -> Twin:
@@ -146,6 +167,15 @@ class PageContext:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
+
+
+def _for_pack(part: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """``part(ctx, *args)`` called with the context of pack ``name`` (so that it reads its own configuration)."""
+
+    def bound(ctx: PageContext, *args: Any) -> Any:
+        return part(ctx.for_pack(name), *args)
+
+    return bound
 
 
 async def call_builder(builder: PageBuilder, ctx: PageContext) -> None:

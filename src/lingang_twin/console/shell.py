@@ -56,7 +56,11 @@ def _header(console: Console, ctx: PageContext, active: str) -> None:
             ui.icon("schedule")
             ui.label(ctx.text("app.clock")).classes("text-xs")  # no fading: white on primary is 3:1 already
             clock = ui.label(clock_text()).classes("font-mono").props('data-testid="clock"')
-        ctx._unsubscribe.append(console.hub.on_tick(lambda now: clock.set_text(clock_text(now))))
+
+        def tick(now: datetime) -> None:
+            clock.set_text(clock_text(now))
+
+        ctx._unsubscribe.append(console.hub.on_tick(tick))
         dark = ui.dark_mode().bind_value(app.storage.user, "dark")
         ui.switch(ctx.text("theme.dark")).bind_value(dark).props("dense color=white keep-color") \
             .classes("text-white").tooltip(ctx.text("theme.tip"))

@@ -1,34 +1,326 @@
-"""The one hook through which a pack joins a twin.
+"""The pack contract: how a pack (energy, mobility, operations …) joins a twin and its faces.
 
-A pack (energy, operations, mobility, innovation …) is a folder with one small entry point: a module-level
-``PACK = Pack(...)``. Its ``setup(twin)`` registers the pack's entity types; its ``hooks`` hand faces what they
-need (``"api"``: a factory returning a FastAPI router, ``"console"``: a page registration function), by name, so
-the core never imports a face and no face imports a pack's insides. Faces decide which packs to load, explicitly:
-no import-time discovery.
+A pack is a folder with one entry point, a module-level ``PACK = Pack(...)``. Like the store contract
+(:mod:`lingang_twin.core.store`), this module only *describes*: a pack declares what it brings — its entity types
+(``setup``), its configuration model, its routes, console pages, CLI command group, checks, and **descriptions**
+that the faces render generically (overview tiles, map layers, building metrics, entity-page panels, words in
+中文 and English) — and each face (API, console, CLI) renders those descriptions without knowing any pack by name,
+the way a Home Assistant integration describes its sensors and one generic class draws them.
+
+Arrows: the core imports no face and no pack. Parts that need a face's types (``APIRouter``, ``typer.Typer``) are
+named here only for type checkers; a page builder receives a :class:`PageContext`, a Protocol the console's own
+context satisfies.
+
+Configuration is validated **once**, at start-up (:func:`configure`), and the same object is handed to the API
+router, the console (pages, tiles, panels) and the CLI. ``None`` means the deployment configured nothing: the pack
+then falls back to its own defaults (the energy pack: the settings stored in the twin).
+
+Faces decide which packs to load, explicitly (no import-time discovery); :func:`install` puts them in dependency
+order (``requires``), refusing a missing pack or a cycle with a clear error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+
+from lingang_twin.core.errors import ValidationError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    import typer
+    from fastapi import APIRouter
+
+    from lingang_twin.core.model import Entity
     from lingang_twin.core.twin import Twin
+
+Words = tuple[str, str]
+"""A text in both languages: (简体中文, English)."""
+
+
+def pick(words: Words, lang: str) -> str:
+    """``words`` in ``lang`` ("zh" or "en")."""
+    return words[0] if lang == "zh" else words[1]
+
+
+# -- what a face hands a pack -----------------------------------------------------------------------------------
+class PageContext(Protocol):
+    """What a pack's console page, panel or tile receives (the console's own context satisfies it): the twin,
+    the user's language, this pack's validated configuration, and helpers for words, links and live data."""
+
+    @property
+    def twin(self) -> Twin:
+        """The twin the console shows."""
+        ...
+
+    @property
+    def lang(self) -> str:
+        """The user's language: "zh" or "en"."""
+        ...
+
+    @property
+    def config(self) -> Any:
+        """The validated configuration of the pack whose page or panel is being built (``None``: none given)."""
+        ...
+
+    def tr(self, zh: str, en: str) -> str:
+        """``zh`` or ``en`` by the user's language."""
+        ...
+
+    def text(self, key: str, **values: object) -> str:
+        """A message of the console's own table."""
+        ...
+
+    def url(self, path: str) -> str:
+        """A URL inside the console (for links, navigation and downloads)."""
+        ...
+
+    def js_url(self, path: str) -> str:
+        """A JavaScript expression for the browser URL of ``path``."""
+        ...
+
+    def entity_url(self, entity_id: str) -> str:
+        """The URL of an entity's page."""
+        ...
+
+    def live(self, name: str, compute: Callable[[Twin], Any], listener: Callable[[Any], Any]) -> None:
+        """Receive ``compute(twin)`` after every tick of the live hub (computed once for every open page)."""
+        ...
+
+    def on_entities(self, listener: Callable[[set[str]], Any]) -> None:
+        """Receive the ids of entities that changed since the last tick."""
+        ...
+
+
+class CliContext(Protocol):
+    """What a pack's CLI command group receives from the CLI face."""
+
+    def open_twin(self, db: Path) -> Twin:
+        """Open the twin in ``db`` with every pack installed (a TwinError becomes one line and exit code 2)."""
+        ...
+
+    def config(self) -> Any:
+        """This pack's configuration from the deployment's settings, validated once (``None``: none given)."""
+        ...
+
+    def fail(self, message: str) -> NoReturn:
+        """One line on stderr, exit code 2."""
+        ...
+
+
+# -- descriptions the faces render ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TileValue:
+    """What a tile shows now: ``figure`` (one big number, already formatted, with ``figure_id`` as its test id),
+    ``lines`` (label, formatted value) and a ``caption`` — any of them may be left out."""
+
+    figure: str | None = None
+    lines: Sequence[tuple[Words, str]] = ()
+    caption: Words | None = None
+    figure_id: str | None = None
 
 
 @dataclass(frozen=True)
-class Pack:
-    """A pack's description: ``name`` (a Python identifier), ``label`` (中文, English), ``setup(twin)`` registering
-    its types, and ``hooks`` for the faces."""
+class Tile:
+    """An overview tile: ``compute(twin, config, now)`` answers its :class:`TileValue`, or ``None`` when it is not
+    available (``unavailable`` says why) — never a made-up number. ``link`` is a console path."""
 
     name: str
-    label: tuple[str, str]
+    title: Words
+    compute: Callable[[Twin, Any, datetime], TileValue | None]
+    unavailable: Words = ("暂无数据", "no data yet")
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class Marker:
+    """One point on the map: where (lat, lon), what (id, type, name in the asked language) and its value."""
+
+    id: str
+    type: str
+    name: str
+    lat: float
+    lon: float
+    value: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The marker as the map's JavaScript reads it."""
+        return {"id": self.id, "type": self.type, "name": self.name, "lat": self.lat, "lon": self.lon,
+                "value": self.value}
+
+
+@dataclass(frozen=True)
+class MapLayer:
+    """A point layer of the map: ``markers(twin, lang, now)`` (names in ``lang``) and ``label(twin, marker,
+    lang)`` its tooltip. A ``live`` layer is recomputed by the live hub after every tick."""
+
+    name: str
+    title: Words
+    colour: str
+    markers: Callable[[Twin, str, datetime | None], list[Marker]]
+    label: Callable[[Twin, Marker, str], str]
+    live: bool = False
+    permanent_labels: bool = False
+    radius: int = 6
+
+
+@dataclass(frozen=True)
+class BuildingMetric:
+    """A number buildings can be coloured by on the map and in 3D: ``values(twin, config, now)`` by building id
+    (a building without a value is absent, shown as "not available")."""
+
+    name: str
+    title: Words
+    unit: Words
+    values: Callable[[Twin, Any, datetime | None], Mapping[str, float]]
+
+
+EntityPanel = Callable[["PageContext", "Entity"], Awaitable[None] | None]
+"""A section a pack adds to every entity page (it draws nothing for an entity it has nothing to say about)."""
+PageBuilder = Callable[["PageContext"], Awaitable[None] | None]
+
+
+@dataclass(frozen=True)
+class ConsolePageSpec:
+    """A console page of a pack: its path (below the console's mount), title, builder and icon."""
+
+    path: str
+    title: Words
+    build: PageBuilder
+    icon: str = "extension"
+
+
+Check = Callable[["Twin", Any, datetime], Iterable[object]]
+"""A producer of findings: ``check(twin, config, now)`` yields what it found (the core's findings)."""
+
+
+# -- the pack ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Pack:
+    """A pack's description. ``name`` is a Python identifier; ``label`` (中文, English); ``setup(twin)`` registers
+    its entity types (idempotent); ``requires`` names the packs it builds on. ``config_model`` validates the
+    deployment's settings once (:func:`configure`). The faces' parts: ``api(config)`` a FastAPI router,
+    ``pages``, ``cli(context)`` a typer command group mounted as ``lingang-twin <name>``, ``tiles``, ``layers``,
+    ``metrics``, ``panels``, ``words`` (keys ``prop.<name>`` and ``value.<property>.<value>``), ``checks``, and
+    ``demo(twin, seed)`` its part of the demo district."""
+
+    name: str
+    label: Words
     setup: Callable[[Twin], None]
-    hooks: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    requires: tuple[str, ...] = ()
+    config_model: type[BaseModel] | None = None
+    api: Callable[[Any], APIRouter] | None = None
+    pages: Sequence[ConsolePageSpec] = ()
+    cli: Callable[[CliContext], typer.Typer] | None = None
+    tiles: Sequence[Tile] = ()
+    layers: Sequence[MapLayer] = ()
+    metrics: Sequence[BuildingMetric] = ()
+    panels: Sequence[EntityPanel] = ()
+    words: Callable[[], Mapping[str, Words]] | None = None
+    checks: Sequence[Check] = ()
+    demo: Callable[[Twin, int], None] | None = None
 
 
-def install(twin: Twin, packs: list[Pack]) -> None:
-    """Set up ``packs`` on ``twin`` in order (each pack's ``setup`` must be idempotent)."""
-    for pack in packs:
+@dataclass(frozen=True)
+class Installed:
+    """Packs in dependency order with their validated configurations: what every face receives."""
+
+    packs: tuple[Pack, ...]
+    configs: Mapping[str, BaseModel | None] = field(default_factory=dict)
+
+    def config(self, name: str) -> BaseModel | None:
+        """The validated configuration of pack ``name`` (``None``: none given)."""
+        return self.configs.get(name)
+
+    def words(self) -> dict[str, Words]:
+        """Every pack's words, merged."""
+        out: dict[str, Words] = {}
+        for pack in self.packs:
+            if pack.words is not None:
+                out.update(pack.words())
+        return out
+
+
+def ordered(packs: Iterable[Pack]) -> tuple[Pack, ...]:
+    """``packs`` so that each comes after the packs it ``requires`` (otherwise in the given order). A required
+    pack that is not in the list, two packs of one name, or a cycle is a ValidationError naming them."""
+    given = list(packs)
+    by_name: dict[str, Pack] = {}
+    for pack in given:
+        if pack.name in by_name and by_name[pack.name] is not pack:
+            raise ValidationError("packs", "duplicate", f"two packs are named {pack.name!r} / 包名重复")
+        by_name[pack.name] = pack
+    out: list[Pack] = []
+    state: dict[str, str] = {}
+
+    def visit(pack: Pack, path: tuple[str, ...]) -> None:
+        if state.get(pack.name) == "done":
+            return
+        if state.get(pack.name) == "visiting":
+            cycle = " → ".join((*path[path.index(pack.name):], pack.name))
+            raise ValidationError("packs", "cycle", f"packs require each other in a cycle: {cycle} / 包依赖成环")
+        state[pack.name] = "visiting"
+        for needed in pack.requires:
+            if needed not in by_name:
+                raise ValidationError("packs", "missing", f"pack {pack.name!r} requires pack {needed!r}, which is "
+                                      f"not loaded / 缺少依赖包")
+            visit(by_name[needed], (*path, pack.name))
+        state[pack.name] = "done"
+        out.append(pack)
+
+    for pack in by_name.values():
+        visit(pack, ())
+    return tuple(out)
+
+
+def configure(packs: Iterable[Pack], raw: Mapping[str, Any] | None = None) -> Installed:
+    """Validate each pack's configuration in ``raw`` (pack name → mapping, or an already validated model) with
+    its ``config_model``, once; packs in dependency order. A bad value is a ValidationError whose field is
+    ``<pack>_config.<setting>``; configuration for an unknown pack, or for a pack that takes none, is refused."""
+    from lingang_twin.core.types import model_errors_to_validation
+
+    chosen = ordered(packs)
+    names = {p.name for p in chosen}
+    raw = dict(raw or {})
+    for name in raw:
+        if name not in names:
+            raise ValidationError(f"{name}_config", "unknown-pack", f"configuration for pack {name!r}, which is "
+                                  f"not loaded / 未加载该包")
+    configs: dict[str, BaseModel | None] = {}
+    for pack in chosen:
+        value = raw.get(pack.name)
+        if value is None:
+            configs[pack.name] = None
+            continue
+        if pack.config_model is None:
+            raise ValidationError(f"{pack.name}_config", "no-config", f"pack {pack.name!r} takes no configuration")
+        if isinstance(value, pack.config_model):
+            configs[pack.name] = value
+            continue
+        try:
+            configs[pack.name] = pack.config_model.model_validate(value)
+        except PydanticValidationError as err:
+            raise model_errors_to_validation(err, f"{pack.name}_config") from None
+    return Installed(chosen, configs)
+
+
+def install(twin: Twin, packs: Iterable[Pack] | Installed, raw: Mapping[str, Any] | None = None) -> Installed:
+    """Set up ``packs`` on ``twin`` in dependency order (each ``setup`` must be idempotent) and validate their
+    configurations (:func:`configure`; ignored when ``packs`` is already :class:`Installed`)."""
+    installed = packs if isinstance(packs, Installed) else configure(packs, raw)
+    for pack in installed.packs:
         pack.setup(twin)
+    return installed
+
+
+def as_installed(packs: Iterable[Pack] | Installed | None, raw: Mapping[str, Any] | None = None) -> Installed:
+    """``packs`` as :class:`Installed` (validating ``raw`` when given plain packs); none: no pack."""
+    if isinstance(packs, Installed):
+        return packs
+    return configure(packs or [], raw)

@@ -1,9 +1,9 @@
-"""The energy pack's REST routes, handed to the API face through ``PACK.hooks["api"]``.
+"""The energy pack's REST routes, handed to the API face through ``PACK.api``.
 
 The pack imports no face: the factory builds a plain FastAPI router that finds the twin on ``request.app.state``
 (where ``create_app`` puts it) and raises the core's exception tree, which the face turns into problem+json.
-A deployment's overrides of the figures (:class:`~.factors.EnergyConfig`) are read from
-``request.app.state.energy_config`` when the face sets it.
+A deployment's overrides of the figures (:class:`~.factors.EnergyConfig`, validated once at start-up) are handed
+to :func:`router`, which gives them to every request of its own routes.
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ def _optional_instant(text: str | None, field: str) -> datetime | None:
 
 
 def _config(request: Request) -> EnergyConfig | dict[str, Any] | None:
-    """The energy settings in force: the deployment's, when the face set them (``app.state.energy_config``),
-    else those stored in the twin (:func:`.settings.config_in_force`)."""
-    return config_in_force(request.app.state.twin, getattr(request.app.state, "energy_config", None))
+    """The energy settings in force: the deployment's (handed to :func:`router`), else those stored in the twin
+    (:func:`.settings.config_in_force`)."""
+    return config_in_force(request.app.state.twin, getattr(request.state, "energy_config", None))
 
 
 def figures(
@@ -64,10 +64,16 @@ def figures(
 Figures = Annotated[dict[str, Any], Depends(figures)]
 
 
-def router() -> APIRouter:
+def router(config: EnergyConfig | None = None) -> APIRouter:
     """The router (below ``/api/v1/energy``): ``account``, ``report``, ``tenants``, ``quality``, ``quality/alerts``
-    (POST), ``baseline``, ``savings``, ``weather-normalised``, ``gapfill``, ``forecast``, ``intensity``."""
-    r = APIRouter(prefix="/api/v1/energy", tags=["energy"])
+    (POST), ``baseline``, ``savings``, ``weather-normalised``, ``gapfill``, ``forecast``, ``intensity``; ``config``
+    is the deployment's validated settings (``None``: those stored in the twin)."""
+
+    def bind(request: Request) -> None:
+        # A router-level dependency runs before each route's own, so ``_config`` finds the settings on the request.
+        request.state.energy_config = config
+
+    r = APIRouter(prefix="/api/v1/energy", tags=["energy"], dependencies=[Depends(bind)])
 
     @r.get("/account", summary="Energy account of an entity for a month / 月度能耗核算")
     def get_account(

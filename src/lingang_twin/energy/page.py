@@ -17,7 +17,7 @@ builder draws with NiceGUI (imported lazily) from the page context (``page.twin`
 * the meters' data-quality findings of the last three days (:func:`.quality.check_meters`), linked to the meters;
 * monthly report downloads (HTML, XLSX, PDF; :mod:`.reports`).
 
-The deployment's :class:`~.factors.EnergyConfig` is read from the console's ``energy_config`` attribute when the
+The deployment's :class:`~.factors.EnergyConfig` is read from the page context's ``config`` (the pack contract) when the
 deployment sets one. Without it, figures that need a CO₂ factor the tables lack (water, hydrogen) are not shown:
 the page names the setting to configure instead — consumption and kgce need no CO₂ factor and are still shown.
 """
@@ -295,9 +295,9 @@ def missing_factors(twin: Twin, district: str, config: EnergyConfig | None,
 
 
 def page_config(page: Any) -> EnergyConfig | None:
-    """The energy settings in force on a console page, as an EnergyConfig: the deployment's (the console's
-    ``energy_config``), else those stored in the twin (:func:`.settings.config_in_force`; the demo's)."""
-    config = config_in_force(page.twin, getattr(getattr(page, "console", None), "energy_config", None))
+    """The energy settings in force on a console page, as an EnergyConfig: the deployment's (the page context's
+    ``config``), else those stored in the twin (:func:`.settings.config_in_force`; the demo's)."""
+    config = config_in_force(page.twin, getattr(page, "config", None))
     if config is not None and not isinstance(config, EnergyConfig):
         config = EnergyConfig.model_validate(config)
     return config

@@ -1,17 +1,22 @@
 """The mobility pack (出行): smart parking, the driverless shuttle, and later truck platoons.
 
-Entry point: ``PACK``. Its ``setup(twin)`` registers the pack's entity types (see :mod:`.types`).
+Entry point: ``PACK`` (:class:`~lingang_twin.core.packs.Pack`). Its ``setup(twin)`` registers the pack's entity
+types (see :mod:`.types`); :mod:`.faces` describes its overview tiles and map layers, :mod:`.page` its console
+page, :mod:`.cli` its command group (``lingang-twin mobility …``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lingang_twin.core.packs import Pack
-from lingang_twin.mobility.page import console_pages
+from lingang_twin.core.packs import ConsolePageSpec, Pack, PageContext, Words
+from lingang_twin.mobility.faces import LAYERS, TILES
 from lingang_twin.mobility.types import register_mobility_types
 
 if TYPE_CHECKING:
+    import typer
+
+    from lingang_twin.core.packs import CliContext
     from lingang_twin.core.twin import Twin
 
 
@@ -20,9 +25,9 @@ def setup(twin: Twin) -> None:
     register_mobility_types(twin)
 
 
-def labels() -> dict[str, tuple[str, str]]:
-    """The ``labels`` hook: this pack's property names (``prop.<name>``) and enumerated values
-    (``value.<property>.<value>``) in Chinese and English, for the console's pages."""
+def words() -> dict[str, Words]:
+    """This pack's property names (``prop.<name>``) and enumerated values (``value.<property>.<value>``) in
+    Chinese and English."""
     from lingang_twin.mobility.types import PROPERTY_LABELS, VALUE_LABELS
 
     return {**{f"prop.{name}": pair for name, pair in PROPERTY_LABELS.items()},
@@ -30,6 +35,20 @@ def labels() -> dict[str, tuple[str, str]]:
                for value, pair in values.items()}}
 
 
-PACK = Pack("mobility", ("出行", "Mobility"), setup, hooks={"console": console_pages, "labels": labels})
+def _page(ctx: PageContext) -> None:
+    from lingang_twin.mobility.page import build_page
+
+    build_page(ctx)
+
+
+def _cli(ctx: CliContext) -> typer.Typer:
+    from lingang_twin.mobility.cli import commands
+
+    return commands(ctx)
+
+
+PACK = Pack("mobility", ("出行", "Mobility"), setup,
+            pages=(ConsolePageSpec("/mobility", ("出行", "Mobility"), _page, icon="commute"),),
+            cli=_cli, tiles=TILES, layers=LAYERS, words=words)
 
 __all__ = ["PACK", "setup"]

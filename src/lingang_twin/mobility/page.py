@@ -1,19 +1,19 @@
 """The mobility pack's console page (出行): car parks and their latest free spots, live.
 
-It reaches the console only through ``PACK.hooks["console"]`` (:func:`console_pages`): the pack never imports the
-console. The builder gets the console's page context (``page.twin``, ``page.tr``, ``page.entity_url``,
-``page.live``) and draws with NiceGUI, imported here lazily so that the pack loads without it.
+It reaches the console only through ``PACK.pages`` (a :class:`~lingang_twin.core.packs.ConsolePageSpec`): the
+pack never imports the console. The builder gets the console's page context (``page.twin``, ``page.tr``,
+``page.entity_url``, ``page.live``) and draws with NiceGUI, imported here lazily so that the pack loads without it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
+    from lingang_twin.core.packs import PageContext
     from lingang_twin.core.twin import Twin
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -52,7 +52,7 @@ def car_parks(twin: Twin, now: datetime | None = None) -> list[CarPark]:
     return out
 
 
-def build_page(page: Any) -> None:
+def build_page(page: PageContext) -> None:
     """The car-park list, refreshed by the console's live hub."""
     from nicegui import ui
 
@@ -77,8 +77,3 @@ def build_page(page: Any) -> None:
 
     table(parks)
     page.live("mobility.car_parks", car_parks, table.refresh)
-
-
-def console_pages(register_page: Callable[..., Any]) -> None:
-    """The ``console`` hook: register this pack's pages with the console."""
-    register_page("/mobility", "出行", "Mobility", build_page, icon="commute")

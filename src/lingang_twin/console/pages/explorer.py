@@ -3,6 +3,8 @@ previous / next), see when each entity was last observed; each hit links to its 
 
 from __future__ import annotations
 
+from typing import Any
+
 from nicegui import run, ui
 
 from lingang_twin.console import data
@@ -35,7 +37,7 @@ async def build(ctx: PageContext, query: str = "", entity_type: str = "", page: 
     if entity_type not in types:
         entity_type = ""
     size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
-    state = {"q": query, "type": entity_type, "page": max(1, page), "size": size}
+    state: dict[str, Any] = {"q": query, "type": entity_type, "page": max(1, page), "size": size}
     with ui.row().classes("w-full items-end gap-4"):
         box = ui.input(ctx.text("entities.search"), value=query).props('clearable data-testid="search"') \
             .classes("w-96")
@@ -50,15 +52,18 @@ async def build(ctx: PageContext, query: str = "", entity_type: str = "", page: 
     @ui.refreshable
     async def results() -> None:
         offset = (state["page"] - 1) * state["size"]
-        entities, total = await run.io_bound(data.search, ctx.twin, state["q"], state["type"] or None,
-                                             state["size"], offset)
-        if entities is None:  # NiceGUI's io_bound answers None while the server shuts down
+        found = await run.io_bound(data.search, ctx.twin, state["q"], state["type"] or None, state["size"], offset)
+        if found is None:  # NiceGUI's io_bound answers None while the server shuts down
             return
+        entities, total = found
         if not entities and total and offset:  # a page past the end (a stale link): go to the last one
             state["page"] = pages_of(total, state["size"])
             offset = (state["page"] - 1) * state["size"]
-            entities, total = await run.io_bound(data.search, ctx.twin, state["q"], state["type"] or None,
-                                                 state["size"], offset)
+            found = await run.io_bound(data.search, ctx.twin, state["q"], state["type"] or None, state["size"],
+                                       offset)
+            if found is None:
+                return
+            entities, total = found
         shown.clear()
         if not entities:
             if ctx.twin.count() == 0:

@@ -1,14 +1,14 @@
 """The district map (孪生地图): zones, parcels and buildings as polygons coloured by lifecycle phase or by a metric
-(floor area, electricity today per m²), and toggleable point layers on top: car parks labelled with their free
-spots, the shuttles moving live, EV charging and hydrogen stations. Plain background (no basemap unless
-``LINGANG_TILE_URL`` names one).
+(floor area, and the metrics packs describe), and toggleable point layers on top — every layer a pack describes
+(``Pack.layers``: car parks with their free spots, shuttles moving live, stations …), drawn the same way. Plain
+background (no basemap unless ``LINGANG_TILE_URL`` names one).
 
 Why canvas and one GeoJSON layer: ten thousand DOM markers make Leaflet crawl; ten thousand circle markers on
 one canvas renderer pan smoothly. The features come in one request from the console's own endpoint
 (``/data/map.geojson``), not as ten thousand websocket messages; clicking a feature opens its entity page.
 Recolouring by a metric restyles the same layer in the browser (the metrics ride along as feature properties).
 The live layers are a few dozen points: they come from the live hub's topic (computed once per tick for every
-open map) and are redrawn in place.
+open map in one language) and are redrawn in place.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import Any
 from nicegui import events, run, ui
 
 from lingang_twin.console import layers
-from lingang_twin.console.labels import type_name
+from lingang_twin.console.i18n import pick
+from lingang_twin.console.labels import metric_names, metric_unit
 from lingang_twin.console.registry import PageContext
 from lingang_twin.console.shell import message
 
@@ -27,8 +28,6 @@ PHASE_COLOURS = layers.PHASE_COLOURS
 # The district's centre (Dishui Lake side of the IICZ), used until the features' bounds are known.
 CENTRE = (30.91, 121.92)
 LIVE_TOPIC = "map.live"
-OVERLAYS = ("parking", "shuttles", "stations", "meters")
-OVERLAY_COLOURS = {"parking": "#3949ab", "shuttles": "#d81b60", "stations": "#00897b", "meters": "#6d4c41"}
 
 _DRAW = """
 (async () => {
@@ -52,7 +51,7 @@ _DRAW = """
     return "#" + a.map((c, i) => Math.round(c + (b[i] - c) * t).toString(16).padStart(2, "0")).join("");
   };
   el.twinRange = {};
-  for (const m of ["floorArea", "energyIntensity"]) {
+  for (const m of %(metrics)s) {
     const vs = collection.features.map(f => f.properties[m]).filter(v => v !== undefined && v !== null);
     if (vs.length) el.twinRange[m] = [Math.min(...vs), Math.max(...vs)];
   }
@@ -82,8 +81,10 @@ _DRAW = """
 _OVERLAY = """
 (() => {
   const el = getElement(%(id)s);
-  const map = el.map;
-  const data = %(data)s, visible = %(visible)s, colours = %(colours)s, entity = %(entity)s;
+  const map = el && el.map;
+  // A live tick can arrive before Leaflet has built the map: skip it, the page sends every layer once it has.
+  if (!map) return;
+  const data = %(data)s, visible = %(visible)s, styles = %(styles)s, entity = %(entity)s;
   el.twinOverlays = el.twinOverlays || {};
   // Their own pane above the areas' canvas (whichever is drawn first), so points stay on top. SVG, not canvas:
   // a second canvas on top would swallow the clicks meant for the buildings below it (Leaflet hit-tests only
@@ -101,10 +102,9 @@ _OVERLAY = """
       if (!m) {
         m = markers[p.id] = L.circleMarker([p.lat, p.lon], {pane: "twinPoints", weight: 2,
               renderer: el.twinPointRenderer,
-              radius: name === "shuttles" ? 7 : name === "meters" ? 4 : 6, color: "#fff",
-              fillColor: colours[name], fillOpacity: 1});
+              radius: styles[name].radius, color: "#fff", fillColor: styles[name].colour, fillOpacity: 1});
         m.on("click", () => { window.location.href = entity + encodeURIComponent(p.id); });
-        m.bindTooltip(p.label, {permanent: name === "parking", direction: "top", offset: [0, -6]});
+        m.bindTooltip(p.label, {permanent: styles[name].permanent, direction: "top", offset: [0, -6]});
         group.addLayer(m);
       } else {
         m.setLatLng([p.lat, p.lon]);
@@ -130,34 +130,20 @@ class TwinMap(ui.leaflet):
     visible: dict[str, bool]
 
 
-def parking_points(ctx: PageContext, markers: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
-    """Car parks with their label in the user's language: name and free spots, or "not available"."""
-    out = []
-    for m in markers:
-        name = names.get(m["id"], m["name"])
-        label = ctx.text("map.free.na", name=name) if m["value"] is None else \
-            ctx.text("map.free", name=name, n=f"{m['value']:,.0f}")
-        out.append({**m, "label": label, "name": name})
-    return out
-
-
-def shuttle_points(markers: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
-    """Shuttles with their name in the user's language as their label."""
-    return [{**m, "name": names.get(m["id"], m["name"]), "label": names.get(m["id"], m["name"])} for m in markers]
-
-
 async def build(ctx: PageContext) -> None:
     """The map page."""
     ui.label(ctx.text("map.title")).classes("text-h5")
     count = await run.io_bound(lambda: ctx.twin.query(limit=0).total)
     if count == 0:
         message("info", ctx.text("empty.store"))
+    described = [layer for _, layer in ctx.console.layers]
+    names = [layer.name for layer in described]
     with ui.row().classes("w-full items-center gap-4"):
-        metric = ui.select({m: ctx.text(f"metric.{m}") for m in layers.METRICS}, value="phase",
+        metric = ui.select(metric_names(ctx), value="phase",
                            label=ctx.text("map.colour_by")).classes("w-56").mark("map-metric")
         ui.label(ctx.text("map.layers") + ":").classes("text-caption")
-        toggles = {name: ui.checkbox(ctx.text(f"map.layer.{name}"), value=True).mark(f"layer-{name}")
-                   .props(f'dense data-testid="layer-{name}"') for name in OVERLAYS}
+        toggles = {layer.name: ui.checkbox(pick(layer.title, ctx.lang), value=True).mark(f"layer-{layer.name}")
+                   .props(f'dense data-testid="layer-{layer.name}"') for layer in described}
     legend = ui.row().classes("items-center gap-4 text-caption")
 
     def draw_legend(chosen: str) -> None:
@@ -167,11 +153,11 @@ async def build(ctx: PageContext) -> None:
                 ui.label(ctx.text("map.legend"))
                 items = [(colour, ctx.text(f"phase.{phase}")) for phase, colour in PHASE_COLOURS.items()]
             else:
-                unit = ctx.text(f"metric.{chosen}.unit")
+                unit = metric_unit(ctx, chosen)
                 items = [(layers.scale_colour(0, 0, 1), ctx.text("legend.low", unit=unit)),
                          (layers.scale_colour(1, 0, 1), ctx.text("legend.high", unit=unit)),
                          (layers.NO_DATA_COLOUR, ctx.text("tile.na"))]
-            items += [(OVERLAY_COLOURS[name], ctx.text(f"map.layer.{name}")) for name in OVERLAYS]
+            items += [(layer.colour, pick(layer.title, ctx.lang)) for layer in described]
             for colour, label in items:
                 with ui.row().classes("items-center gap-1"):
                     ui.element("span").style(f"display:inline-block;width:12px;height:12px;background:{colour}")
@@ -188,34 +174,26 @@ async def build(ctx: PageContext) -> None:
     code = _DRAW % {"id": leaflet.id, "url": ctx.js_url(f"/data/map.geojson?lang={ctx.lang}"),
                     "colours": json.dumps(PHASE_COLOURS), "entity": ctx.js_url("/entity/"),
                     "none": json.dumps(layers.NO_DATA_COLOUR), "low": json.dumps(list(layers.SCALE_LOW)),
-                    "high": json.dumps(list(layers.SCALE_HIGH))}
+                    "high": json.dumps(list(layers.SCALE_HIGH)),
+                    "metrics": json.dumps([m for m in metric_names(ctx) if m != "phase"])}
 
-    # The point layers: stations and meters are static (drawn once), car parks and shuttles follow the live hub.
-    stations = await run.io_bound(layers.station_markers, ctx.twin, ctx.lang)
-    metered = await run.io_bound(layers.meter_markers, ctx.twin, ctx.lang)
-    parking = await run.io_bound(layers.parking_markers, ctx.twin, ctx.lang)
-    shuttles = await run.io_bound(layers.shuttle_markers, ctx.twin, ctx.lang)
-    names = {m.id: m.name for m in [*parking, *shuttles]}
-    leaflet.visible = {name: True for name in OVERLAYS}
-    leaflet.overlays = {
-        "parking": parking_points(ctx, [m.as_json() for m in parking], names),
-        "shuttles": shuttle_points([m.as_json() for m in shuttles], names),
-        "stations": [{**m.as_json(), "label": f"{m.name} · {type_name(ctx, m.type)}"} for m in stations],
-        "meters": [{**m.as_json(), "label": ctx.text("map.meters", name=m.name, n=f"{m.value:,.0f}")}
-                   for m in metered],
-    }
+    # The point layers: static ones are drawn once, live ones follow the live hub (one topic per language).
+    leaflet.visible = {name: True for name in names}
+    leaflet.overlays = await run.io_bound(layers.layer_points, ctx.console, ctx.lang) or {}
+    styles = {layer.name: {"colour": layer.colour, "radius": layer.radius, "permanent": layer.permanent_labels}
+              for layer in described}
+    live_names = tuple(layer.name for layer in described if layer.live)
     client = ui.context.client
 
-    def send(only: tuple[str, ...] = OVERLAYS) -> None:
+    def send(only: tuple[str, ...] = tuple(names)) -> None:
         client.run_javascript(_OVERLAY % {
             "id": leaflet.id, "data": json.dumps({k: leaflet.overlays[k] for k in only}, ensure_ascii=False),
-            "visible": json.dumps(leaflet.visible), "colours": json.dumps(OVERLAY_COLOURS),
+            "visible": json.dumps(leaflet.visible), "styles": json.dumps(styles),
             "entity": ctx.js_url("/entity/")})
 
     def live(value: dict[str, list[dict[str, Any]]]) -> None:
-        leaflet.overlays["parking"] = parking_points(ctx, value["parking"], names)
-        leaflet.overlays["shuttles"] = shuttle_points(value["shuttles"], names)
-        send(("parking", "shuttles"))
+        leaflet.overlays.update(value)
+        send(live_names)
 
     def toggle(name: str, e: events.ValueChangeEventArguments) -> None:
         leaflet.visible[name] = bool(e.value)
@@ -235,7 +213,8 @@ async def build(ctx: PageContext) -> None:
         client.run_javascript(code + f";getElement({leaflet.id}).twinMetric = {json.dumps(metric.value)};")
 
     ctx.on_entities(changed)
-    ctx.live(LIVE_TOPIC, layers.live_layers, live)
+    if live_names:
+        ctx.live(f"{LIVE_TOPIC}.{ctx.lang}", layers.live_layers(ctx.console, ctx.lang), live)
     await leaflet.initialized()
     ui.run_javascript(code)
     send()

@@ -1,4 +1,5 @@
-"""The overview (总览): the district at a glance, every tile linking to its page, refreshed by the live hub."""
+"""The overview (总览): the district at a glance, one tile per tile the packs describe (``Pack.tiles``), each
+linking to its page, refreshed by the live hub. The console draws every tile the same way and knows no pack."""
 
 from __future__ import annotations
 
@@ -7,66 +8,60 @@ from collections.abc import Callable
 from nicegui import ui
 
 from lingang_twin.console import data
+from lingang_twin.console.i18n import pick
 from lingang_twin.console.registry import PageContext
 from lingang_twin.console.shell import clock_text, message
+from lingang_twin.core.packs import Tile, TileValue
 from lingang_twin.core.twin import Twin
 
 TOPIC = "overview"
 
 
-def _fmt(value: float) -> str:
-    """Numbers as an operator reads them: thousands separated, no false precision."""
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
-
-
-def _tile(ctx: PageContext, key: str, testid: str, link: str | None) -> ui.element:
-    card = ui.card().classes("w-72 min-h-36").props(f'data-testid="tile-{testid}"')
+def _tile(ctx: PageContext, tile: Tile) -> ui.element:
+    card = ui.card().classes("w-72 min-h-36").props(f'data-testid="tile-{tile.name}"')
     with card:
-        if link is not None:
-            ui.link(ctx.text(key), link).classes("text-subtitle1 font-bold")
+        title = pick(tile.title, ctx.lang)
+        if tile.link is not None:
+            ui.link(title, ctx.url(tile.link)).classes("text-subtitle1 font-bold")
         else:
-            ui.label(ctx.text(key)).classes("text-subtitle1 font-bold")
+            ui.label(title).classes("text-subtitle1 font-bold")
     return card
 
 
-def _na(ctx: PageContext, why_key: str) -> None:
+def _na(ctx: PageContext, why: str) -> None:
     # grey-7, not grey-6: 4.6:1 on white (grey-6 is 2.7:1); the dark theme lightens it (console.theme)
     ui.label(ctx.text("tile.na")).classes("text-h5 text-grey-7")
-    ui.label(ctx.text(why_key)).classes("text-caption text-grey-7")
+    ui.label(why).classes("text-caption text-grey-7")
+
+
+def _value(ctx: PageContext, value: TileValue) -> None:
+    for label, shown in value.lines:
+        with ui.row().classes("w-full justify-between"):
+            ui.label(pick(label, ctx.lang))
+            ui.label(shown).classes("font-mono")
+    if value.figure is not None:
+        figure = ui.label(value.figure).classes("text-h4 font-mono")
+        if value.figure_id is not None:
+            figure.props(f'data-testid="{value.figure_id}"').mark(value.figure_id)
+    if value.caption is not None:
+        ui.label(pick(value.caption, ctx.lang)).classes("text-caption")
 
 
 def tiles(ctx: PageContext, view: data.Overview) -> None:
-    """Draw the tiles for ``view`` into the current container."""
+    """Draw the packs' tiles for ``view`` into the current container, then the console's placeholder for open
+    alerts (no pack answers it yet)."""
     with ui.row().classes("w-full gap-4"):
-        with _tile(ctx, "tile.energy", "energy", ctx.url("/entities?type=Meter")):
-            if view.energy is None:
-                _na(ctx, "tile.na.series")
-            else:
-                for c in view.energy:
-                    with ui.row().classes("w-full justify-between"):
-                        ui.label(ctx.text(f"carrier.{c.carrier}"))
-                        ui.label(f"{_fmt(c.value)} {c.unit}").classes("font-mono")
-        with _tile(ctx, "tile.carbon", "carbon", ctx.url("/energy") if ctx.console.carbon_today else None):
-            if view.carbon_kg is None:
-                _na(ctx, "tile.na.factors" if ctx.console.carbon_today else "tile.na.pack")
-            else:
-                ui.label(f"{_fmt(view.carbon_kg / 1000)} t").classes("text-h4 font-mono") \
-                    .props('data-testid="carbon"').mark("carbon")
-                ui.label(ctx.text("tile.carbon.basis")).classes("text-caption")
-        with _tile(ctx, "tile.alerts", "alerts", None):
-            _na(ctx, "tile.na.ops")
-        with _tile(ctx, "tile.parking", "parking", ctx.url("/mobility")):
-            if view.free_parking is None:
-                _na(ctx, "tile.na.series")
-            else:
-                ui.label(f"{view.free_parking:,}").classes("text-h4 font-mono").props('data-testid="free-parking"')
-                ui.label(ctx.text("tile.facilities", n=view.parking_facilities)).classes("text-caption")
-        with _tile(ctx, "tile.shuttles", "shuttles", ctx.url("/entities?type=Vehicle")):
-            if view.shuttles is None:
-                _na(ctx, "tile.na.series")
-            else:
-                ui.label(f"{view.shuttles}").classes("text-h4 font-mono")
-                ui.label(ctx.text("tile.vehicles")).classes("text-caption")
+        for _, tile in ctx.console.tiles:
+            with _tile(ctx, tile):
+                value = view.tiles.get(tile.name)
+                if value is None:
+                    _na(ctx, pick(tile.unavailable, ctx.lang))
+                else:
+                    _value(ctx, value)
+        if not any(tile.name == "alerts" for _, tile in ctx.console.tiles):
+            with ui.card().classes("w-72 min-h-36").props('data-testid="tile-alerts"'):
+                ui.label(ctx.text("tile.alerts")).classes("text-subtitle1 font-bold")
+                _na(ctx, ctx.text("tile.na.ops"))
 
 
 async def build(ctx: PageContext) -> None:
@@ -95,16 +90,10 @@ async def build(ctx: PageContext) -> None:
 
 
 def _compute(ctx: PageContext) -> Callable[[Twin], data.Overview]:
-    """The overview for the live hub, with the energy and carbon tiles from the pack that computes them when one
-    is loaded (the energy pack's hooks, with the deployment's energy settings)."""
-    carbon, energy = ctx.console.carbon_today, ctx.console.energy_today
-    settings = ctx.console.energy_config
+    """The overview for the live hub: every pack's tile with its pack's configuration, at one instant."""
+    console = ctx.console
 
     def compute(twin: Twin) -> data.Overview:
-        now = data.clock()  # one instant for every tile of this tick
-        return data.overview(
-            twin, now,
-            carbon=(lambda t: carbon(t, settings, now)) if carbon is not None else None,
-            energy=(lambda t: energy(t, settings, now)) if energy is not None else None)
+        return data.overview(twin, [(tile, console.configs.get(pack)) for pack, tile in console.tiles], data.clock())
 
     return compute

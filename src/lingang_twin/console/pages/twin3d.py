@@ -15,6 +15,7 @@ from typing import Any
 from nicegui import events, run, ui
 
 from lingang_twin.console import layers
+from lingang_twin.console.labels import metric_names, metric_unit
 from lingang_twin.console.registry import PageContext
 from lingang_twin.console.shell import message
 from lingang_twin.core.twin import SHANGHAI
@@ -39,9 +40,10 @@ async def build(ctx: PageContext) -> None:
     first, last = layers.date_range()
     today = min(max(_today(), first), last)
     state: dict[str, Any] = {"day": today, "metric": "phase", "shapes": [], "values": {}}
+    extra = layers.pack_metrics(ctx.console)  # the packs' metrics, each with its pack's configuration
 
     with ui.row().classes("w-full items-end gap-4"):
-        metric = ui.select({m: ctx.text(f"metric.{m}") for m in layers.METRICS}, value="phase",
+        metric = ui.select(metric_names(ctx), value="phase",
                            label=ctx.text("3d.colour_by")).classes("w-64").props('data-testid="metric-3d"').mark("metric-3d")
         day_input = ui.input(ctx.text("3d.date"), value=today.isoformat()).props(
             'type=date dense data-testid="date-3d"').classes("w-44").mark("date-3d")
@@ -71,7 +73,7 @@ async def build(ctx: PageContext) -> None:
                 items = [(c, ctx.text(f"phase.{p}")) for p, c in layers.PHASE_COLOURS.items()]
             else:
                 values: dict[str, float] = state["values"]
-                unit = ctx.text(f"metric.{state['metric']}.unit")
+                unit = metric_unit(ctx, state["metric"])
                 if values:
                     lo, hi = min(values.values()), max(values.values())
                     items = [(layers.scale_colour(lo, lo, hi), f"{_fmt(lo)} {unit}"),
@@ -103,8 +105,10 @@ async def build(ctx: PageContext) -> None:
     async def load() -> None:
         day: date = state["day"]
         shapes = await run.io_bound(layers.buildings, ctx.twin, frame, ctx.lang, None if day == _today() else day)
+        if shapes is None:  # NiceGUI's io_bound answers None while the server shuts down
+            return
         state["shapes"] = shapes
-        state["values"] = await run.io_bound(layers.metric_values, ctx.twin, state["metric"], shapes)
+        state["values"] = await run.io_bound(layers.metric_values, ctx.twin, state["metric"], shapes, None, extra)
         paint()
 
     async def set_day(day: date) -> None:
@@ -129,7 +133,8 @@ async def build(ctx: PageContext) -> None:
 
     async def picked(e: events.ValueChangeEventArguments) -> None:
         state["metric"] = e.value
-        state["values"] = await run.io_bound(layers.metric_values, ctx.twin, e.value, state["shapes"])
+        state["values"] = await run.io_bound(layers.metric_values, ctx.twin, e.value, state["shapes"], None,
+                                               extra)
         paint()
 
     day_input.on_value_change(typed)

@@ -1,0 +1,115 @@
+"""A new pack is one folder and no face changes for it: the sample pack (tests/packs/sample_pack, the one
+docs/packs.md builds) is installed next to the real ones and shows up everywhere — its tile on the overview, its
+layer on the map, its route, its CLI command, its words in both languages — with its one setting validated once
+and handed to each face alike. Also: packs in dependency order, a missing or circular ``requires`` refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from console_fixtures import simulated_console
+from fastapi.testclient import TestClient
+from sample_pack import PACK as SAMPLE
+from sample_pack import SampleConfig
+from typer.testing import CliRunner
+
+from lingang_twin.api import create_app
+from lingang_twin.app import PACKS
+from lingang_twin.console.pages.map import TwinMap
+from lingang_twin.core.errors import ValidationError
+from lingang_twin.core.packs import Pack, configure, install, ordered
+from lingang_twin.core.twin import Twin
+from lingang_twin.stores.duckdb_store import DuckDBStore
+
+HIVES = [{"id": f"urn:ngsi-ld:Beehive:h{i}", "type": "Beehive",
+          "properties": {"name": f"蜂房{i}", "colonies": 3 + i},
+          "geo": {"location": {"type": "Point", "coordinates": [121.92 + i / 1000, 30.91]}}} for i in range(2)]
+COLONIES = 3 + 4
+
+
+@pytest.fixture
+def hive_db(tmp_path: Path) -> Path:
+    path = tmp_path / "hives.duckdb"
+    twin = Twin(DuckDBStore(path))
+    install(twin, [*PACKS, SAMPLE])
+    twin.upsert(HIVES)
+    twin.close()
+    return path
+
+
+def test_config_is_validated_once_and_refused_with_the_setting_named() -> None:
+    installed = configure([*PACKS, SAMPLE], {"sample": {"kg_per_colony": 30}})
+    assert installed.config("sample") == SampleConfig(kg_per_colony=30)
+    assert installed.config("energy") is None  # nothing given: the pack's own fallback
+    with pytest.raises(ValidationError) as bad:
+        configure([SAMPLE], {"sample": {"kg_per_colony": -1}})
+    assert bad.value.field.startswith("sample_config")
+    with pytest.raises(ValidationError, match="not loaded"):
+        configure([SAMPLE], {"nosuch": {}})
+
+
+def test_packs_install_in_dependency_order_and_refuse_missing_or_circular() -> None:
+    def pack(name: str, *requires: str) -> Pack:
+        return Pack(name, (name, name), lambda twin: None, requires=requires)
+
+    a, b, c = pack("a", "b"), pack("b", "c"), pack("c")
+    assert [p.name for p in ordered([a, b, c])] == ["c", "b", "a"]
+    with pytest.raises(ValidationError, match="requires pack 'c'"):
+        ordered([a, b])
+    with pytest.raises(ValidationError, match="cycle: x → y → x"):
+        ordered([pack("x", "y"), pack("y", "x")])
+
+
+def test_its_route_answers_with_the_deployments_setting(hive_db: Path) -> None:
+    twin = Twin(DuckDBStore(hive_db))
+    install(twin, [*PACKS, SAMPLE])
+    with TestClient(create_app(twin, packs=[*PACKS, SAMPLE], configs={"sample": {"kg_per_colony": 10}})) as c:
+        r = c.get("/api/v1/sample/honey")
+        assert r.status_code == 200 and r.json() == {"kg": COLONIES * 10.0}
+        assert "/api/v1/sample/honey" in c.get("/openapi.json").json()["paths"]
+    twin.close()
+
+
+def test_its_cli_command_runs_under_the_cli(hive_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+
+    import lingang_twin.app as wiring
+    from lingang_twin import cli
+
+    config = hive_db.with_name("sample.json")
+    config.write_text('{"kg_per_colony": 2}', encoding="utf-8")
+    monkeypatch.setenv("LINGANG_SAMPLE_CONFIG", str(config))  # the generic LINGANG_<PACK>_CONFIG
+    monkeypatch.setattr(wiring, "PACKS", [*PACKS, SAMPLE])  # the deployment's pack list
+    cli.mount_packs([SAMPLE])
+    result = CliRunner().invoke(cli.app, ["sample", "honey", "--db", str(hive_db)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f'{{"kg": {COLONIES * 2.0}}}'
+
+
+@pytest.mark.asyncio
+async def test_its_tile_layer_and_words_on_the_console_in_both_languages(hive_db: Path) -> None:
+    twin = Twin(DuckDBStore(hive_db))
+    install(twin, [*PACKS, SAMPLE])
+    installed = configure([*PACKS, SAMPLE], {"sample": {"kg_per_colony": 10}})
+    try:
+        async with simulated_console(twin, installed) as (user, _):
+            await user.open("/")
+            await user.should_see("蜂群")  # the tile's title …
+            await user.should_see("2 个蜂房，年产蜜约 70 kg")  # … and its figures, with the deployment's setting
+            label = next(iter(user.find(marker="colonies").elements))
+            assert label.text == f"{COLONIES}"  # type: ignore[attr-defined]
+            await user.open("/map")
+            await user.should_see("蜂房")  # the layer's toggle
+            leaflet = user.find(TwinMap).elements.pop()
+            assert isinstance(leaflet, TwinMap)
+            hives = {p["id"]: p for p in leaflet.overlays["hives"]}
+            assert hives["urn:ngsi-ld:Beehive:h1"]["label"] == "蜂房1：4 群"
+            await user.open("/entity/urn:ngsi-ld:Beehive:h0")
+            await user.should_see("蜂群数")  # its property's words
+            user.find("English").click()
+            await user.should_see("Colonies", retries=600)
+            await user.open("/")
+            await user.should_see("Bee colonies")
+            await user.should_see("2 hives, about 70 kg of honey a year")
+    finally:
+        twin.close()
