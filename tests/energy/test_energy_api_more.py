@@ -13,8 +13,8 @@ from numpy.testing import assert_allclose
 
 from lingang_twin.api import create_app
 from lingang_twin.app import PACKS
+from lingang_twin.core.findings import alert_id
 from lingang_twin.core.twin import Twin
-from lingang_twin.energy.alerts import alert_id
 from lingang_twin.energy.efficiency import intensity
 from lingang_twin.energy.quality import check_meters
 

@@ -1,4 +1,4 @@
-"""Data quality and anomalies (energy/quality.py, energy/alerts.py): on the demo the findings recover the injected
+"""Data quality and anomalies (energy/quality.py, core/findings.py): on the demo the findings recover the injected
 faults; hand-built meters pin down the negative, clean, rollover and hydrogen cases; alerts are idempotent."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import pytest
 from energy_fixtures import BUILDING, DAY, M_GAS, OTHER, meter
 
 from lingang_twin.core.errors import NotFoundError, ValidationError
+from lingang_twin.core.findings import alert_id, raise_alerts
 from lingang_twin.core.twin import Twin
 from lingang_twin.demo import DEMO_DISTRICT_ID, DemoReport, Fault, build_demo
-from lingang_twin.energy.alerts import alert_id, raise_alerts
 from lingang_twin.energy.quality import THRESHOLDS, Finding, check_meters
 from lingang_twin.stores.duckdb_store import DuckDBStore
 

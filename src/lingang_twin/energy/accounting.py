@@ -18,18 +18,17 @@ time-of-use, every other carrier by the year), never a Python loop over readings
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import ValidationError as PydanticValidationError
 
+from lingang_twin.core.calendar import HOUR_US, OFFSET_US, SHANGHAI, month_range
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
@@ -44,24 +43,7 @@ from lingang_twin.energy.factors import (
 )
 from lingang_twin.energy.tariffs import Tariff, tariff_from
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_HOUR_US = 3_600_000_000
-_OFFSET_H = 8  # Asia/Shanghai has kept UTC+8 without daylight saving since 1992
-
-
-def month_range(text: str, field: str = "month") -> tuple[datetime, datetime]:
-    """The calendar month ``YYYY-MM`` in Asia/Shanghai as ``[start, end)``; bad text raises ValidationError
-    (rule ``month-format``)."""
-    match = _MONTH.match(text or "") if isinstance(text, str) else None
-    if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
-        raise ValidationError(field, "month-format",
-                              f"{text!r} is not a month: write YYYY-MM, e.g. 2026-03 / 月份格式应为 YYYY-MM",
-                              value=text)
-    year, month = int(match.group(1)), int(match.group(2))
-    start = datetime(year, month, 1, tzinfo=SHANGHAI)
-    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=SHANGHAI)
-    return start, end
+_OFFSET_H = OFFSET_US // HOUR_US  # Asia/Shanghai has kept UTC+8 without daylight saving since 1992
 
 
 @dataclass
@@ -257,7 +239,7 @@ def account(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
             np.add.at(readings, cidx, counts)
             if hourly and hourly_prices is not None:
                 bucket_us = pc.cast(table["bucket"], pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy()[keep]
-                hours = (bucket_us // _HOUR_US + _OFFSET_H) % 24
+                hours = (bucket_us // HOUR_US + _OFFSET_H) % 24
                 tou_cost += float(np.sum(values * hour_price[hours]))
             if agg == "delta":
                 resets = table["resets"].to_numpy(zero_copy_only=False)[keep]

@@ -16,11 +16,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from lingang_twin.core.errors import ValidationError
+from lingang_twin.core.jsonable import jsonable
 from lingang_twin.core.observations import parse_instant
 from lingang_twin.energy.accounting import account, month_range
 from lingang_twin.energy.consumption import SHANGHAI
 from lingang_twin.energy.factors import EnergyConfig
-from lingang_twin.energy.jsonable import jsonable
 from lingang_twin.energy.settings import config_in_force
 
 MEDIA_TYPES = {"html": "text/html; charset=utf-8",
@@ -132,7 +132,7 @@ def router() -> APIRouter:
         end: str = Query(description="ISO 8601 instant with offset / 结束时刻（须带时区）"),
     ) -> dict[str, Any]:
         """Check the meters and store one open Alert per finding (existing ones are not written again)."""
-        from lingang_twin.energy.alerts import raise_alerts
+        from lingang_twin.core.findings import raise_alerts
         from lingang_twin.energy.quality import check_meters
 
         twin = request.app.state.twin
@@ -169,7 +169,7 @@ def router() -> APIRouter:
     ) -> dict[str, Any]:
         """Per bucket: main, sub-metered, loss, share, flagged; totals; with ``alerts=true`` the flagged runs
         become open Alert entities (idempotent, like the quality alerts)."""
-        from lingang_twin.energy.alerts import raise_alerts
+        from lingang_twin.core.findings import raise_alerts
         from lingang_twin.energy.virtual import unmetered_loss
 
         twin = request.app.state.twin

@@ -16,24 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lingang_twin.core.calendar import BUCKET_US, OFFSET_US, SHANGHAI, align, epoch_us, instant_at
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
 from lingang_twin.energy.accounting import meters_in_scope
 from lingang_twin.energy.carriers import INTERVAL_Q, canonical_unit, to_canonical_scale
 from lingang_twin.energy.factors import EnergyConfig
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-BUCKET_US: dict[str, int] = {"15min": 900_000_000, "hour": 3_600_000_000, "day": 86_400_000_000}
-OFFSET_US = 8 * 3_600_000_000  # Asia/Shanghai is UTC+8 all year
 
 
 @dataclass(frozen=True)
@@ -88,24 +84,6 @@ class ConsumptionGrid:
         out = np.nansum(block, axis=0)
         out[np.all(np.isnan(block), axis=0)] = np.nan
         return out
-
-
-def align(start: datetime, end: datetime, bucket: str) -> tuple[datetime, datetime]:
-    """``start`` floored and ``end`` ceiled to whole Shanghai-time buckets; checks both instants."""
-    if bucket not in BUCKET_US:
-        raise ValidationError("bucket", "one-of", f"bucket must be one of {sorted(BUCKET_US)} / 不支持的时间粒度",
-                              value=bucket)
-    for name, instant in (("start", start), ("end", end)):
-        if not isinstance(instant, datetime) or instant.tzinfo is None:
-            raise ValidationError(name, "timezone-required", f"{name} must be a timezone-aware datetime / 须带时区")
-    if start >= end:
-        raise ValidationError("end", "range-order", "end must be after start / 结束时间须晚于开始时间")
-    size = BUCKET_US[bucket]
-    s = epoch_us(start) + OFFSET_US
-    e = epoch_us(end) + OFFSET_US
-    s0 = s - s % size
-    e0 = e + (-e) % size
-    return instant_at(s0 - OFFSET_US), instant_at(e0 - OFFSET_US)
 
 
 def consumption_grid(twin: Twin, scope: str | Entity | Sequence[Entity], start: datetime, end: datetime,
@@ -176,14 +154,6 @@ def _meters(twin: Twin, scope: str | Entity | Sequence[Entity], main_only: bool)
     return meters, (meters[0].id if len(meters) == 1 else None)
 
 
-def epoch_us(t: datetime) -> int:
-    """Epoch microseconds of an aware instant, exactly (no float rounding); shared with :mod:`.quality`."""
-    return int((t - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1))
-
-
-def instant_at(us: int) -> datetime:
-    """The Shanghai-time instant of epoch microseconds ``us``."""
-    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)).astimezone(SHANGHAI)
-
-
-__all__ = ["BUCKET_US", "OFFSET_US", "ConsumptionGrid", "align", "consumption_grid", "epoch_us", "instant_at"]
+# BUCKET_US … instant_at live in core.calendar; named here too for the modules and tests that import them from here.
+__all__ = ["BUCKET_US", "OFFSET_US", "SHANGHAI", "ConsumptionGrid", "align", "consumption_grid", "epoch_us",
+           "instant_at"]

@@ -114,10 +114,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from lingang_twin.core.calendar import SHANGHAI
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
@@ -126,7 +126,6 @@ from lingang_twin.energy.carriers import canonical_unit
 from lingang_twin.energy.consumption import ConsumptionGrid, consumption_grid
 from lingang_twin.energy.factors import EnergyConfig
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 Horizon = Literal["day-ahead", "week-ahead"]
 
 

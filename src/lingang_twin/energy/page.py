@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from lingang_twin.core.calendar import SHANGHAI
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.energy.accounting import meters_in_scope
 from lingang_twin.energy.carriers import CARRIER_LABELS, display_unit
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from lingang_twin.core.model import Entity
     from lingang_twin.core.twin import Twin
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 OUTSIDE_ZONES = ("区内其他", "Outside zones")
 MAX_FINDINGS = 100
 CONFIG_MESSAGE = ("未配置排放因子：水须设置 water_kgco2_per_m3，氢须设置 hydrogen_route 与 hydrogen_kgco2_per_kg"

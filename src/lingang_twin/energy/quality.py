@@ -2,7 +2,7 @@
 creep, water leaks and hydrogen losses.
 
 :func:`check_meters` returns the problems it finds as :class:`Finding` objects — data, not exceptions (STYLE 8) —
-so that operations can turn them into alerts (:func:`lingang_twin.energy.alerts.raise_alerts`). Only bad *input*
+so that operations can turn them into alerts (:func:`lingang_twin.core.findings.raise_alerts`). Only bad *input*
 raises: an unknown scope (NotFoundError), a naive instant or ``end`` before ``start`` (ValidationError naming the
 field), an unknown threshold name.
 
@@ -99,31 +99,28 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import holidays
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lingang_twin.core.calendar import DAY_US, OFFSET_US, epoch_us, instant_at
 from lingang_twin.core.errors import ValidationError
+from lingang_twin.core.findings import SEVERITIES, SEVERITY_LABELS, Finding
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
 from lingang_twin.energy.accounting import meters_in_scope
 from lingang_twin.energy.carriers import INTERVAL_Q, to_canonical_scale
-from lingang_twin.energy.consumption import OFFSET_US, epoch_us, instant_at
 from lingang_twin.energy.factors import EnergyConfig
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 SLOT_US = 900_000_000
 _SLOT = timedelta(minutes=15)
 FINDING_KINDS = ("gap", "stuck", "spike", "negative", "night_baseload_creep", "water_leak", "hydrogen_loss",
                  "unmetered_loss")  # the last one from .virtual.LossReport.findings
-SEVERITIES = ("low", "medium", "high", "critical")
 KIND_LABELS: dict[str, tuple[str, str]] = {
     "gap": ("数据缺失", "gap"), "stuck": ("停滞", "stuck"), "spike": ("突增", "spike"),
     "negative": ("负读数", "negative"),
@@ -131,8 +128,6 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "hydrogen_loss": ("氢损耗", "hydrogen loss"), "unmetered_loss": ("未计量损耗", "unmetered loss"),
 }
 """Finding kind → (中文, English) as people read it (the kind itself stays the machine's name)."""
-SEVERITY_LABELS: dict[str, tuple[str, str]] = {
-    "low": ("低", "low"), "medium": ("中", "medium"), "high": ("高", "high"), "critical": ("严重", "critical")}
 
 THRESHOLDS: dict[str, float] = {
     "gap_min_hours": 1.0,
@@ -157,29 +152,6 @@ THRESHOLDS: dict[str, float] = {
     "h2_tolerance_kg": 0.5,
     "gap_lookback_days": 7.0,
 }
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One data-quality problem of ``entity_id`` affecting the readings with ``start <= observed_at < end``.
-
-    ``kind`` is one of :data:`FINDING_KINDS`, ``severity`` one of :data:`SEVERITIES`; ``evidence`` holds the
-    numbers behind it (JSON-able)."""
-
-    kind: str
-    entity_id: str
-    start: datetime
-    end: datetime
-    severity: str
-    detail_zh: str
-    detail_en: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able."""
-        return {"kind": self.kind, "entity_id": self.entity_id, "start": self.start.isoformat(),
-                "end": self.end.isoformat(), "severity": self.severity, "detail_zh": self.detail_zh,
-                "detail_en": self.detail_en, "evidence": self.evidence}
 
 
 def _thresholds(overrides: Mapping[str, float] | None) -> dict[str, float]:
@@ -415,7 +387,7 @@ def _negative(grid: _Grid, start_us: int, is_cum: bool) -> list[Finding]:
     return out
 
 
-_DAY_US = 86_400_000_000
+_DAY_US = DAY_US
 _BREAK_LOOKBACK_DAYS = 14  # the longest holiday break (Spring Festival, National Day) lasts 8–9 days
 
 

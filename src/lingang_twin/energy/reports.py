@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from lingang_twin.core.calendar import shift_month
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
@@ -287,12 +288,6 @@ def _figure(fig: dict[str, Any]) -> dict[str, Any]:
             "year": fig.get("year"), "note": fig.get("note", "")}
 
 
-def _shift_month(month: str, months: int) -> str:
-    start, _ = month_range(month)
-    k = start.year * 12 + start.month - 1 + months
-    return f"{k // 12:04d}-{k % 12 + 1:02d}"
-
-
 def _readings(acc: Account) -> int:
     return sum(c.readings for c in acc.carriers.values())
 
@@ -335,7 +330,7 @@ def _gather(twin: Twin, entity: Entity, scope: str, month: str, lang: str, start
     """Everything of the report but its anomalies: comparisons, daily trend, ranking."""
     comparisons: list[Account | None] = []
     for shift in (-1, -12):
-        s, e = month_range(_shift_month(month, shift))
+        s, e = month_range(shift_month(month, shift))
         # Covered too: a change against a month that holds a fraction of its readings is no change at all.
         acc = account(twin, scope, s, e, now=now, **kwargs)
         comparisons.append(acc if _readings(acc) else None)

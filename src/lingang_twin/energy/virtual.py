@@ -47,13 +47,13 @@ import numpy as np
 import pyarrow as pa
 from lark import Lark, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from pydantic import BaseModel, ConfigDict
 
 from lingang_twin.core.errors import NotFoundError, ValidationError
+from lingang_twin.core.findings import Finding
 from lingang_twin.core.ids import parse_entity_id
+from lingang_twin.core.types import OpenProperties
 from lingang_twin.energy.carriers import canonical_unit, to_canonical_scale
 from lingang_twin.energy.factors import EnergyConfig
-from lingang_twin.energy.quality import Finding
 
 if TYPE_CHECKING:
     from lingang_twin.core.model import Entity
@@ -192,10 +192,8 @@ def references(node: Node) -> list[Ref]:
 # ------------------------------------------------------------------------------------------- VirtualMeter
 
 
-class VirtualMeterProperties(BaseModel):
+class VirtualMeterProperties(OpenProperties):
     """A virtual meter: ``formula`` over other meters (see the module docs); ``carrier`` is informative."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     formula: str
     name: str | None = None

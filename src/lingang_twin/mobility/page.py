@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+
+from lingang_twin.core.calendar import SHANGHAI
 
 if TYPE_CHECKING:
     from lingang_twin.core.twin import Twin
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass
