@@ -111,6 +111,7 @@ import pyarrow.compute as pc
 from lingang_twin.core.calendar import DAY_US, OFFSET_US, epoch_us, instant_at
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.findings import SEVERITIES, SEVERITY_LABELS, Finding
+from lingang_twin.core.meters import CUMULATIVE_Q
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
 from lingang_twin.energy.accounting import meters_in_scope
@@ -253,7 +254,7 @@ def check_meters(twin: Twin, scope_entity_id: str, start: datetime, end: datetim
     reporting = _reporting_before(twin, scope, meters, start, th)
     grids = [
         (_grid(twin, scope, interval, "reading", "sum", q_interval, start_us, n_slots, start, end), False),
-        (_grid(twin, scope, cumulative, "reading", "delta", 'register=="cumulative"', start_us, n_slots, start,
+        (_grid(twin, scope, cumulative, "reading", "delta", CUMULATIVE_Q, start_us, n_slots, start,
                end), True),
     ]
     for grid, is_cum in grids:
@@ -265,7 +266,7 @@ def check_meters(twin: Twin, scope_entity_id: str, start: datetime, end: datetim
         if not is_cum:
             findings += _spikes(grid, start_us, th)
         leaks = _water_leaks(twin, scope, grid, by_id, start_us, th, "delta" if is_cum else "sum",
-                             'register=="cumulative"' if is_cum else q_interval)
+                             CUMULATIVE_Q if is_cum else q_interval)
         findings += leaks
         leaking = {f.entity_id for f in leaks}
         findings += [f for f in _creep(grid, by_id, start_us, th) if f.entity_id not in leaking]
