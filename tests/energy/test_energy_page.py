@@ -135,6 +135,13 @@ async def test_energy_page_sankey_and_findings(demo: Twin) -> None:
         assert not any(f"{f.kind} (" in c for c in cells for f in shown)
         # The ranking is there once the factors are configured; the report buttons are enabled.
         assert user.find(marker="energy-ranking").elements
+        # The buildings' uses read in Chinese on the Chinese page (written out here, not taken from the console).
+        uses = {"office": "办公", "lab": "实验室", "school": "学校", "residential": "住宅", "hotel": "酒店",
+                "retail": "商业", "incubator": "孵化器", "data_centre": "数据中心"}
+        ranked = {e.text for e in user.find(marker="energy-ranking").elements.pop().descendants()  # type: ignore[attr-defined]
+                  if isinstance(e, ui.label)}
+        assert ranked & set(uses.values())
+        assert not ranked & set(uses), ranked & set(uses)
         for label, magic in (("HTML", b"<"), ("PDF", b"%PDF")):
             user.find(label).click()
             response = await user.download.next(timeout=60)

@@ -313,9 +313,11 @@ def illustrative_notice(ui: Any, tr: Callable[[str, str], str], config: EnergyCo
                 ui.label(config.source).classes("text-caption")
 
 
-def build_page(page: Any) -> None:
+async def build_page(page: Any) -> None:
     """The energy page of the district: today live, then a chosen period (the last 30 days unless the user picks
-    this month, last month or a run of days) compared with the period before it."""
+    this month, last month or a run of days) compared with the period before it. The period's figures (flows,
+    comparison, coverage, ranking: about a second of store reads, several under load) are computed in a worker
+    thread, so the event loop keeps serving every other page meanwhile; they are drawn after."""
     from nicegui import ui
 
     twin = page.twin
@@ -348,14 +350,17 @@ def build_page(page: Any) -> None:
         box.bind_visibility_from(kind, "value", value="custom")
 
     @ui.refreshable
-    def section() -> None:
+    async def section() -> None:
+        from nicegui import run
+
         try:
             p = period(state["kind"], now, parse_day(state["start"], "start"), parse_day(state["end"], "end"))
         except ValidationError as err:
             ui.label(tr(f"周期无效（{err.field}）：{err.message}", f"Invalid period ({err.field}): {err.message}")) \
                 .props('data-testid="energy-period-invalid"')
             return
-        _period_section(page, ui, district, p, now, config, problems)
+        figures = await run.io_bound(period_figures, twin, district, p, now, config)
+        _period_section(page, ui, district, p, config, problems, figures)
 
     def choose() -> None:
         state.update(kind=kind.value, start=first.value or "", end=last.value or "")
@@ -364,18 +369,49 @@ def build_page(page: Any) -> None:
 
     kind.on_value_change(lambda _: choose())
     apply.on_click(choose)
-    section()
+    await section()
 
     _forecast(page, ui, district, now, config)
 
     _anomalies(page, ui, district, now)
 
 
-def _period_section(page: Any, ui: Any, district: str, p: Period, now: datetime, config: EnergyConfig | None,
-                    problems: list[str]) -> None:
+@dataclass(frozen=True)
+class PeriodFigures:
+    """What the period section shows, computed away from the event loop: the ``flows``, the comparison ``cmp``
+    with the previous period, the coverage of both, and the building ranking (``ranking``: rows of
+    :func:`.efficiency.intensity`, most kgce/m² first; ``ranking_error`` when it cannot be computed)."""
+
+    flows: Flows
+    cmp: Comparison
+    coverage_now: Coverage
+    coverage_before: Coverage
+    ranking: list[dict[str, Any]]
+    ranking_error: str | None = None
+
+
+def period_figures(twin: Twin, district: str, p: Period, now: datetime,
+                   config: EnergyConfig | None) -> PeriodFigures:
+    """The figures of the period section of ``p`` (no UI: runs in a worker thread)."""
+    from lingang_twin.energy.efficiency import intensity
+
+    f = flows(twin, district, p.start, p.end, config)
+    cmp = compare(twin, district, p, config)
+    cov_now, cov_before = period_coverage(twin, district, p, now)
+    end = min(p.end, max(now, p.start + timedelta(hours=1)))
+    try:
+        table = intensity(twin, p.start, end, under=district, config=config)
+    except ValidationError as err:
+        return PeriodFigures(f, cmp, cov_now, cov_before, [], err.message)
+    rows = sorted((r for r in table.to_pylist() if r["kgce_per_m2"] is not None),
+                  key=lambda r: (r["kgce_per_m2"], r["building"]), reverse=True)
+    return PeriodFigures(f, cmp, cov_now, cov_before, rows)
+
+
+def _period_section(page: Any, ui: Any, district: str, p: Period, config: EnergyConfig | None,
+                    problems: list[str], figures: PeriodFigures) -> None:
     """The Sankey, the daily charts against the previous period, the ranking and the reports of ``p``."""
     tr = page.tr
-    twin = page.twin
     last_day = p.end - timedelta(days=1)
     span = f"{p.start:%Y-%m-%d} – {last_day:%Y-%m-%d}"
     before = f"{p.previous_start:%Y-%m-%d} – {p.previous_end - timedelta(days=1):%Y-%m-%d}"
@@ -385,7 +421,7 @@ def _period_section(page: Any, ui: Any, district: str, p: Period, now: datetime,
     ui.label(tr(f"{span} 各能源品种流向各片区（折标准煤 kgce，按 GB/T 2589-2020 折算，使各品种可相加；仅计总表）",
                 f"{span}: carriers to zones, converted to standard coal (kgce, GB/T 2589-2020) so that the "
                 "carriers add up; main meters only")).classes("text-subtitle1")
-    f = flows(twin, district, p.start, p.end, config)
+    f = figures.flows
     if f.kgce:
         ui.echart(sankey_options(f, tr)).classes("w-full h-96").mark("energy-sankey")
     else:
@@ -394,8 +430,8 @@ def _period_section(page: Any, ui: Any, district: str, p: Period, now: datetime,
     ui.label(tr("每日能耗（各品种，原单位；柱为本期，虚线为上期同序日）",
                 "Daily consumption per carrier (its own unit; bars this period, dashed line the previous period's "
                 "days in order)")).classes("text-subtitle1")
-    cmp = compare(twin, district, p, config)
-    cov_now, cov_before = period_coverage(twin, district, p, now)
+    cmp = figures.cmp
+    cov_now, cov_before = figures.coverage_now, figures.coverage_before
     _coverage_notice(page, ui, cov_now, cov_before)
     badges_now, badges_before = carrier_badges(cov_now), carrier_badges(cov_before)
     heads = (("品种", "Carrier"), ("本期", "This period"), COVERAGE_HEAD, ("上期", "Previous period"),
@@ -420,7 +456,7 @@ def _period_section(page: Any, ui: Any, district: str, p: Period, now: datetime,
 
     ui.label(tr("建筑单位面积综合能耗排名（kgce/m²·年，按所选周期折算）",
                 "Buildings by kgce per m² per year (the chosen period, annualised)")).classes("text-subtitle1")
-    _ranking(page, ui, district, p.start, min(p.end, max(now, p.start + timedelta(hours=1))), config)
+    _ranking(page, ui, figures)
 
     month = p.month
     ui.label(tr(f"{month} 月度报告下载", f"Monthly report {month}")).classes("text-subtitle1")
@@ -481,18 +517,14 @@ def _live_today(page: Any, ui: Any, district: str, config: EnergyConfig | None) 
     page.live("energy.today", compute, area.refresh)
 
 
-def _ranking(page: Any, ui: Any, district: str, start: datetime, end: datetime, config: EnergyConfig | None) -> None:
-    from lingang_twin.energy.efficiency import intensity
-
+def _ranking(page: Any, ui: Any, figures: PeriodFigures) -> None:
+    """The top 20 buildings by kgce/m²; their use in the page's language (the console's ``value.use.*`` words)."""
     tr = page.tr
-    try:
-        table = intensity(page.twin, start, end, under=district, config=config)
-    except ValidationError as err:
-        ui.label(tr(f"无法排名：{err.message}", f"No ranking: {err.message}")) \
+    if figures.ranking_error is not None:
+        ui.label(tr(f"无法排名：{figures.ranking_error}", f"No ranking: {figures.ranking_error}")) \
             .props('data-testid="energy-ranking-unavailable"')
         return
-    rows = sorted((r for r in table.to_pylist() if r["kgce_per_m2"] is not None),
-                  key=lambda r: (r["kgce_per_m2"], r["building"]), reverse=True)
+    rows = figures.ranking
     if not rows:
         ui.label(tr("没有可排名的建筑（缺少面积或读数）。", "No building to rank (floor area or readings missing)."))
         return
@@ -503,7 +535,17 @@ def _ranking(page: Any, ui: Any, district: str, start: datetime, end: datetime, 
             ui.label(str(k))
             ui.link(str(r["name"] or r["building"]), page.entity_url(r["building"]))
             ui.label(f"{r['kgce_per_m2']:.2f}").classes("font-mono")
-            ui.label(str(r["use"] or "—"))
+            ui.label(use_label(page, r["use"])).mark(f"energy-ranking-use-{k}")
+
+
+def use_label(page: Any, use: Any) -> str:
+    """A building's ``use`` in the page's language through the console's ``value.use.<use>`` words (``—`` when
+    unset; a use nobody translated shows as stored: ``text`` answers an unknown key with the key itself)."""
+    if not use:
+        return "—"
+    key = f"value.use.{use}"
+    word = page.text(key)
+    return str(use) if word == key else str(word)
 
 
 def forecast_options(f: Any, tr: Callable[[str, str], str]) -> dict[str, Any]:

@@ -304,7 +304,7 @@ def _reporting_before(twin: Twin, scope: Entity, meters: list[Entity], start: da
 def _gaps(grid: _Grid, start_us: int, th: dict[str, float], reporting: set[str]) -> list[Finding]:
     present = grid.count > 0
     out: list[Finding] = []
-    has = present.any(axis=1)
+    has: np.ndarray = present.any(axis=1)
     # The meter's usual interval: median spacing of its non-empty buckets, in slots (≥ 1).
     usual = np.ones(len(grid.ids))
     for i in np.flatnonzero(has):  # one small np.diff per meter, over its bucket indices
@@ -373,7 +373,7 @@ def _negative(grid: _Grid, start_us: int, is_cum: bool) -> list[Finding]:
         assert grid.resets is not None
         rows, slots = np.nonzero(grid.resets > 0)
         for r, s in zip(rows, slots, strict=True):
-            a, b = _span(start_us, s, 1)
+            a, b = _span(start_us, int(s), 1)
             out.append(Finding("negative", grid.ids[r], a, b, "high",
                                "累计表读数回退（无翻转标志）：该读数被当作复位后的用量",
                                "cumulative register went backwards without a rollover: treated as a reset",
@@ -381,7 +381,7 @@ def _negative(grid: _Grid, start_us: int, is_cum: bool) -> list[Finding]:
     else:
         rows, slots = np.nonzero(grid.value < 0)
         for r, s in zip(rows, slots, strict=True):
-            a, b = _span(start_us, s, 1)
+            a, b = _span(start_us, int(s), 1)
             out.append(Finding("negative", grid.ids[r], a, b, "high", f"区间读数为负：{grid.value[r, s]:g}",
                                f"negative interval reading: {grid.value[r, s]:g}",
                                {"value": float(grid.value[r, s]), "register": "interval"}))

@@ -433,7 +433,7 @@ def _ranking(twin: Twin, scope: Entity, per_meter: dict[str, np.ndarray],
             if parent in below:
                 below[parent].add(mid)
             parent = by_id[parent].target("containedIn")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for b in buildings:
         ids = below[b.id]
         kwh = sum((float(per_meter[mid].sum()) for mid in ids
@@ -509,11 +509,12 @@ def to_html(report: Report) -> str:
     parts.append(f"<h2>{L('carriers')}</h2><table><tr><th>{L('carrier')}</th><th>{L('consumption')}</th>"
                  f"<th>{L('unit')}</th><th>{L('kgce')}</th><th>{L('kgco2')}</th><th>{L('cost_cny')}</th>"
                  f"<th>{L('mom')}</th><th>{L('yoy')}</th><th>{L('meters')}</th></tr>")
-    for carrier, c in report.account.carriers.items():
+    for carrier, ca in report.account.carriers.items():
         cc = report.carrier_comparison(carrier)
-        parts.append(f"<tr><th>{e(carrier_label(carrier, lang))}</th>{cell(fmt(c.consumption))}"
-                     f"{cell(unit_of(carrier), False)}{cell(fmt(c.kgce))}{cell(fmt(c.kgco2))}{cell(fmt(c.cost_cny))}"
-                     f"{cell(_pct(cc['mom'], lang))}{cell(_pct(cc['yoy'], lang))}{cell(str(len(c.meters)))}</tr>")
+        parts.append(f"<tr><th>{e(carrier_label(carrier, lang))}</th>{cell(fmt(ca.consumption))}"
+                     f"{cell(unit_of(carrier), False)}{cell(fmt(ca.kgce))}{cell(fmt(ca.kgco2))}"
+                     f"{cell(fmt(ca.cost_cny))}"
+                     f"{cell(_pct(cc['mom'], lang))}{cell(_pct(cc['yoy'], lang))}{cell(str(len(ca.meters)))}</tr>")
     t = report.totals()
     parts.append(f"<tr><th>{L('total')}</th><td></td><td></td>{cell(fmt(t['kgce']))}{cell(fmt(t['kgco2']))}"
                  f"{cell(fmt(t['cost_cny']))}<td></td><td></td><td></td></tr></table>")
@@ -721,10 +722,10 @@ def to_xlsx(report: Report, path: str | Path) -> None:
 
     wc = wb.create_sheet("carriers")
     header(wc, "carrier", "consumption", "unit", "kgce", "kgco2", "cost_cny", "mom", "yoy", "meters", "readings")
-    for carrier, c in report.account.carriers.items():
+    for carrier, ca in report.account.carriers.items():
         cc = report.carrier_comparison(carrier)
-        wc.append([carrier_label(carrier, lang), c.consumption, display_unit(c.unit), c.kgce, c.kgco2, c.cost_cny,
-                   cc["mom"], cc["yoy"], len(c.meters), c.readings])
+        wc.append([carrier_label(carrier, lang), ca.consumption, display_unit(ca.unit), ca.kgce, ca.kgco2,
+                   ca.cost_cny, cc["mom"], cc["yoy"], len(ca.meters), ca.readings])
     t = report.totals()
     wc.append([label("total", lang), None, None, t["kgce"], t["kgco2"], t["cost_cny"]])
 
@@ -734,9 +735,9 @@ def to_xlsx(report: Report, path: str | Path) -> None:
         wv.append([label("until", lang), cov.until.replace(tzinfo=None), status_label(cov.status, lang)])
         wv.cell(1, 2).number_format = "yyyy-mm-dd hh:mm"
         header(wv, *_COVERAGE_HEAD)
-        for k, c in cov.carriers.items():
-            wv.append([carrier_label(k, lang), len(c.meters), c.expected, c.present, c.missing, c.ratio,
-                       status_label(c.status, lang)])
+        for k, cv in cov.carriers.items():
+            wv.append([carrier_label(k, lang), len(cv.meters), cv.expected, cv.present, cv.missing, cv.ratio,
+                       status_label(cv.status, lang)])
             wv.cell(wv.max_row, 6).number_format = "0.0%"
         wv.append([])
         header(wv, "meter", "carrier", "interval", "expected", "present", "missing", "status")
@@ -748,10 +749,10 @@ def to_xlsx(report: Report, path: str | Path) -> None:
     carriers = list(report.daily)
     wd.append([label("day", lang)] + [f"{carrier_label(c, lang)} ({display_unit(report.account.carriers[c].unit)})"
                                       for c in carriers])
-    for c in wd[1]:
-        c.font = bold
-    for k, d in enumerate(report.days):
-        wd.append([d] + [report.daily[c][k] for c in carriers])
+    for head in wd[1]:
+        head.font = bold
+    for j_day, d in enumerate(report.days):
+        wd.append([d] + [report.daily[c][j_day] for c in carriers])
         wd.cell(wd.max_row, 1).number_format = "yyyy-mm-dd"
     n_days = len(report.days)
     for j, carrier in enumerate(carriers):
@@ -795,7 +796,7 @@ def to_xlsx(report: Report, path: str | Path) -> None:
     wb_ = wb.create_sheet("basis")
     header(wb_, "section", "item", "value", "unit", "source", "year", "note")
     for r in report.basis_rows():
-        wb_.append([r[k] for k in ("section", "item", "value", "unit", "source", "year", "note")])
+        wb_.append([r[name] for name in ("section", "item", "value", "unit", "source", "year", "note")])
     for sheet in wb.worksheets:
         sheet.column_dimensions["A"].width = 22
         for col in "BCDEFG":
@@ -855,10 +856,10 @@ def pdf_story(report: Report) -> list[Any]:
                      _opt(c["last_year"], lang), _pct(c["yoy"], lang)])
     story += [table(rows), Spacer(1, 4 * mm), para(L("carriers"), 11)]
     rows = [[L("carrier"), L("consumption"), L("unit"), L("kgce"), L("kgco2"), L("cost_cny"), L("mom"), L("yoy")]]
-    for carrier, c in report.account.carriers.items():
+    for carrier, ca in report.account.carriers.items():
         cc = report.carrier_comparison(carrier)
-        rows.append([carrier_label(carrier, lang), fmt(c.consumption), unit_of(carrier), fmt(c.kgce), fmt(c.kgco2),
-                     fmt(c.cost_cny), _pct(cc["mom"], lang), _pct(cc["yoy"], lang)])
+        rows.append([carrier_label(carrier, lang), fmt(ca.consumption), unit_of(carrier), fmt(ca.kgce),
+                     fmt(ca.kgco2), fmt(ca.cost_cny), _pct(cc["mom"], lang), _pct(cc["yoy"], lang)])
     t = report.totals()
     rows.append([L("total"), "", "", fmt(t["kgce"]), fmt(t["kgco2"]), fmt(t["cost_cny"]), "", ""])
     story += [table(rows), Spacer(1, 4 * mm)]
