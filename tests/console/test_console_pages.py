@@ -60,7 +60,7 @@ async def test_overview_carbon_tile_once_factors_are_set(console_user: tuple[Use
     """With the deployment's factors the carbon tile shows today's tonnes: the energy pack's figure, through the
     pack's hook (the console does not import the pack)."""
     from lingang_twin.energy.factors import EnergyConfig
-    from lingang_twin.energy.page import carbon_today
+    from lingang_twin.energy.web.page import carbon_today
 
     user, console = console_user
     config = EnergyConfig.model_validate({"water_kgco2_per_m3": 0.25, "hydrogen_route": "smr",

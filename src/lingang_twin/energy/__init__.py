@@ -35,21 +35,21 @@ def setup(twin: Twin) -> None:
 
 def api_router() -> Any:
     """The pack's FastAPI router (imported on call, so that loading the pack does not load FastAPI)."""
-    from lingang_twin.energy.api import router
+    from lingang_twin.energy.web.routes import router
 
     return router()
 
 
 def console_pages(register_page: Any) -> None:
     """The ``console`` hook: register the energy page (the module is imported on call)."""
-    from lingang_twin.energy.page import console_pages as register
+    from lingang_twin.energy.web import console_pages as register
 
     register(register_page)
 
 
 def carbon_today(twin: Twin, config: Any = None, now: datetime | None = None) -> float | None:
     """The ``carbon_today`` hook: kg CO₂ of the district today (the console's overview tile)."""
-    from lingang_twin.energy.page import carbon_today as compute
+    from lingang_twin.energy.web.page import carbon_today as compute
 
     return compute(twin, _config(twin, config), now)
 
@@ -57,7 +57,7 @@ def carbon_today(twin: Twin, config: Any = None, now: datetime | None = None) ->
 def energy_today(twin: Twin, config: Any = None, now: datetime | None = None) -> list[tuple[str, float, str]] | None:
     """The ``energy_today`` hook: ``(carrier, value, unit)`` of every main meter today, in the pack's one unit per
     carrier (the console's overview tile)."""
-    from lingang_twin.energy.page import energy_today as compute
+    from lingang_twin.energy.web.page import energy_today as compute
 
     return compute(twin, _config(twin, config), now)
 
@@ -66,7 +66,7 @@ def entity_panel(page: Any, entity: Any) -> Awaitable[None]:
     """The ``entity_panel`` hook: the energy section of an entity's console page (consumption per carrier today
     and this month, kgce, CO₂ where factors exist); draws nothing for an entity with no meter. Returns the
     coroutine the console awaits (the figures are computed off the event loop)."""
-    from lingang_twin.energy.panel import entity_panel as draw
+    from lingang_twin.energy.web.panel import entity_panel as draw
 
     return draw(page, entity)
 

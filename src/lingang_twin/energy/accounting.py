@@ -40,6 +40,7 @@ from lingang_twin.energy.factors import (
     co2_factor_set,
     coal_coefficient,
 )
+from lingang_twin.energy.scopes import meters_in_scope, tenant_plan
 from lingang_twin.energy.tariffs import Tariff, tariff_from
 
 _OFFSET_H = OFFSET_US // HOUR_US  # Asia/Shanghai has kept UTC+8 without daylight saving since 1992
@@ -110,19 +111,6 @@ class Account:
                 "coverage": None if self.coverage is None else self.coverage.to_dict()}
 
 
-def meters_in_scope(twin: Twin, scope: Entity, *, main_only: bool = True) -> list[Entity]:
-    """The meters of ``scope``: the scope itself if it is a meter, else every meter below it — with ``main_only``,
-    only those that are not a sub-meter of another meter below it (the one rule that keeps energy from being
-    counted twice; every consumer of it in the pack calls this function)."""
-    if scope.type == "Meter":
-        return [scope]
-    found = twin.query_all(types=("Meter",), under=scope.id)
-    if not main_only:
-        return found
-    ids = {m.id for m in found}
-    return [m for m in found if m.target("submeterOf") not in ids]
-
-
 def check_config(config: EnergyConfig | dict[str, Any] | None) -> EnergyConfig:
     if config is None or isinstance(config, EnergyConfig):
         return config or EnergyConfig()
@@ -175,8 +163,6 @@ def account(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
     reads: list[Entity] = [scope]
     tenant: dict[str, Any] | None = None
     if scope.type == "Enterprise":
-        from lingang_twin.energy.tenants import tenant_plan  # tenants builds on this module; resolved at call time
-
         plan = tenant_plan(twin, scope)
         meters, weights, reads = plan.meters, plan.weights, plan.buildings
         tenant = {"enterprise": scope.id, "leases_m2": plan.leases,
@@ -316,4 +302,4 @@ def backward_steps(twin: Twin, meter: Entity, start: datetime, end: datetime) ->
     return out
 
 
-__all__ = ["Account", "CarrierAccount", "account", "month_range"]
+__all__ = ["Account", "CarrierAccount", "account", "meters_in_scope", "month_range"]

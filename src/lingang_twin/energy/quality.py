@@ -304,7 +304,7 @@ def _reporting_before(twin: Twin, scope: Entity, meters: list[Entity], start: da
 def _gaps(grid: _Grid, start_us: int, th: dict[str, float], reporting: set[str]) -> list[Finding]:
     present = grid.count > 0
     out: list[Finding] = []
-    has: np.ndarray = present.any(axis=1)
+    has = np.asarray(present.any(axis=1), dtype=bool)
     # The meter's usual interval: median spacing of its non-empty buckets, in slots (≥ 1).
     usual = np.ones(len(grid.ids))
     for i in np.flatnonzero(has):  # one small np.diff per meter, over its bucket indices

@@ -799,8 +799,8 @@ def to_xlsx(report: Report, path: str | Path) -> None:
         wb_.append([r[name] for name in ("section", "item", "value", "unit", "source", "year", "note")])
     for sheet in wb.worksheets:
         sheet.column_dimensions["A"].width = 22
-        for col in "BCDEFG":
-            sheet.column_dimensions[col].width = 16
+        for letter in "BCDEFG":
+            sheet.column_dimensions[letter].width = 16
     wb.save(str(path))
 
 

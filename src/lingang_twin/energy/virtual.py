@@ -418,8 +418,9 @@ class LossReport:
         return self.share is not None and self.share > self.threshold
 
     def findings(self) -> list[Finding]:
-        """One ``unmetered_loss`` finding per run of flagged buckets, for :func:`.alerts.raise_alerts` (the loss
-        becomes an Alert on the main meter, routed like every data-quality finding)."""
+        """One ``unmetered_loss`` finding per run of flagged buckets, for
+        :func:`lingang_twin.core.findings.raise_alerts` (the loss becomes an Alert on the main meter, routed like
+        every data-quality finding)."""
         rows = self.table.to_pylist()
         out: list[Finding] = []
         k = 0

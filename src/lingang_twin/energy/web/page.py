@@ -1,11 +1,11 @@
 """The energy pack's console page (能源): where the district's energy goes, over a period the user picks.
 
-Reached only through ``PACK.hooks["console"]`` (:func:`console_pages`): the pack never imports the console. The
-builder draws with NiceGUI (imported lazily) from the page context (``page.twin``, ``page.tr``,
+Reached only through ``PACK.hooks["console"]`` (:func:`lingang_twin.energy.web.console_pages`): the pack never
+imports the console. The builder draws with NiceGUI (imported lazily) from the page context (``page.twin``, ``page.tr``,
 ``page.entity_url``):
 
 * today's consumption per carrier so far, refreshed live by the console's hub (one hourly grid per tick);
-* a period picker (:mod:`.periods`: the last 30 days by default, this month, last month, or a run of days) for:
+* a period picker (:mod:`..periods`: the last 30 days by default, this month, last month, or a run of days) for:
 * a Sankey from carriers to zones of the district's consumption in the period, in standard coal [kgce] so that the
   carriers add up (GB/T 2589-2020 coefficients; main meters only, as :func:`.accounting.account` counts them);
 * the daily consumption of each carrier in its one unit (:func:`.carriers.display_unit`), against the previous
@@ -13,9 +13,9 @@ builder draws with NiceGUI (imported lazily) from the page context (``page.twin`
   (:func:`period_coverage`: expected and present readings, flagged empty / partial / running), and a notice when
   either period is short of readings;
 * the buildings ranked by kgce per m² per year over the period (:func:`.efficiency.intensity`);
-* tomorrow's electricity of the district, hour by hour, with 80 % and 95 % intervals (:mod:`.forecast`);
+* tomorrow's electricity of the district, hour by hour, with 80 % and 95 % intervals (:mod:`..forecast`);
 * the meters' data-quality findings of the last three days (:func:`.quality.check_meters`), linked to the meters;
-* monthly report downloads (HTML, XLSX, PDF; :mod:`.reports`).
+* monthly report downloads (HTML, XLSX, PDF; :mod:`..reports`).
 
 The deployment's :class:`~.factors.EnergyConfig` is read from the console's ``energy_config`` attribute when the
 deployment sets one. Without it, figures that need a CO₂ factor the tables lack (water, hydrogen) are not shown:
@@ -39,10 +39,10 @@ from lingang_twin.energy.accounting import meters_in_scope
 from lingang_twin.energy.carriers import CARRIER_LABELS, display_unit
 from lingang_twin.energy.consumption import consumption_grid
 from lingang_twin.energy.coverage import Coverage, coverage
-from lingang_twin.energy.coverage_view import COVERAGE_HEAD, CoverageBadge, carrier_badges, draw_badge, notices
 from lingang_twin.energy.factors import EnergyConfig, co2_factor, coal_coefficient
 from lingang_twin.energy.periods import PERIOD_KINDS, Period, parse_day, period
 from lingang_twin.energy.settings import ILLUSTRATIVE_NOTICE, config_in_force, is_illustrative
+from lingang_twin.energy.web.coverage_view import COVERAGE_HEAD, CoverageBadge, carrier_badges, draw_badge, notices
 
 if TYPE_CHECKING:
     from lingang_twin.core.model import Entity
@@ -360,6 +360,8 @@ async def build_page(page: Any) -> None:
                 .props('data-testid="energy-period-invalid"')
             return
         figures = await run.io_bound(period_figures, twin, district, p, now, config)
+        if figures is None:  # the app is shutting down: nothing to draw
+            return
         _period_section(page, ui, district, p, config, problems, figures)
 
     def choose() -> None:
@@ -572,7 +574,7 @@ def forecast_options(f: Any, tr: Callable[[str, str], str]) -> dict[str, Any]:
 
 
 def _forecast(page: Any, ui: Any, district: str, now: datetime, config: EnergyConfig | None) -> None:
-    """Tomorrow's electricity of the district, hour by hour, from the readings so far (:mod:`.forecast`)."""
+    """Tomorrow's electricity of the district, hour by hour, from the readings so far (:mod:`..forecast`)."""
     from lingang_twin.energy.forecast import forecast
 
     tr = page.tr
@@ -637,14 +639,6 @@ def download(page: Any, ui: Any, scope: str, month: str, fmt: str, config: Energ
     ui.download.content(content, f"energy-report-{scope.rsplit(':', 1)[-1]}-{month}.{fmt}")
 
 
-def console_pages(register_page: Callable[..., Any]) -> None:
-    """The ``console`` hook: register this pack's page with the console."""
-    from lingang_twin.energy.tenant_page import build_tenant_page
-
-    register_page("/energy", "能源", "Energy", build_page, icon="bolt")
-    register_page("/energy/tenants", "租户", "Tenants", build_tenant_page, icon="apartment")
-
-
-__all__ = ["Comparison", "Flows", "Today", "carbon_today", "compare", "comparison_options", "console_pages", "daily",
+__all__ = ["Comparison", "Flows", "Today", "carbon_today", "compare", "comparison_options", "daily",
            "energy_today", "flows", "forecast_options", "main_meters", "missing_factors", "page_config",
            "period_coverage", "report_bytes", "sankey_options", "today"]
