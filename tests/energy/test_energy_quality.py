@@ -1,4 +1,4 @@
-"""Data quality and anomalies (energy/quality.py, core/findings.py): on the demo the findings recover the injected
+"""Data quality and anomalies (energy/quality/, core/findings.py): on the demo the findings recover the injected
 faults; hand-built meters pin down the negative, clean, rollover and hydrogen cases; alerts are idempotent."""
 
 from __future__ import annotations
