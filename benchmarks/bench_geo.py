@@ -136,7 +136,7 @@ def main() -> int:
           f"{t_first * 1e3:.0f} ms, {first.total} matches")
     qs = queries[1:]
 
-    index = twin.store._geo_index()  # the store's own index (private attribute; read-only use here)
+    index = twin.store._geo.index()  # the store's own index (private attribute; read-only use here)
     snap_ids = np.array([b["id"] for b in buildings], dtype=object)
     snap_geoms = np.array([shapely.from_geojson(json.dumps(b["geo"]["location"])) for b in buildings], dtype=object)
     # Drop what only the set-up needed, so the timed calls see a heap like a server's (the GC cost scales with it).

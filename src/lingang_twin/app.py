@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import timedelta
 from pathlib import Path
 
@@ -48,6 +49,31 @@ def load_energy_config(path: Path | None) -> object | None:
         raise model_errors_to_validation(err, "energy_config") from None
 
 
+def warm_up() -> None:
+    """Run the ingest path once, before the server answers, on a throwaway in-memory twin: parse a one-line CSV
+    and JSON body, store the reading. Writes nothing to the served twin.
+
+    Why: the first large ingest otherwise imports what its path imports lazily — pandas (``pyarrow.compute``
+    imports it on a first call with a Python scalar), ``pyarrow.acero`` (``Table.group_by``), the readers — in
+    its worker thread, holding the GIL for ~1.4 s in all, and the event loop stalled: ``/health`` took up to 230 ms
+    (``benchmarks/bench_health_under_ingest.py``)."""
+    from lingang_twin.api import warm_up as warm_readers
+
+    batch = warm_readers()
+    scratch = open_twin(None)
+    try:
+        scratch.upsert([{"id": "urn:ngsi-ld:Meter:warm-up", "type": "Meter",
+                         "properties": {"carrier": {"value": "electricity"}, "unit": {"value": "kWh"}}}])
+        scratch.append(batch)
+    finally:
+        scratch.close()
+    # Everything imported and built so far lives as long as the server: move it out of the collector's reach.
+    # Without this a full collection scans the ~1 M objects of the imported libraries and takes 115–190 ms, and the
+    # ingest thread that triggers it holds the GIL meanwhile (the event loop stalls; seen in the benchmark above).
+    gc.collect()
+    gc.freeze()
+
+
 def exit_on_sigterm() -> None:
     """Make SIGTERM a graceful stop, as SIGINT is: raise ``SystemExit(0)`` in the main thread, so every
     ``finally`` runs (the live feed stops, the twin checkpoints and closes the DuckDB file, no ``.wal`` is left).
@@ -76,7 +102,7 @@ def serve(twin: Twin, settings: Settings) -> None:
     import uvicorn
 
     from lingang_twin import console
-    from lingang_twin.api import create_app, warm_up
+    from lingang_twin.api import create_app
 
     app = create_app(twin, settings, PACKS)
     board = console.mount(app, twin, settings, PACKS)  # same process, same twin: one writer of the DuckDB file

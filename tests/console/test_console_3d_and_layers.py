@@ -4,22 +4,32 @@ drawn on a date, how they are coloured, where the live layers put car parks and 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from console_fixtures import PATIENCE_S
+import pytest_asyncio
+from console_fixtures import PATIENCE_S, simulated_console
 from nicegui import ui
 from nicegui.elements.scene.objects.extrusion import Extrusion
 from nicegui.testing import User
 
+from lingang_fixtures import demo_file
+from lingang_twin.app import open_twin
 from lingang_twin.console import Console, data, layers
 from lingang_twin.console.data import latest_by_entity, start_of_today
 from lingang_twin.console.pages.map import TwinMap
 from lingang_twin.core.twin import SHANGHAI
+from lingang_twin.demo import LiveSimulator
 
 pytestmark = pytest.mark.asyncio
 
 BUILDING = "urn:ngsi-ld:Building:hq-exhibition-centre"
+# The evening the entity chart stopped following new readings (23:3x-23:5x Shanghai time): the demo's readings run
+# an hour ahead of the clock, so at 23:45 some are already stamped tomorrow. A fixed past date: no test depends on
+# the wall clock.
+LATE_EVENING = datetime(2026, 11, 20, 23, 45, tzinfo=SHANGHAI)
 
 
 def _drawn(user: User) -> dict[str, Extrusion]:
@@ -206,12 +216,55 @@ async def test_map_geojson_carries_building_metrics(console_user: tuple[User, Co
     assert intensity[BUILDING] == pytest.approx(used / 12000.0)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "failed twice on 2026-12-03 after the session's merges, at 23:3x-23:5x Shanghai time: the chart kept the hour's "
-    "old sum (33.367) while the store had the new reading (1033.367); the live fingerprint data.newest_today() "
-    "changes as it should when run alone — cause not found yet, see the issue 9 note"))
-async def test_entity_history_chart_follows_new_readings(console_user: tuple[User, Console]) -> None:
-    user, console = console_user
+@pytest.fixture(scope="module")
+def late_evening_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo twin with a day of history up to :data:`LATE_EVENING` and the simulator an hour ahead of it, as
+    the session's demo runs ahead of the wall clock."""
+    path = demo_file(tmp_path_factory.mktemp("late-evening"), days=1, end=LATE_EVENING)
+    twin = open_twin(path)
+    try:
+        LiveSimulator(twin).step(LATE_EVENING + timedelta(hours=1))
+    finally:
+        twin.close()
+    return path
+
+
+@pytest_asyncio.fixture(params=[LATE_EVENING.replace(hour=12, minute=0), LATE_EVENING], ids=["noon", "23:45"])
+async def clocked_console(request: pytest.FixtureRequest,
+                          late_evening_db: Path) -> AsyncIterator[tuple[User, Console]]:
+    """The console over that twin, its clock pinned at noon or at 23:45 of that day."""
+    twin = open_twin(late_evening_db)
+    now: datetime = request.param
+    twin.clock = lambda: now
+    try:
+        async with simulated_console(twin) as pair:
+            yield pair
+    finally:
+        twin.close()
+
+
+async def test_newest_today_counts_every_day_from_today_on(late_evening_db: Path) -> None:
+    # The fingerprint the entity chart watches: at 23:45 the newest day is tomorrow (readings run ahead), and a
+    # reading for 23:45 today must still change it.
+    twin = open_twin(late_evening_db)
+    try:
+        meter = twin.query(types=["Meter"], q='register=="interval";carrier=="electricity"', limit=1).entities[0]
+        days = twin.aggregate("reading", entity_id=meter.id, bucket="day", agg="last",
+                              start=start_of_today(LATE_EVENING)).column("bucket").to_pylist()
+        assert [d.date() for d in days] == [LATE_EVENING.date(), LATE_EVENING.date() + timedelta(days=1)]
+        before = data.newest_today(twin, meter.id, "reading", LATE_EVENING)
+        at = LATE_EVENING + timedelta(seconds=1)
+        twin.append([{"entity_id": meter.id, "attribute": "reading", "observed_at": at, "value": 7.0}])
+        after = data.newest_today(twin, meter.id, "reading", LATE_EVENING)
+        assert after[0] == before[0] + 1
+        twin.delete_readings(meter.id, "reading", at, at + timedelta(seconds=1))  # the module's db stays as built
+        assert data.newest_today(twin, meter.id, "reading", LATE_EVENING) == before
+    finally:
+        twin.close()
+
+
+async def test_entity_history_chart_follows_new_readings(clocked_console: tuple[User, Console]) -> None:
+    user, console = clocked_console
     twin = console.twin
     meter = next(m for m in twin.query(types=["Meter"], q='register=="interval";carrier=="electricity"',
                                        limit=1000).entities)
@@ -228,14 +281,14 @@ async def test_entity_history_chart_follows_new_readings(console_user: tuple[Use
     before = points()
     await console.hub.tick()  # nothing new: the chart stays as it is
     assert points() == before
-    at = datetime.now(SHANGHAI) + timedelta(seconds=1)
+    at = twin.clock() + timedelta(seconds=1)
     twin.append([{"entity_id": meter.id, "attribute": "reading", "observed_at": at, "value": 1000.0}])
     await console.hub.tick()
 
     def stored() -> list[list[object]]:
         # The store's own hourly sums, asked afresh: the chart's window is "the last 7 days from now", so an
         # answer computed once can drift from a refresh that lands after the hour turns.
-        expected = data.history(twin, meter.id, "reading", "hour", "sum", 7)
+        expected = data.history(twin, meter.id, "reading", "hour", "sum", 7, twin.clock())
         return [[t.isoformat(), v] for t, v in zip(expected.times, expected.values, strict=True)]
 
     want = stored()

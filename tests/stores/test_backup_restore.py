@@ -39,9 +39,9 @@ def test_backup_then_restore_round_trip(tmp_path: Path) -> None:
     back = Twin(DuckDBStore(tmp_path / "live.duckdb"))
     assert back.read(M_WATER, "reading").column("value").to_pylist() == [float(i) for i in range(200)]
     # The change feed's sequence continues after the restored rows instead of starting again at 1.
-    last = back.store.changes_since(0, 10_000)[-1]["seq"]  # type: ignore[attr-defined]
+    last = back.changes(0, 10_000)[-1].seq
     back.upsert([{"id": "urn:ngsi-ld:Zone:new", "type": "Zone", "properties": {}}])
-    assert back.store.changes_since(last, 10)[0]["seq"] > last  # type: ignore[attr-defined]
+    assert back.changes(last, 10)[0].seq > last
     back.close()
     assert not list(tmp_path.glob(".*restoring*"))
 
@@ -66,3 +66,24 @@ def test_restore_refuses_what_is_not_a_twin_and_leaves_the_target(tmp_path: Path
 def test_an_in_memory_twin_has_no_backup(tmp_path: Path) -> None:
     with pytest.raises(StoreError):
         DuckDBStore(None).backup(tmp_path / "x.duckdb")
+
+
+def test_a_backup_does_not_wait_behind_a_write(tmp_path: Path) -> None:
+    """The backup's cursor is made from the idle cursor source, not under the write lock: a backup started while an
+    ingest holds that lock copies the last committed snapshot and finishes without waiting for the ingest."""
+    import threading
+
+    twin = Twin(DuckDBStore(tmp_path / "live.duckdb"))
+    twin.upsert([{"id": "urn:ngsi-ld:Zone:z1", "type": "Zone"}])
+    done = threading.Event()
+    count: list[int] = []
+    with twin.store._lock:  # type: ignore[attr-defined]  # what a long ingest holds from its first statement to its commit
+        worker = threading.Thread(target=lambda: (count.append(twin.store.backup(  # type: ignore[attr-defined]
+            tmp_path / "copy.duckdb")),
+                                                  done.set()))
+        worker.start()
+        finished = done.wait(timeout=60)
+    worker.join(timeout=60)
+    twin.close()
+    assert finished, "the backup waited for the write lock"
+    assert count == [1]

@@ -207,14 +207,14 @@ def test_batch_is_all_or_nothing(twin: Twin) -> None:
 
 
 def test_change_feed_records_writes(lingang: Twin) -> None:
-    changes = lingang.store.changes_since(0)
+    changes = lingang.changes(0)
     assert len(changes) == len(lingang_layout())
-    assert {c["op"] for c in changes} == {"create"}
-    last = changes[-1]["seq"]
+    assert {c.op for c in changes} == {"create"}
+    last = changes[-1].seq
     lingang.patch(JOINT_LAB, properties={"occupants": 10})
     lingang.delete(M_H2)
-    newer = lingang.store.changes_since(last)
-    assert [(c["entity_id"], c["op"]) for c in newer] == [(JOINT_LAB, "update"), (M_H2, "delete")]
+    newer = lingang.changes(last)
+    assert [(c.entity_id, c.op) for c in newer] == [(JOINT_LAB, "update"), (M_H2, "delete")]
 
 
 def test_upsert_each_stores_the_good_and_reports_the_bad(twin: Twin) -> None:
@@ -239,7 +239,7 @@ def test_count_only_and_reopened_store_answers_geo(lingang: Twin) -> None:
     area = {"type": "Polygon", "coordinates": [[[121.925, 30.897], [121.94, 30.897], [121.94, 30.905],
                                                 [121.925, 30.905], [121.925, 30.897]]]}
     before = {e.id for e in lingang.query(geo=parse_georel("within", area)).entities}
-    lingang.store._geo = None  # what a reopened store starts with
+    lingang.store._geo.reset()  # what a reopened store starts with
     assert {e.id for e in lingang.query(geo=parse_georel("within", area)).entities} == before == {
         LINGANG_CENTER, JOINT_LAB}
 

@@ -12,7 +12,7 @@ import pytest
 
 from lingang_fixtures import M_ELEC, M_ELEC_SUB, M_H2, M_WATER
 from lingang_twin.core.errors import ConflictError, NotFoundError, ValidationError
-from lingang_twin.core.store import SeriesQuery
+from lingang_twin.core.store import Change, SeriesQuery
 from lingang_twin.core.twin import Twin, page_cursor
 
 CST = timezone(timedelta(hours=8))
@@ -24,8 +24,8 @@ def _rows(entity: str, n: int, start: datetime = T0, step_min: int = 15, base: f
              "value": base + i} for i in range(n)]
 
 
-def _changes(twin: Twin) -> list[dict]:
-    return twin.store.changes_since(0, 100_000)  # type: ignore[attr-defined]
+def _changes(twin: Twin) -> list[Change]:
+    return twin.changes(0, 100_000)
 
 
 def test_delete_readings_removes_exactly_the_range_of_one_series(lingang: Twin) -> None:
@@ -39,9 +39,10 @@ def test_delete_readings_removes_exactly_the_range_of_one_series(lingang: Twin) 
     assert left == [float(i) for i in range(96) if not 8 <= i < 20]
     assert lingang.read(M_ELEC_SUB, "reading").num_rows == 96  # the other series is untouched
     assert lingang.delete_readings(M_WATER, "reading", start, end) == 0  # a repeat removes nothing
-    feed = [c for c in _changes(lingang) if c["op"] == "readings-delete"]
-    assert len(feed) == 1 and feed[0]["entity_id"] == M_WATER
-    assert feed[0]["detail"]["count"] == 12 and feed[0]["detail"]["attribute"] == "reading"
+    feed = [c for c in _changes(lingang) if c.op == "readings-delete"]
+    assert len(feed) == 1 and feed[0].entity_id == M_WATER
+    assert feed[0].detail is not None
+    assert feed[0].detail["count"] == 12 and feed[0].detail["attribute"] == "reading"
     # Deleted instants can be written again (a bad reading replaced by a good one).
     r = lingang.append([{**_rows(M_WATER, 96)[10], "value": 1000.0}])
     assert r.inserted == 1
@@ -100,8 +101,8 @@ def test_correction_replaces_the_value_and_is_in_the_change_feed(lingang: Twin) 
     result = lingang.correct(fixed)
     assert (result.replaced, result.inserted) == (2, 0)
     assert lingang.read(M_WATER, "reading").column("value").to_pylist() == [0.0, 1.5, 2.5, 3.0]
-    feed = [c for c in _changes(lingang) if c["op"] == "readings-replace"]
-    assert [(c["entity_id"], c["detail"]["count"]) for c in feed] == [(M_WATER, 2)]
+    feed = [c for c in _changes(lingang) if c.op == "readings-replace"]
+    assert [(c.entity_id, (c.detail or {})["count"]) for c in feed] == [(M_WATER, 2)]
 
 
 def test_an_entity_others_point_at_is_retired_not_deleted(lingang: Twin) -> None:

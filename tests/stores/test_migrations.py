@@ -38,7 +38,7 @@ def test_a_version_1_file_opens_and_is_migrated(tmp_path: Path) -> None:
     assert twin.get("urn:ngsi-ld:District:iicz").value("name") == "国际创新协同区"
     assert twin.read("urn:ngsi-ld:District:iicz", "population").column("value").to_pylist() == [12345.0]
     twin.patch("urn:ngsi-ld:District:iicz", properties={"area": (6.9, "km2")})
-    assert [c["op"] for c in store.changes_since(0)] == ["update"]
+    assert [c.op for c in store.changes_since(0)] == ["update"]
     versions = store.con.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
     assert [v[0] for v in versions] == list(range(1, LATEST_VERSION + 1))
     twin.close()
@@ -77,7 +77,8 @@ def test_compaction_keeps_every_reading_and_orders_the_tail(tmp_path: Path) -> N
 
     for day in range(4):  # 96 readings a day: the second day's append passes 150 and compacts
         twin.append(batch(day))
-    assert store._watermark is not None and store._unsorted < 150
+    compaction = store._compaction
+    assert compaction is not None and compaction.watermark is not None and compaction.unsorted < 150
     early = {"entity_id": M_WATER, "attribute": "reading", "observed_at": t0 - timedelta(days=1), "value": 5.0}
     late = twin.append([*batch(0)[:10], early])
     assert (late.inserted, late.duplicates) == (1, 10)
@@ -94,5 +95,6 @@ def test_compaction_keeps_every_reading_and_orders_the_tail(tmp_path: Path) -> N
     assert stored[384][1] < stored[0][1]
     twin.close()
     reopened = DuckDBStore(tmp_path / "compact.duckdb")
-    assert reopened._watermark == store._watermark and reopened._unsorted == 0
+    again = reopened._compaction
+    assert again is not None and again.watermark == compaction.watermark and again.unsorted == 0
     reopened.close()

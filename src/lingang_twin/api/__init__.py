@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-import pyarrow.compute as pc
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
@@ -17,6 +16,7 @@ from lingang_twin.api.limits import BodyLimit
 from lingang_twin.api.openapi import problem_answers_everywhere
 from lingang_twin.api.parse_pool import ParsePool
 from lingang_twin.api.problems import install_handlers
+from lingang_twin.core.observations import ObservationBatch
 from lingang_twin.core.packs import Pack
 from lingang_twin.core.twin import Twin
 from lingang_twin.settings import Settings
@@ -60,20 +60,19 @@ def create_app(twin: Twin, settings: Settings | None = None, packs: list[Pack] |
     return app
 
 
-def warm_up() -> None:
-    """Import, and run once on a tiny body, what the first large ingest would otherwise import in its worker
-    thread while holding the GIL: pandas (which ``pyarrow.compute`` imports lazily on its first call with a Python
-    scalar), the CSV reader and the JSON reader. Measured: 1.4 s of imports during the first ingest, which stalled
-    ``/health`` for up to 230 ms (``benchmarks/bench_health_under_ingest.py``). Writes nothing."""
-    import pandas  # noqa: F401  # why: see above; imported here, before the server answers
+WARM_UP_CSV = (b"entity_id,attribute,observed_at,value\n"
+               b"urn:ngsi-ld:Meter:warm-up,reading,2025-01-01T00:00:00+08:00,1\n")
 
+
+def warm_up() -> ObservationBatch:
+    """Import, and run once on a tiny body, the CSV and JSON readers, so that the first large ingest does not
+    import them in its worker thread while holding the GIL (see :func:`lingang_twin.app.warm_up`). Writes nothing;
+    returns the parsed CSV batch (one reading of ``urn:ngsi-ld:Meter:warm-up``)."""
     from lingang_twin.json_readings import readings_from_json
 
-    csv = b"entity_id,attribute,observed_at,value\nurn:ngsi-ld:Meter:warm,reading,2025-01-01T00:00:00+08:00,1\n"
-    batch = observations.batch_from_csv(csv)
-    readings_from_json(b'[{"entity_id": "urn:ngsi-ld:Meter:warm", "attribute": "reading", '
+    readings_from_json(b'[{"entity_id": "urn:ngsi-ld:Meter:warm-up", "attribute": "reading", '
                        b'"observed_at": "2025-01-01T00:00:00+08:00", "value": 1}]', 1)
-    pc.any(pc.greater(batch.table["ts"], 0)).as_py()  # the kernels Twin.append runs first (_check_horizon)
+    return observations.batch_from_csv(WARM_UP_CSV)
 
 
 def _describe_problems(app: FastAPI) -> None:

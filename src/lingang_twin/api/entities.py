@@ -147,7 +147,7 @@ def get_entity(entity_id: str, twin: TwinDep) -> Response:
     """One entity with its lifecycle history and the series recorded on it."""
     e = twin.get(entity_id)
     data = entity_json(e)
-    data["series"] = dict(twin.store.series_of(entity_id))
+    data["series"] = twin.series_of(entity_id)
     return _json(data)
 
 

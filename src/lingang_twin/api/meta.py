@@ -18,8 +18,8 @@ router = APIRouter(tags=["meta"])
 @router.get("/health", summary="Liveness and size / 健康检查", responses=problems(503))
 def health(twin: TwinDep) -> dict[str, Any]:
     """``ok`` with the store's schema version and entity count (a store failure answers 503)."""
-    return {"status": "ok", "version": __version__, "schemaVersion": twin.store.schema_version,
-            "entities": twin.store.count_entities()}
+    return {"status": "ok", "version": __version__, "schemaVersion": twin.schema_version,
+            "entities": twin.count()}
 
 
 @router.get("/api/v1/types", summary="Entity types / 实体类型")

@@ -70,7 +70,7 @@ def check_attribute(twin: Twin, query: SeriesQuery) -> None:
         return
     recorded: list[str] = []
     if query.entity_id is not None:
-        recorded = sorted(twin.store.series_of(query.entity_id))
+        recorded = sorted(twin.series_of(query.entity_id))
         if query.attribute in recorded:
             return
     else:

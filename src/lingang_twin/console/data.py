@@ -117,7 +117,7 @@ def overview(twin: Twin, now: datetime | None = None,
              energy: Callable[[Twin], Sequence[tuple[str, float, str]] | None] | None = None) -> Overview:
     """Every tile of the overview in one call; ``carbon(twin)`` gives today's kg CO₂ and ``energy(twin)`` today's
     ``(carrier, value, unit)`` when a pack provides them (the energy pack: its units, its conversions)."""
-    entities = twin.store.count_entities()
+    entities = twin.count()
     parking = latest_by_entity(twin, "OffStreetParking", "availableSpotNumber", now)
     shuttles = twin.query(types=["Vehicle"], phases=["operation"], limit=0).total if "Vehicle" in twin.types else None
     return Overview(
@@ -173,7 +173,7 @@ def search(twin: Twin, text: str, entity_type: str | None = None, limit: int = 1
 def last_seen(twin: Twin, entity_ids: Sequence[str]) -> dict[str, datetime]:
     """When each entity was last observed (its newest reading of any series), in Asia/Shanghai: one store query
     for the whole page."""
-    return {k: v.astimezone(SHANGHAI) for k, v in twin.store.last_observed(list(entity_ids)).items()}
+    return {k: v.astimezone(SHANGHAI) for k, v in twin.last_observed(entity_ids).items()}
 
 
 # -- entity page ------------------------------------------------------------------------------------------------
@@ -199,14 +199,14 @@ def check_entity_id(entity_id: str) -> bool:
 
 def entity_view(twin: Twin, entity_id: str) -> EntityView | None:
     """The entity, its containment chain up and its direct children, and its series; ``None`` if it is unknown."""
-    found = twin.store.get_entities([entity_id]).get(entity_id)
+    found = twin.get_many([entity_id]).get(entity_id)
     if found is None:
         return None
-    up_ids = twin.store.ancestors(entity_id, "containedIn")
-    up = twin.store.get_entities(up_ids)
+    up_ids = twin.ancestors(entity_id, "containedIn")
+    up = twin.get_many(up_ids)
     children = twin.query(related=("containedIn", entity_id), limit=CHILDREN_SHOWN, order_by=["type", "id"])
     return EntityView(found, [up[i] for i in up_ids if i in up], children.entities, children.total,
-                      dict(twin.store.series_of(entity_id)))
+                      twin.series_of(entity_id))
 
 
 @dataclass
@@ -239,7 +239,7 @@ def history(twin: Twin, entity_id: str, attribute: str, bucket: str, agg: str, d
     now = now or clock()
     start = start_of_today(now) - timedelta(days=max(days, 1) - 1)
     table = twin.aggregate(attribute, entity_id=entity_id, bucket=bucket, agg=agg, start=start)
-    unit = twin.store.series_of(entity_id).get(attribute)
+    unit = twin.series_of(entity_id).get(attribute)
     times = [t.astimezone(SHANGHAI) for t in table.column("bucket").to_pylist()]
     values = [None if v is None else float(v) for v in table.column("value").to_pylist()]
     return History(attribute, unit, bucket, agg, times, values)
@@ -314,8 +314,12 @@ def bounds(collection: dict[str, Any]) -> tuple[tuple[float, float], tuple[float
 
 
 def newest_today(twin: Twin, entity_id: str, attribute: str, now: datetime | None = None) -> tuple[int, float | None]:
-    """How many readings of ``attribute`` of ``entity_id`` arrived today and the last one: a cheap fingerprint that
-    changes when a new reading arrives (one small aggregate), so an open chart redraws only then."""
+    """How many readings of ``attribute`` of ``entity_id`` are stamped today or later and the newest one: a cheap
+    fingerprint that changes when a new reading arrives (one small aggregate), so an open chart redraws only then.
+
+    Every day from today on counts, not only the last: readings may run ahead of ``now`` (a meter's clock, the
+    demo's simulator an hour ahead), and at 23:45 a reading for 23:45 lands in today while the newest day is
+    tomorrow — the fingerprint of tomorrow alone stayed the same and the chart did not redraw."""
     try:
         table = twin.aggregate(attribute, entity_id=entity_id, bucket="day", agg="last", start=start_of_today(now))
     except TwinError:
@@ -324,4 +328,4 @@ def newest_today(twin: Twin, entity_id: str, attribute: str, now: datetime | Non
     if not rows:
         return (0, None)
     last = rows[-1]
-    return (int(last["count"] or 0), None if last["value"] is None else float(last["value"]))
+    return (sum(int(r["count"] or 0) for r in rows), None if last["value"] is None else float(last["value"]))

@@ -148,7 +148,7 @@ def electricity_intensity_today(twin: Twin, now: datetime | None = None) -> dict
                 used[building] = used.get(building, 0.0) + float(row["value"])
     if not used:
         return {}
-    areas = twin.store.get_entities(sorted(used))
+    areas = twin.get_many(sorted(used))
     out: dict[str, float] = {}
     for building, kwh in used.items():
         area = _number(areas[building], "floorArea") if building in areas else None
@@ -235,7 +235,7 @@ def shuttle_markers(twin: Twin, lang: str = "zh", now: datetime | None = None) -
     ids = sorted(set(lons) & set(lats))
     if not ids:
         return []
-    found = twin.store.get_entities(ids)
+    found = twin.get_many(ids)
     return [Marker(i, "Vehicle", display_name(found[i], lang) if i in found else i.rsplit(":", 1)[-1],
                    lats[i], lons[i]) for i in ids]
 
@@ -252,7 +252,7 @@ def station_markers(twin: Twin, lang: str = "zh") -> list[Marker]:
     stations = twin.query(types=types, limit=BUILDINGS_LIMIT, order_by=["type", "id"]).entities
     parents = {rel.targets[0] for e in stations if e.geo.get("location") is None
                for rel in [e.relationships.get("containedIn")] if rel is not None and rel.targets}
-    found = twin.store.get_entities(sorted(parents)) if parents else {}
+    found = twin.get_many(sorted(parents)) if parents else {}
     out = []
     for e in stations:
         centre = _centre(e)
@@ -275,7 +275,7 @@ def meter_markers(twin: Twin, lang: str = "zh") -> list[Marker]:
         parent = m.target("containedIn")
         if parent is not None:
             counts[parent] = counts.get(parent, 0) + 1
-    found = twin.store.get_entities(sorted(counts)) if counts else {}
+    found = twin.get_many(sorted(counts)) if counts else {}
     out = []
     for pid, n in sorted(counts.items()):
         parent = found.get(pid)
@@ -317,7 +317,7 @@ def map_collection(twin: Twin, lang: str, now: datetime | None = None) -> dict[s
     collection = map_features(twin, lang)
     intensity = electricity_intensity_today(twin, now)
     ids = [f["properties"]["id"] for f in collection["features"] if f["properties"]["type"] == "Building"]
-    found = twin.store.get_entities(ids) if ids else {}
+    found = twin.get_many(ids) if ids else {}
     for f in collection["features"]:
         props = f["properties"]
         e = found.get(props["id"])

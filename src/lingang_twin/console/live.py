@@ -39,26 +39,18 @@ class Topic:
 
 
 class LiveHub:
-    """Reads ``store.changes_since(seq)`` and the registered topics every ``interval`` seconds; calls listeners."""
+    """Reads ``twin.changes(seq)`` and the registered topics every ``interval`` seconds; calls listeners."""
 
     def __init__(self, twin: Twin, interval: float = 1.0) -> None:
         self.twin = twin
         self.interval = interval
-        self.seq = self._newest_seq()
+        # Pages open on the present: history before the console started is not news.
+        self.seq = twin.latest_change()
         self.topics: dict[str, Topic] = {}
         self.entity_listeners: list[EntityListener] = []
         self.tick_listeners: list[TickListener] = []
         self.ticks = 0
         self.last_tick: datetime | None = None
-
-    def _newest_seq(self) -> int:
-        """Pages open on the present: history before the console started is not news."""
-        seq = 0
-        while True:
-            rows = self.twin.store.changes_since(seq, CHANGES_PAGE * 20)
-            if not rows:
-                return seq
-            seq = int(rows[-1]["seq"])
 
     def start(self) -> None:
         """Start the timer (call once, at app start-up or inside a page context)."""
@@ -95,15 +87,15 @@ class LiveHub:
     async def tick(self) -> None:
         """One round: changed entities, then every listened-to topic, then the tick listeners."""
         self.ticks += 1
-        self.last_tick = now = datetime.now(SHANGHAI)
+        self.last_tick = now = self.twin.clock().astimezone(SHANGHAI)  # the twin's "now", as the pages read it
         try:
-            changes = await run.io_bound(self.twin.store.changes_since, self.seq, CHANGES_PAGE) or []
+            changes = await run.io_bound(self.twin.changes, self.seq, CHANGES_PAGE) or []
         except Exception:  # a closed or busy store must not stop the timer; the next tick tries again
             log.exception("console live hub: reading the change feed failed")
             changes = []
         if changes:
-            self.seq = int(changes[-1]["seq"])
-            ids = {str(c["entity_id"]) for c in changes}
+            self.seq = changes[-1].seq
+            ids = {c.entity_id for c in changes}
             await _fan_out(self.entity_listeners, ids)
         # A copy: a page opening during the awaits below may declare a new topic.
         for name, topic in list(self.topics.items()):

@@ -112,7 +112,7 @@ def raise_alerts(twin: Twin, findings: Iterable[Finding], *, now: datetime | Non
     register_alert_type(twin)
     issued = now or datetime.now(UTC)
     ids = [alert_id(f) for f in findings]
-    existing = twin.store.existing_ids(sorted(set(ids)))
+    existing = twin.existing(sorted(set(ids)))
     new: dict[str, dict[str, Any]] = {}
     for f, i in zip(findings, ids, strict=True):
         if i not in existing and i not in new:

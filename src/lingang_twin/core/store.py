@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import pyarrow as pa
 
@@ -147,6 +147,28 @@ class EntityWrite:
     lifecycle: list[tuple[str, LifecycleChange]] = field(default_factory=list)
 
 
+ChangeOp = Literal["create", "update", "delete", "readings-delete", "readings-replace"]
+CHANGE_OPS: tuple[str, ...] = ("create", "update", "delete", "readings-delete", "readings-replace")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of the change feed: what happened to which entity, numbered in commit order.
+
+    ``op``: ``create`` / ``update`` (any entity write, a lifecycle change such as a retirement included) /
+    ``delete`` of an entity; ``readings-delete`` (a range of one series deleted: ``detail`` holds ``attribute``,
+    ``start``, ``end``, ``count``) and ``readings-replace`` (readings corrected: ``attribute``, ``count``,
+    ``first``, ``last``). New readings are not in the feed (a district writes millions a day): readers that follow
+    readings ask the series. ``changed_at``: the commit's time (timezone-aware).
+    """
+
+    seq: int
+    changed_at: datetime
+    entity_id: str
+    op: ChangeOp
+    detail: Mapping[str, Any] | None = None
+
+
 @runtime_checkable
 class Store(Protocol):
     """What every store implements. All writes are atomic: a failed call leaves nothing behind."""
@@ -211,6 +233,16 @@ class Store(Protocol):
 
         The store records the deletion in its change feed (op ``readings-delete``) in the same transaction and
         keeps its own derived state (compaction, roll-ups) right. The twin has checked the arguments."""
+
     def last_observed(self, entity_ids: Sequence[str]) -> dict[str, datetime]:
         """The newest ``observed_at`` (UTC) of any series of each of ``entity_ids``, in one query; entities with
         no reading (or unknown) are absent from the answer."""
+
+    # -- change feed -------------------------------------------------------------------------------------------
+    def changes_since(self, seq: int = 0, limit: int = 1000) -> list[Change]:
+        """Up to ``limit`` changes with a sequence number above ``seq``, oldest first.
+
+        The cursor contract every reader relies on (the console's live hub, rules, subscriptions): sequence
+        numbers grow with commit order (gaps allowed), and a change is visible before any change numbered after
+        it, so a reader that resumes from the last ``seq`` it saw misses nothing and sees nothing twice. The
+        change is written in the same transaction as what it records."""

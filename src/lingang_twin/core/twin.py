@@ -43,6 +43,7 @@ from lingang_twin.core.q import Expr, parse_q
 from lingang_twin.core.store import (
     AGGS,
     BUCKETS,
+    Change,
     Conversion,
     EntityPage,
     EntityQuery,
@@ -56,6 +57,7 @@ from lingang_twin.core.types import EntityType, TypeRegistry, model_errors_to_va
 from lingang_twin.core.units import check_unit, conversion
 from lingang_twin.core.values import check_json_value
 
+MAX_CHANGES_PAGE = 100_000  # changes read at once; a reader that is further behind pages through
 MAX_PAGE_ROWS = 1_000_000  # a raw-read page the store builds at once; faces set their own, smaller, limits
 ON_CONFLICT = ("reject", "replace", "keep")
 FUTURE_HORIZON = timedelta(days=1)
@@ -393,6 +395,62 @@ class Twin:
         if entity_id not in found:
             raise NotFoundError("entity", entity_id)
         return found[entity_id]
+
+    # -- reads: every face and pack reads through these, never through ``self.store`` ---------------------------
+    # Bulk look-ups take ids as they come (an unknown or malformed id is simply absent from the answer): the map
+    # asks for thousands at a time and would pay for checking each.
+    def get_many(self, ids: Iterable[str]) -> dict[str, Entity]:
+        """The entities among ``ids`` that exist, by id (with their lifecycle history); absent ids are left out."""
+        return self.store.get_entities(list(ids))
+
+    def existing(self, ids: Iterable[str]) -> set[str]:
+        """The subset of ``ids`` that exist (an id look-up: no entity is read)."""
+        return self.store.existing_ids(list(ids))
+
+    def ancestors(self, entity_id: str, relationship: str = "containedIn") -> list[str]:
+        """The ids reached from ``entity_id`` along ``relationship``, nearest first (a building's parcel, zone,
+        district); empty for an unknown entity."""
+        return self.store.ancestors(entity_id, relationship)
+
+    def count(self) -> int:
+        """How many entities the twin holds."""
+        return self.store.count_entities()
+
+    @property
+    def schema_version(self) -> int:
+        """The store's schema version (``/health`` reports it)."""
+        return self.store.schema_version
+
+    def series_of(self, entity_id: str) -> dict[str, str | None]:
+        """The attributes with a time series on ``entity_id`` and their fixed units (empty for an unknown
+        entity)."""
+        return dict(self.store.series_of(entity_id))
+
+    def last_observed(self, entity_ids: Iterable[str]) -> dict[str, datetime]:
+        """The newest reading instant (UTC) of any series of each entity, in one query; entities without a
+        reading are absent."""
+        return self.store.last_observed(list(entity_ids))
+
+    # -- the change feed ---------------------------------------------------------------------------------------
+    def changes(self, since: int = 0, limit: int = 1000) -> list[Change]:
+        """The ONE stream of what changed, oldest first: up to ``limit`` changes numbered above ``since``.
+
+        Readers keep the ``seq`` of the last change they handled and ask again from it; the store guarantees that
+        nothing is skipped or repeated that way (see :meth:`~lingang_twin.core.store.Store.changes_since`). The
+        console's live hub reads it; rules and subscriptions are to read it the same way."""
+        if isinstance(since, bool) or not isinstance(since, int) or since < 0:
+            raise ValidationError("since", "range", "since must be an integer ≥ 0 / since 须为非负整数", value=since)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_CHANGES_PAGE:
+            raise ValidationError("limit", "limit-range", f"limit must be between 1 and {MAX_CHANGES_PAGE} / "
+                                  f"limit 须在 1 到 {MAX_CHANGES_PAGE} 之间", value=limit)
+        return self.store.changes_since(since, limit)
+
+    def latest_change(self) -> int:
+        """The ``seq`` of the newest change (0 for none): where a reader starts that wants only news."""
+        seq = 0
+        while page := self.store.changes_since(seq, MAX_CHANGES_PAGE):
+            seq = page[-1].seq
+        return seq
 
     def patch(self, entity_id: str, *, properties: Mapping[str, Any] | None = None,
               relationships: Mapping[str, Any] | None = None, geo: Mapping[str, Any] | None = None,

@@ -104,12 +104,12 @@ def build_demo(twin: Twin, *, days: float, seed: int = DEFAULT_SEED,
     entities = build_layout(seed)
     ids = [e["id"] for e in entities]
     written = 0
-    if twin.store.existing_ids([DEMO_DISTRICT_ID]):
+    if twin.existing([DEMO_DISTRICT_ID]):
         stored = seed_of(twin)
         if stored != seed:
             raise ValidationError("seed", "demo-seed", f"this twin holds the demo layout of seed {stored}, not {seed}"
                                   f" / 该孪生已包含种子 {stored} 的演示布局", value=seed)
-    present = twin.store.existing_ids(ids)
+    present = twin.existing(ids)
     if len(present) < len(ids):
         kept = twin.get(DEMO_DISTRICT_ID).value(STORED_PROPERTY) if DEMO_DISTRICT_ID in present else None
         twin.upsert(entities)
@@ -143,7 +143,7 @@ def build_demo(twin: Twin, *, days: float, seed: int = DEFAULT_SEED,
         for name in ("received", "inserted", "duplicates", "appends"):
             setattr(merged, name, getattr(merged, name) + getattr(part, name))
         done_before += span
-    present = twin.store.existing_ids(sim.entity_ids)
+    present = twin.existing(sim.entity_ids)
     merged.faults = [f for f in sim.faults_between(start, end) if f.entity_id in present]
     merged.rollovers = [r for r in sim.rollovers_between(start, end) if r[0] in present]
     merged.seconds = time.perf_counter() - t0 - layout_seconds

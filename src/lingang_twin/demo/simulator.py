@@ -237,7 +237,7 @@ def seed_of(twin: Twin) -> int:
 
 def _allowed(twin: Twin, sim: DemoSimulator) -> np.ndarray:
     """Which of the simulator's entities exist in the twin (readings of deleted entities are skipped)."""
-    present = twin.store.existing_ids(sim.entity_ids)
+    present = twin.existing(sim.entity_ids)
     return np.array([e in present for e in sim.entity_ids], dtype=bool)
 
 

@@ -74,7 +74,7 @@ def _building_of(twin: Twin, entity: Entity) -> Entity | None:
     """The nearest Building at or above ``entity`` along ``containedIn``."""
     if entity.type == "Building":
         return entity
-    for ancestor in twin.store.ancestors(entity.id, "containedIn"):
+    for ancestor in twin.ancestors(entity.id, "containedIn"):
         try:
             node = twin.get(ancestor)
         except NotFoundError:

@@ -10,7 +10,6 @@ Writes are serialised by the twin; each call here is one transaction, rolled bac
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
@@ -18,7 +17,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,12 +26,12 @@ import numpy as np
 import pyarrow as pa
 
 from lingang_twin.core.errors import SchemaVersionError, StoreError, ValidationError
-from lingang_twin.core.geometry import GeoIndex
-from lingang_twin.core.model import Entity, LifecycleChange
+from lingang_twin.core.model import Entity
 from lingang_twin.core.observations import IngestResult, ObservationBatch, OnConflict
 from lingang_twin.core.q import Path as QPath
 from lingang_twin.core.store import (
     SHANGHAI_OFFSET_US,
+    Change,
     Conversion,
     EntityPage,
     EntityQuery,
@@ -41,37 +40,26 @@ from lingang_twin.core.store import (
     SeriesQuery,
     SeriesSpec,
 )
+from lingang_twin.stores.compaction import DEFAULT_COMPACT_ROWS, Compaction
+from lingang_twin.stores.geo_cache import GeoCache
 from lingang_twin.stores.migrations import LATEST_VERSION, MIGRATIONS
+from lingang_twin.stores.sql_common import (
+    BUCKET_US,
+    DAY_US,
+    EPOCH,
+    change_from_row,
+    dumps,
+    entity_columns,
+    entity_from_row,
+    iso,
+    micros,
+)
 from lingang_twin.stores.sql_q import compile_q, sql_string, value_json
 
-_CST = timezone(timedelta(hours=8))
-DEFAULT_COMPACT_ROWS = 2_000_000  # ~0.3 s of rewriting per 2 M readings (docs/decisions.md, 4)
-_DAY_US = 86_400 * 1_000_000
-_BUCKET_US = {"15min": 900 * 1_000_000, "hour": 3600 * 1_000_000, "day": _DAY_US}
+__all__ = ["DEFAULT_COMPACT_ROWS", "DuckDBStore", "restore_file"]
+
 _SORT_COLUMNS = {"id": "e.id", "type": "e.type", "phase": "phase_now", "createdAt": "e.created_at",
                  "modifiedAt": "e.modified_at"}
-
-
-def _json_default(v: Any) -> Any:
-    if isinstance(v, datetime | date):
-        return v.isoformat()
-    if isinstance(v, np.generic):
-        return v.item()
-    raise TypeError(f"cannot store {type(v).__name__} as JSON")
-
-
-def _dumps(v: Any) -> str:
-    return json.dumps(v, default=_json_default, ensure_ascii=False, separators=(",", ":"))
-
-
-def _iso(micros: int) -> str:
-    """Epoch microseconds (UTC) as ISO 8601 in Asia/Shanghai time."""
-    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(micros))).astimezone(_CST).isoformat()
-
-
-def _micros(t: datetime) -> int:
-    d = t.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
-    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
 
 
 class DuckDBStore:
@@ -98,7 +86,7 @@ class DuckDBStore:
         self._readers: list[duckdb.DuckDBPyConnection] = []
         self._readers_lock = threading.Lock()
         self._cursor_source = self.con.cursor()  # the parent of every read cursor; never runs a statement
-        self._geo: GeoIndex | None = None
+        self._geo = GeoCache(self._load_locations, self._lock)
         # Snapshots of current entities by id (frozen models): pages and look-ups skip the JSON → pydantic
         # rebuild, which dominated large pages. Writes and deletes evict; as-of queries bypass it.
         self._cache: OrderedDict[str, Entity] = OrderedDict()
@@ -110,14 +98,8 @@ class DuckDBStore:
         self.schema_version = self._migrate(target_version or LATEST_VERSION, read_only)
         row = self.con.execute("SELECT coalesce(max(series_id), 0) FROM series").fetchall()[0]
         self._next_series = int(row[0]) + 1 if row else 1
-        self.compact_rows = compact_rows if self.schema_version >= 3 and not read_only else 0
-        self._watermark: int | None = None
-        self._unsorted = 0
-        if self.schema_version >= 3:
-            meta = self.con.execute("SELECT value FROM store_meta WHERE key = 'compacted_to_ts'").fetchall()
-            self._watermark = int(meta[0][0]) if meta else None
-            self._unsorted = int(self.con.execute(
-                f"SELECT count(*) FROM observations WHERE {self._newer_than_watermark()}").fetchall()[0][0])
+        self._compaction = Compaction(self.con, self._tx, compact_rows if not read_only else 0) \
+            if self.schema_version >= 3 else None
 
     # -- lifecycle of the store ------------------------------------------------------------------------------
     def _migrate(self, target: int, read_only: bool) -> int:
@@ -179,8 +161,8 @@ class DuckDBStore:
         if target.exists() or Path(f"{target}.wal").exists():
             raise ValidationError("dest", "file-exists", f"{target} exists; choose a new file / 目标文件已存在")
         alias = f"lingang_backup_{uuid.uuid4().hex[:12]}"  # ATTACH is seen by every cursor: a name of its own
-        with self._lock:
-            cur = self.con.cursor()
+        with self._readers_lock:  # as a read cursor is made: from the idle source, not behind an ingest's write lock
+            cur = self._cursor_source.cursor()
         try:
             cur.execute("SET enable_progress_bar = false")  # DuckDB would draw a bar on the server's stdout
             name = str(cur.execute("SELECT current_database()").fetchall()[0][0]).replace('"', '""')
@@ -225,35 +207,10 @@ class DuckDBStore:
             for i in ids:
                 self._cache.pop(i, None)
 
-    def _newer_than_watermark(self) -> str:
-        return "TRUE" if self._watermark is None else f"ts > {int(self._watermark)}"
-
     def compact(self) -> int:
         """Rewrite the readings that arrived since the last compaction in ``(series_id, ts)`` order; returns how
-        many were rewritten.
-
-        Appends arrive in time order with every meter in each batch, so without this every storage block holds
-        every meter and a one-meter query reads the whole table (52 ms for a 35 M-row year; 3-10 ms after). Only
-        the part newer than the previous compaction's newest reading is rewritten, so the cost stays proportional
-        to what arrived; late readings older than that stay where they are (few, and still correct).
-        """
-        if self.schema_version < 3:
-            return 0
-        with self._tx() as con:
-            cond = self._newer_than_watermark()
-            newest, n = con.execute(f"SELECT max(ts), count(*) FROM observations WHERE {cond}").fetchall()[0]
-            if not n:
-                return 0
-            con.execute(f"CREATE OR REPLACE TEMP TABLE compact_tail AS SELECT series_id, ts, value FROM observations "
-                        f"WHERE {cond} ORDER BY series_id, ts")
-            con.execute(f"DELETE FROM observations WHERE {cond}")
-            con.execute("INSERT INTO observations SELECT * FROM compact_tail ORDER BY series_id, ts")
-            con.execute("DROP TABLE compact_tail")
-            con.execute("DELETE FROM store_meta WHERE key = 'compacted_to_ts'")
-            con.execute("INSERT INTO store_meta VALUES ('compacted_to_ts', ?)", [str(int(newest))])
-        self._watermark = int(newest)
-        self._unsorted = 0
-        return int(n)
+        many were rewritten (see :mod:`lingang_twin.stores.compaction`)."""
+        return self._compaction.run() if self._compaction is not None else 0
 
     # -- entities ---------------------------------------------------------------------------------------------
     def count_entities(self) -> int:
@@ -306,21 +263,7 @@ class DuckDBStore:
                     "SELECT entity_id, phase, since FROM lifecycle WHERE entity_id IN (SELECT unnest($ids)) "
                     "ORDER BY entity_id, since", {"ids": [r[0] for r in rows]}).fetchall():
                 life.setdefault(eid, []).append({"phase": phase, "since": since})
-        return {r[0]: self._entity((*r, life.get(r[0], []))) for r in rows}
-
-    @staticmethod
-    def _entity(row: Sequence[Any]) -> Entity:
-        eid, etype, phase, props, rels, geo, created, modified, lifecycle = row[:9]
-        p = json.loads(props)
-        return Entity.model_validate({
-            "id": eid, "type": etype, "phase": phase,
-            "properties": {k: {"value": v.get("value"), "unit": v.get("unit"), "observed_at": v.get("observedAt")}
-                           for k, v in p.items()},
-            "relationships": {k: {"object": v["object"]} for k, v in json.loads(rels).items()},
-            "geo": json.loads(geo),
-            "lifecycle": [LifecycleChange(phase=c["phase"], since=c["since"]) for c in (lifecycle or [])],
-            "created_at": created, "modified_at": modified,
-        })
+        return {r[0]: entity_from_row((*r, life.get(r[0], []))) for r in rows}
 
     def write_entities(self, write: EntityWrite) -> None:
         """Upsert entities and record lifecycle changes in one transaction."""
@@ -333,17 +276,10 @@ class DuckDBStore:
             rows["id"].append(e.id)
             rows["type"].append(e.type)
             rows["phase"].append(e.phase)
-            props = {}
-            for name, p in e.properties.items():
-                item: dict[str, Any] = {"value": p.value}
-                if p.unit is not None:
-                    item["unit"] = p.unit
-                if p.observed_at is not None:
-                    item["observedAt"] = p.observed_at.isoformat()
-                props[name] = item
-            rows["props"].append(_dumps(props))
-            rows["rels"].append(_dumps({k: {"object": r.object} for k, r in e.relationships.items()}))
-            rows["geo"].append(_dumps(e.geo))
+            props, rels, geo = entity_columns(e)
+            rows["props"].append(props)
+            rows["rels"].append(rels)
+            rows["geo"].append(geo)
             for name, r in e.relationships.items():
                 for t in r.targets:
                     edges["entity_id"].append(e.id)
@@ -381,12 +317,7 @@ class DuckDBStore:
                     con.unregister(name)
             # After the commit: a reader that loads now sees the new rows; one that loaded before is refused.
             self._evict(ids)
-            if self._geo is not None:  # still under the write lock: the index cannot be rebuilt meanwhile
-                for e in write.entities:
-                    if e.location is not None:
-                        self._geo.put(e.id, e.location)
-                    else:
-                        self._geo.remove(e.id)
+            self._geo.wrote(write.entities)  # still under the write lock: the index cannot be rebuilt meanwhile
 
     def delete_entity(self, entity_id: str) -> None:
         """Delete an entity with its relationships, lifecycle and time series."""
@@ -399,8 +330,7 @@ class DuckDBStore:
                     con.execute(f"DELETE FROM {table} WHERE {col} = ?", [entity_id])
                 self._record_change(con, entity_id, "delete")
             self._evict([entity_id])
-            if self._geo is not None:
-                self._geo.remove(entity_id)
+            self._geo.deleted(entity_id)
 
     def referrers(self, entity_id: str) -> list[tuple[str, str]]:
         """``(entity id, relationship)`` of every entity pointing at ``entity_id``."""
@@ -418,29 +348,25 @@ class DuckDBStore:
         ).fetchall()
         return [r[0] for r in rows]
 
-    def changes_since(self, seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
-        """Changes after sequence number ``seq`` (oldest first): ``seq``, ``changed_at``, ``entity_id``, ``op``
-        (``create``, ``update``, ``delete``, ``readings-delete``, ``readings-replace``) and ``detail`` (for
-        readings: attribute, range and count; else ``None``)."""
+    def changes_since(self, seq: int = 0, limit: int = 1000) -> list[Change]:
+        """Changes after sequence number ``seq``, oldest first (see the Store protocol).
+
+        Every write holds the store's write lock from BEGIN to COMMIT, so sequence numbers are drawn and
+        committed in one order: a reader never sees seq n+1 before n (a rolled-back write leaves a gap only)."""
+        if self.schema_version < 2:
+            return []
         detail = "detail" if self.schema_version >= 4 else "NULL"
         rows = self._reader().execute(f"SELECT seq, changed_at, entity_id, op, {detail} FROM changes WHERE seq > ? "
                                       "ORDER BY seq LIMIT ?", [seq, limit]).fetchall()
-        return [{"seq": r[0], "changed_at": r[1], "entity_id": r[2], "op": r[3],
-                 "detail": json.loads(r[4]) if r[4] else None} for r in rows]
+        return [change_from_row(r) for r in rows]
 
     # -- entity queries -----------------------------------------------------------------------------------------
-    def _geo_index(self) -> GeoIndex:
-        if self._geo is not None:
-            return self._geo
-        with self._lock:  # built from the write connection, with no write in between (see write_entities)
-            if self._geo is not None:
-                return self._geo
-            index = GeoIndex()
-            rows = self.con.execute("SELECT id, geo->>'$.location' FROM entities "
-                                    "WHERE json_exists(geo, '$.location')").fetchall()
-            index.load_trusted([r[0] for r in rows], [r[1] for r in rows])
-            self._geo = index
-        return self._geo
+    def _load_locations(self) -> tuple[list[str], list[str]]:
+        """Every entity's location as GeoJSON text, from the write connection (the geo cache calls it under the
+        write lock, so no write slips in between)."""
+        rows = self.con.execute("SELECT id, geo->>'$.location' FROM entities "
+                                "WHERE json_exists(geo, '$.location')").fetchall()
+        return [r[0] for r in rows], [r[1] for r in rows]
 
     def _where(self, query: EntityQuery, params: dict[str, Any]) -> tuple[str, str, str]:
         """(joins, where, phase expression) for an entity query."""
@@ -483,7 +409,7 @@ class DuckDBStore:
         if query.q is not None:
             conds.append(compile_q(query.q, "e"))
         if query.geo is not None:
-            params["geo_ids"] = self._geo_index().query(query.geo)
+            params["geo_ids"] = self._geo.index().query(query.geo)
             conds.append("e.id IN (SELECT unnest($geo_ids))")
         return joins, " AND ".join(conds), phase
 
@@ -540,7 +466,7 @@ class DuckDBStore:
                 "WHERE e.id IN (SELECT unnest($ids))", {"ids": ids, "as_of": query.as_of}).fetchall()
             by_row = {r[0]: r for r in rows}
             phases = {r[0]: r[1] for r in page}
-            entities = [self._entity((i, by_row[i][1], phases[i], *by_row[i][3:])) for i in ids if i in by_row]
+            entities = [entity_from_row((i, by_row[i][1], phases[i], *by_row[i][3:])) for i in ids if i in by_row]
         return EntityPage(entities, int(page[0][2]))
 
     # -- time series --------------------------------------------------------------------------------------------
@@ -571,7 +497,7 @@ class DuckDBStore:
         transaction. Compaction needs nothing: a deleted row leaves no gap in the ``(series_id, ts)`` order and
         the watermark stays a lower bound of what is unsorted.
         """
-        lo, hi = _micros(start), _micros(end)
+        lo, hi = micros(start), micros(end)
         with self._tx() as con:
             row = con.execute("SELECT series_id FROM series WHERE entity_id = ? AND attribute = ?",
                               [entity_id, attribute]).fetchall()
@@ -591,7 +517,7 @@ class DuckDBStore:
         """One change-feed row (inside the caller's transaction)."""
         if self.schema_version >= 4:
             con.execute("INSERT INTO changes (changed_at, entity_id, op, detail) VALUES (now(), ?, ?, ?)",
-                        [entity_id, op, _dumps(detail) if detail is not None else None])
+                        [entity_id, op, dumps(detail) if detail is not None else None])
         elif self.schema_version >= 2:
             con.execute("INSERT INTO changes (changed_at, entity_id, op) VALUES (now(), ?, ?)", [entity_id, op])
     def last_observed(self, entity_ids: Sequence[str]) -> dict[str, datetime]:
@@ -605,8 +531,7 @@ class DuckDBStore:
             rows = self._reader().execute(sql, {"ids": list(entity_ids)}).fetchall()
         except duckdb.Error as err:
             raise StoreError(f"query failed: {err}") from err
-        epoch = datetime(1970, 1, 1, tzinfo=UTC)
-        return {eid: epoch + timedelta(microseconds=ts) for eid, ts in rows if ts is not None}
+        return {eid: EPOCH + timedelta(microseconds=ts) for eid, ts in rows if ts is not None}
 
     def append_observations(self, batch: ObservationBatch, new_series: Sequence[SeriesSpec],
                             conversions: Sequence[Conversion], on_conflict: OnConflict = "reject") -> IngestResult:
@@ -623,9 +548,16 @@ class DuckDBStore:
         })
         with self._tx() as con:
             if new_series:
+                # As one Arrow table, not ``executemany``: that runs one statement per row holding the GIL (118 ms
+                # for 1,000 new series, during which the API's event loop could not answer).
                 first = self._next_series
-                con.executemany("INSERT INTO series VALUES (?, ?, ?, ?)", [
-                    (first + i, s.entity_id, s.attribute, s.unit) for i, s in enumerate(new_series)])
+                con.register("in_series", pa.table({
+                    "series_id": pa.array(range(first, first + len(new_series)), type=pa.int64()),
+                    "entity_id": pa.array([s.entity_id for s in new_series], type=pa.string()),
+                    "attribute": pa.array([s.attribute for s in new_series], type=pa.string()),
+                    "unit": pa.array([s.unit for s in new_series], type=pa.string())}))
+                con.execute("INSERT INTO series SELECT series_id, entity_id, attribute, unit FROM in_series")
+                con.unregister("in_series")
             con.register("in_batch", table)
             con.register("in_conv", conv)
             value = ("CASE WHEN c.scale IS NULL THEN b.value ELSE b.value * c.scale + c.off END"
@@ -677,7 +609,7 @@ class DuckDBStore:
                                 "WHERE o.value <> nb.value GROUP BY ALL ORDER BY ALL",
                                 {"lo": lo, "hi": hi}).fetchall():
                             self._record_change(con, eid, "readings-replace", {
-                                "attribute": attr, "count": int(cnt), "first": _iso(t0), "last": _iso(t1)})
+                                "attribute": attr, "count": int(cnt), "first": iso(t0), "last": iso(t1)})
                         con.execute(
                             "UPDATE observations o SET value = nb.value FROM nb WHERE o.series_id = nb.series_id "
                             "AND o.ts = nb.ts AND o.value <> nb.value AND o.ts BETWEEN $lo AND $hi",
@@ -688,12 +620,8 @@ class DuckDBStore:
             con.execute("DROP TABLE nb")
         if new_series:
             self._next_series += len(new_series)
-        if self.compact_rows:
-            # A trigger, not a ledger: late readings older than the watermark count too, which only brings the
-            # next compaction a little earlier.
-            self._unsorted += n_inserted
-            if self._unsorted >= self.compact_rows:
-                self.compact()
+        if self._compaction is not None:
+            self._compaction.appended(n_inserted)
         return IngestResult(received=n, inserted=n_inserted, duplicates=duplicates, replaced=replaced, kept=kept)
 
     @staticmethod
@@ -767,9 +695,9 @@ class DuckDBStore:
         """Raw readings or aggregated buckets (see :class:`~lingang_twin.core.store.SeriesQuery`)."""
         params: dict[str, Any] = {}
         if query.start is not None:
-            params["start"] = _micros(query.start)
+            params["start"] = micros(query.start)
         if query.end is not None:
-            params["end"] = _micros(query.end)
+            params["end"] = micros(query.end)
         # Period-closing readings (meters) belong to (start, end]; instants to [start, end).
         closing = bool(query.period_end) and query.bucket is not None
         lo_op, hi_op = (">", "<=") if closing else (">=", "<")
@@ -831,7 +759,7 @@ class DuckDBStore:
         lo_op, hi_op = (">", "<=") if closing else (">=", "<")
         shift = " - 1" if closing else ""
         # First stage: a fixed-width key (15 min, hour or local day) by integer arithmetic.
-        width = _BUCKET_US.get(bucket or "day", _DAY_US)
+        width = BUCKET_US.get(bucket or "day", DAY_US)
         partial = {
             "sum": "sum(v) AS s", "mean": "sum(v) AS s", "min": "min(v) AS mn", "max": "max(v) AS mx",
             "count": "NULL AS s", "first": "arg_min(v, ts) AS fv, min(ts) AS ft",
@@ -883,11 +811,11 @@ class DuckDBStore:
             bucket_us = f"k * {width} - {off}"
         elif bucket == "week":
             # Epoch day 0 (1970-01-01) was a Thursday: shift back to the Monday of the ISO week.
-            bucket_us = f"(k - ((k + 3) % 7)) * {_DAY_US} - {off}"
+            bucket_us = f"(k - ((k + 3) % 7)) * {DAY_US} - {off}"
         else:
             unit = "month" if bucket == "month" else "year"
             bucket_us = (f"(CAST(date_trunc('{unit}', DATE '1970-01-01' + CAST(k AS INTEGER)) AS DATE) "
-                         f"- DATE '1970-01-01')::BIGINT * {_DAY_US} - {off}")
+                         f"- DATE '1970-01-01')::BIGINT * {DAY_US} - {off}")
         ctes = f"{with_}, sel AS ({sel})" if with_ else f"WITH sel AS ({sel})"
         order = " ORDER BY grp NULLS FIRST, bucket_us" if query.ordered else ""
         return (f"{ctes}, {source} SELECT {bucket_us} AS bucket_us, grp, {final} AS value, "
@@ -954,12 +882,16 @@ def restore_file(src: str | Path, target: str | Path, *, replace: bool = False) 
     finally:
         if check is not None:
             check.close()
+    guard: duckdb.DuckDBPyConnection | None = None
     if dest.exists():
         try:  # the file lock tells whether a server (or anything) has it open; this also replays its own WAL
-            duckdb.connect(str(dest)).close()
+            guard = duckdb.connect(str(dest))
+            guard.execute("CHECKPOINT")  # the old file's WAL, if any, is now in the old file: nothing to replay
         except duckdb.IOException as err:
             raise StoreError(f"{dest} is in use by another process (a running server?): stop it before restoring "
                              f"/ 数据库正被其他进程使用，请先停止服务 ({err})") from err
+    # ``guard`` keeps the old file locked until it has been replaced: a server started meanwhile cannot open it
+    # and then find its file swapped underneath (the gap between the check and the swap is closed).
     tmp = dest.with_name(f".{dest.name}.restoring")
     for leftover in (tmp, Path(f"{tmp}.wal")):
         leftover.unlink(missing_ok=True)
@@ -974,11 +906,13 @@ def restore_file(src: str | Path, target: str | Path, *, replace: bool = False) 
             con.execute("CHECKPOINT")
         finally:
             con.close()
-        os.replace(tmp, dest)
         Path(f"{dest}.wal").unlink(missing_ok=True)
+        os.replace(tmp, dest)
     except duckdb.Error as err:
         raise StoreError(f"restore from {source} failed: {err} / 恢复失败") from err
     finally:
+        if guard is not None:
+            guard.close()  # the old, now unlinked file: nothing left to write
         for leftover in (tmp, Path(f"{tmp}.wal")):
             leftover.unlink(missing_ok=True)
     if count is None:  # an older schema: opening it writable migrates it, as any older file

@@ -85,8 +85,8 @@ async def build(ctx: PageContext, entity_id: str) -> None:
                     ui.label(_property_value(ctx, name, prop.value) + (f" {prop.unit}" if prop.unit else ""))
         with ui.card().classes("flex-1 min-w-80"):
             ui.label(ctx.text("entity.relationships")).classes("text-subtitle1 font-bold")
-            targets = await run.io_bound(ctx.twin.store.get_entities,
-                                         sorted({t for r in e.relationships.values() for t in r.targets}))
+            targets = await run.io_bound(ctx.twin.get_many,
+                                         sorted({t for r in e.relationships.values() for t in r.targets})) or {}
             if not e.relationships:
                 ui.label(ctx.text("entity.none")).classes("text-grey-7")
             for name, rel in e.relationships.items():
@@ -134,7 +134,7 @@ async def build(ctx: PageContext, entity_id: str) -> None:
         # The entity itself changed: its name and phase follow at once; the rest on the next visit.
         if entity_id not in ids:
             return
-        fresh = (await run.io_bound(ctx.twin.store.get_entities, [entity_id])).get(entity_id)
+        fresh = (await run.io_bound(ctx.twin.get_many, [entity_id]) or {}).get(entity_id)
         if fresh is None:
             phase.set_text(ctx.text("entity.not_found", id=entity_id))
             return
@@ -169,8 +169,9 @@ async def history_panel(ctx: PageContext, e: Entity, series: dict[str, str | Non
     async def chart() -> None:
         shown["history"] = None
         try:
+            # The twin's clock, not the wall's: "today" is the twin's (a test pins it at 23:45).
             h = await run.io_bound(data.history, ctx.twin, e.id, state["attribute"], state["bucket"],
-                                   state["agg"], int(state["days"]))
+                                   state["agg"], int(state["days"]), ctx.twin.clock())
             if client.is_deleted:  # a live refresh that finished after the user left the page: nothing to draw on
                 return
         except TwinError as err:
@@ -226,8 +227,8 @@ async def history_panel(ctx: PageContext, e: Entity, series: dict[str, str | Non
         if watch["unsubscribe"] is not None:
             watch["unsubscribe"]()
         topic = f"entity.newest:{e.id}:{attribute}"
-        hub.add_topic(topic, lambda twin: data.newest_today(twin, e.id, attribute))
-        watch["seen"] = await run.io_bound(data.newest_today, ctx.twin, e.id, attribute)
+        hub.add_topic(topic, lambda twin: data.newest_today(twin, e.id, attribute, twin.clock()))
+        watch["seen"] = await run.io_bound(data.newest_today, ctx.twin, e.id, attribute, ctx.twin.clock())
 
         def arrived(value: tuple[int, float | None]) -> None:
             if value != watch["seen"] and state["attribute"] == attribute:

@@ -61,7 +61,7 @@ async def build(ctx: PageContext, query: str = "", entity_type: str = "", page: 
                                                  state["size"], offset)
         shown.clear()
         if not entities:
-            if ctx.twin.store.count_entities() == 0:
+            if ctx.twin.count() == 0:
                 message("info", ctx.text("empty.store"))
             else:
                 message("info", ctx.text("entities.none", text=state["q"] or state["type"]))
