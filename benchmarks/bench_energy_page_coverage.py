@@ -5,7 +5,7 @@ then times, median of ``--runs``, with the page's own functions:
 
 * the Energy page's period section for the default period (last 30 days) **before** — the Sankey's flows, the
   daily comparison with the previous period and the building ranking, what main computed — and the two coverages
-  this branch adds (the period and the previous period, :func:`lingang_twin.energy.page.period_coverage`);
+  this branch adds (the period and the previous period, :func:`lingang_twin.energy.web.page.period_coverage`);
 * the building energy panel of the demo's largest building: its figures (consumption grid) and the month's
   coverage the panel now adds.
 
@@ -33,8 +33,8 @@ from lingang_twin.energy.accounting import meters_in_scope
 from lingang_twin.energy.consumption import consumption_grid
 from lingang_twin.energy.coverage import coverage
 from lingang_twin.energy.efficiency import intensity
-from lingang_twin.energy.page import compare, flows, period_coverage
 from lingang_twin.energy.periods import period
+from lingang_twin.energy.web.page import compare, flows, period_coverage
 
 SH = ZoneInfo("Asia/Shanghai")
 PLACEHOLDER_CONFIG = {"water_kgco2_per_m3": 0.25, "hydrogen_route": "renewable-electrolysis",

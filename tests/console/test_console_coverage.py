@@ -40,7 +40,7 @@ from nicegui import ui
 from lingang_twin.app import open_twin
 from lingang_twin.console import data
 from lingang_twin.core.twin import Twin
-from lingang_twin.energy import page as energy_page
+from lingang_twin.energy.web import page as energy_page
 
 pytestmark = pytest.mark.asyncio
 

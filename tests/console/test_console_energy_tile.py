@@ -8,8 +8,8 @@ from datetime import timedelta
 from lingang_twin.console import data
 from lingang_twin.core.twin import Twin
 from lingang_twin.energy.carriers import to_canonical_scale
-from lingang_twin.energy.page import energy_today
 from lingang_twin.energy.settings import config_in_force
+from lingang_twin.energy.web.page import energy_today
 
 
 def test_energy_today_leaves_sub_meters_out(demo_twin: Twin) -> None:

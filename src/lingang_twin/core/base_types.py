@@ -13,38 +13,32 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from lingang_twin.core.observations import parse_instant
-from lingang_twin.core.types import TypeRegistry, Unit, register_type
+from lingang_twin.core.types import NamedProperties, TypeRegistry, Unit, register_type
 from lingang_twin.core.units import check_unit
 
 Carrier = Literal["electricity", "water", "natural_gas", "diesel", "gasoline", "hydrogen", "heat"]
 CARRIERS: tuple[str, ...] = ("electricity", "water", "natural_gas", "diesel", "gasoline", "hydrogen", "heat")
 
 
-class _Named(BaseModel):
-    # Open models: integrators may add attributes we have not foreseen; the declared ones are checked.
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    name: str | None = None
-    name_en: str | None = Field(default=None, alias="nameEn")
 
 
-class DistrictProperties(_Named):
+class DistrictProperties(NamedProperties):
     area: Annotated[float, Unit("km2"), Field(gt=0)] | None = None
 
 
-class ZoneProperties(_Named):
+class ZoneProperties(NamedProperties):
     area: Annotated[float, Unit("km2"), Field(gt=0)] | None = None
 
 
-class ParcelProperties(_Named):
+class ParcelProperties(NamedProperties):
     area: Annotated[float, Unit("m2"), Field(gt=0)] | None = None
     landUse: str | None = None
 
 
-class BuildingProperties(_Named):
+class BuildingProperties(NamedProperties):
     floorArea: Annotated[float, Unit("m2"), Field(ge=0)] | None = None
     height: Annotated[float, Unit("m"), Field(ge=0, le=1000)] | None = None
     floors: Annotated[int, Field(ge=0, le=300)] | None = None
@@ -52,11 +46,11 @@ class BuildingProperties(_Named):
     occupants: Annotated[int, Field(ge=0)] | None = None
 
 
-class SpaceProperties(_Named):
+class SpaceProperties(NamedProperties):
     floorArea: Annotated[float, Unit("m2"), Field(ge=0)] | None = None
 
 
-class MeterProperties(_Named):
+class MeterProperties(NamedProperties):
     """A meter of any carrier. ``registerMax`` is the value at which a cumulative register rolls over;
     ``registerResets`` the instants (ISO 8601 with offset) at which its register was reset to zero — declared by
     whoever reset it, so that a register that runs backwards at any other time is an error, not consumption.
@@ -90,7 +84,7 @@ class MeterProperties(_Named):
         return sorted(out)
 
 
-class RoadProperties(_Named):
+class RoadProperties(NamedProperties):
     """A road or road segment (after FIWARE ``RoadSegment``: ``totalLaneNumber``, ``maximumAllowedSpeed``)."""
 
     roadClass: str | None = None
@@ -100,7 +94,7 @@ class RoadProperties(_Named):
     width: Annotated[float, Unit("m"), Field(gt=0)] | None = None
 
 
-class WeatherStationProperties(_Named):
+class WeatherStationProperties(NamedProperties):
     """An automatic weather station; its observations follow FIWARE ``WeatherObserved`` attribute names
     (``temperature`` [°C]; ``relativeHumidity`` in [%] here, where FIWARE uses a 0–1 fraction)."""
 
@@ -108,7 +102,7 @@ class WeatherStationProperties(_Named):
     altitude: Annotated[float, Unit("m")] | None = None
 
 
-class EnterpriseProperties(_Named):
+class EnterpriseProperties(NamedProperties):
     """An enterprise or institute in the district. Where it works is the relationship ``occupies`` (Spaces it
     leases, or whole Buildings); a meter that measures it alone points at it with ``tenant``. The energy pack
     accounts tenants by these; the innovation ecosystem adds its own attributes (the model is open)."""

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +23,7 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from lingang_twin.core.base_types import register_base_types
+from lingang_twin.core.calendar import SHANGHAI
 from lingang_twin.core.errors import ConflictError, NotFoundError, ValidationError
 from lingang_twin.core.geometry import validate_geometry
 from lingang_twin.core.ids import parse_entity_id
@@ -57,7 +57,6 @@ from lingang_twin.core.types import EntityType, TypeRegistry, model_errors_to_va
 from lingang_twin.core.units import check_unit, conversion
 from lingang_twin.core.values import check_json_value
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_CHANGES_PAGE = 100_000  # changes read at once; a reader that is further behind pages through
 MAX_PAGE_ROWS = 1_000_000  # a raw-read page the store builds at once; faces set their own, smaller, limits
 ON_CONFLICT = ("reject", "replace", "keep")

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.ids import TYPE_NAME
@@ -38,9 +38,19 @@ class Unit:
 
 
 class OpenProperties(BaseModel):
-    """A properties model that accepts anything (for types that declare no properties yet)."""
+    """The open property base model every type's properties derive from: it accepts attributes nobody has
+    foreseen (integrators add their own) and checks the declared ones; fields may be filled by name or alias. On its
+    own, the model of types that declare no properties yet."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class NamedProperties(OpenProperties):
+    """:class:`OpenProperties` with the two names every thing in the district may carry: ``name`` (中文) and
+    ``nameEn`` (English)."""
+
+    name: str | None = None
+    name_en: str | None = Field(default=None, alias="nameEn")
 
 
 @dataclass(frozen=True)

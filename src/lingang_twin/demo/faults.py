@@ -22,15 +22,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from lingang_twin.core.calendar import SHANGHAI
 from lingang_twin.demo.calendar import day_of, epoch_day
 from lingang_twin.demo.energy_model import EnergyModel
 from lingang_twin.demo.noise import stream_key, uniform
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 FAULT_KINDS = ("stuck", "leak", "spike", "gap")
 LEAK_START_PROBABILITY = 0.12  # per day, district-wide
 LEAK_MAX_DAYS = 6

@@ -45,19 +45,19 @@ def setup(twin: Twin) -> None:
 def api_router(config: Any) -> APIRouter:
     """The pack's FastAPI router with the deployment's validated settings (imported on call, so that loading the
     pack does not load FastAPI)."""
-    from lingang_twin.energy.api import router
+    from lingang_twin.energy.web.routes import router
 
     return router(config)
 
 
-def _energy_page(ctx: PageContext) -> None:
-    from lingang_twin.energy.page import build_page
+def _energy_page(ctx: PageContext) -> Awaitable[None]:
+    from lingang_twin.energy.web.page import build_page
 
-    build_page(ctx)
+    return build_page(ctx)  # a coroutine: its figures are computed off the event loop, the console awaits it
 
 
 def _tenant_page(ctx: PageContext) -> None:
-    from lingang_twin.energy.tenant_page import build_tenant_page
+    from lingang_twin.energy.web.tenant_page import build_tenant_page
 
     build_tenant_page(ctx)
 
@@ -66,7 +66,7 @@ def entity_panel(page: PageContext, entity: Entity) -> Awaitable[None]:
     """The energy section of an entity's console page (consumption per carrier today and this month, kgce, CO₂
     where factors exist); draws nothing for an entity with no meter. Returns the coroutine the console awaits
     (the figures are computed off the event loop)."""
-    from lingang_twin.energy.panel import entity_panel as draw
+    from lingang_twin.energy.web.panel import entity_panel as draw
 
     return draw(page, entity)
 

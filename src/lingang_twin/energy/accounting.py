@@ -18,22 +18,20 @@ time-of-use, every other carrier by the year), never a Python loop over readings
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import ValidationError as PydanticValidationError
 
+from lingang_twin.core.calendar import HOUR_US, OFFSET_US, SHANGHAI, month_range
 from lingang_twin.core.errors import ValidationError
+from lingang_twin.core.meters import meter_consumption
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
-from lingang_twin.energy.carriers import CARRIER_LABELS, INTERVAL_Q, canonical_unit, to_canonical_scale
+from lingang_twin.energy.carriers import CARRIER_LABELS, canonical_unit, to_canonical_scale
 from lingang_twin.energy.coverage import Coverage, check_now, coverage
 from lingang_twin.energy.factors import (
     ELECTRICITY_BASES,
@@ -42,26 +40,10 @@ from lingang_twin.energy.factors import (
     co2_factor_set,
     coal_coefficient,
 )
+from lingang_twin.energy.scopes import meters_in_scope, tenant_plan
 from lingang_twin.energy.tariffs import Tariff, tariff_from
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_HOUR_US = 3_600_000_000
-_OFFSET_H = 8  # Asia/Shanghai has kept UTC+8 without daylight saving since 1992
-
-
-def month_range(text: str, field: str = "month") -> tuple[datetime, datetime]:
-    """The calendar month ``YYYY-MM`` in Asia/Shanghai as ``[start, end)``; bad text raises ValidationError
-    (rule ``month-format``)."""
-    match = _MONTH.match(text or "") if isinstance(text, str) else None
-    if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
-        raise ValidationError(field, "month-format",
-                              f"{text!r} is not a month: write YYYY-MM, e.g. 2026-03 / 月份格式应为 YYYY-MM",
-                              value=text)
-    year, month = int(match.group(1)), int(match.group(2))
-    start = datetime(year, month, 1, tzinfo=SHANGHAI)
-    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=SHANGHAI)
-    return start, end
+_OFFSET_H = OFFSET_US // HOUR_US  # Asia/Shanghai has kept UTC+8 without daylight saving since 1992
 
 
 @dataclass
@@ -129,19 +111,6 @@ class Account:
                 "coverage": None if self.coverage is None else self.coverage.to_dict()}
 
 
-def meters_in_scope(twin: Twin, scope: Entity, *, main_only: bool = True) -> list[Entity]:
-    """The meters of ``scope``: the scope itself if it is a meter, else every meter below it — with ``main_only``,
-    only those that are not a sub-meter of another meter below it (the one rule that keeps energy from being
-    counted twice; every consumer of it in the pack calls this function)."""
-    if scope.type == "Meter":
-        return [scope]
-    found = twin.query_all(types=("Meter",), under=scope.id)
-    if not main_only:
-        return found
-    ids = {m.id for m in found}
-    return [m for m in found if m.target("submeterOf") not in ids]
-
-
 def check_config(config: EnergyConfig | dict[str, Any] | None) -> EnergyConfig:
     if config is None or isinstance(config, EnergyConfig):
         return config or EnergyConfig()
@@ -194,8 +163,6 @@ def account(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
     reads: list[Entity] = [scope]
     tenant: dict[str, Any] | None = None
     if scope.type == "Enterprise":
-        from lingang_twin.energy.tenants import tenant_plan  # tenants builds on this module; resolved at call time
-
         plan = tenant_plan(twin, scope)
         meters, weights, reads = plan.meters, plan.weights, plan.buildings
         tenant = {"enterprise": scope.id, "leases_m2": plan.leases,
@@ -237,35 +204,40 @@ def account(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
     reset_meters: set[str] = set()
     readings = np.zeros(len(in_use), dtype=np.int64)
 
+    by_id = {m.id: m for m in meters}
+    scales = {i: float(scale_arr[k]) for k, i in enumerate(ids)}
     for hourly in (True, False):
-        for agg in ("sum", "delta"):
-            wanted = [i for i in ids if (carrier_of[i] == "electricity") == hourly and (i in cumulative) == (
-                agg == "delta")]
-            if not wanted:
+        wanted = [by_id[i] for i in ids if (carrier_of[i] == "electricity") == hourly]
+        if not wanted:
+            continue
+        # Electricity by the hour (time of use), every other carrier by the year (buckets only split the range).
+        q = 'carrier=="electricity"' if hourly else 'carrier!="electricity"'
+        got = [meter_consumption(twin, wanted, start, end, bucket="hour" if hourly else "year", under=r.id, q=q,
+                                 scales=scales) for r in reads]
+        wanted_pos = np.array([index_of[m.id] for m in wanted], dtype=np.int64)
+        wanted_cum = np.array([i in cumulative for i in (m.id for m in wanted)], dtype=bool)
+        # Interval rows of every read, then register rows: the order (and so the float sums) of one query each.
+        for cum in (False, True):
+            sel = [g.meter[wanted_cum[g.meter] == cum] for g in got]
+            picks = [wanted_cum[g.meter] == cum for g in got]
+            if not any(len(x) for x in sel):
                 continue
-            parts = [_aggregate(twin, r, wanted, hourly=hourly, agg=agg, start=start, end=end) for r in reads]
-            table = parts[0] if len(parts) == 1 else pa.concat_tables(parts, promote_options="permissive")
-            groups = table["group"] if "group" in table.column_names else pa.array([wanted[0]] * table.num_rows)
-            # Sub-meters come back from the grouped query too: keep only the main meters' rows.
-            pos = pc.fill_null(pc.index_in(groups, value_set=pa.array(wanted)), -1).to_numpy(zero_copy_only=False)
-            keep = pos >= 0
-            meter_pos = np.array([index_of[w] for w in wanted], dtype=np.int64)[pos[keep]]
-            values = table["value"].to_numpy(zero_copy_only=False)[keep].astype(np.float64) * scale_arr[meter_pos]
-            counts = table["count"].to_numpy(zero_copy_only=False)[keep]
+            meter_pos = wanted_pos[np.concatenate(sel)]
+            values = np.concatenate([g.value[p] for g, p in zip(got, picks, strict=True)])
+            counts = np.concatenate([g.count[p] for g, p in zip(got, picks, strict=True)])
             cidx = carrier_arr[meter_pos]
             np.add.at(consumption, cidx, values)
             np.add.at(readings, cidx, counts)
             if hourly and hourly_prices is not None:
-                bucket_us = pc.cast(table["bucket"], pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy()[keep]
-                hours = (bucket_us // _HOUR_US + _OFFSET_H) % 24
+                bucket_us = np.concatenate([g.bucket_us[p] for g, p in zip(got, picks, strict=True)])
+                hours = (bucket_us // HOUR_US + _OFFSET_H) % 24
                 tou_cost += float(np.sum(values * hour_price[hours]))
-            if agg == "delta":
-                resets = table["resets"].to_numpy(zero_copy_only=False)[keep]
+            if cum:
+                resets = np.concatenate([g.resets[p] for g, p in zip(got, picks, strict=True)])
                 reset_meters.update(ids[meter_pos[k]] for k in np.flatnonzero(resets))
 
     # A register that went back is counted from zero only where a reset was declared (registerResets); anywhere
     # else it is bad data and the account refuses, naming the meter and the reading.
-    by_id = {m.id: m for m in meters}
     for meter_id in sorted(reset_meters):
         for step in backward_steps(twin, by_id[meter_id], start, end):
             if step["declared"] is None:
@@ -330,18 +302,4 @@ def backward_steps(twin: Twin, meter: Entity, start: datetime, end: datetime) ->
     return out
 
 
-def _aggregate(twin: Twin, scope: Entity, wanted: list[str], *, hourly: bool, agg: str, start: datetime,
-               end: datetime) -> pa.Table:
-    """One grouped aggregate of the meters' readings: hourly for electricity (time of use), yearly otherwise
-    (buckets only split the range; the range itself is ``(start, end]`` for period-closing readings)."""
-    bucket = "hour" if hourly else "year"
-    if scope.type == "Meter":
-        return twin.aggregate("reading", bucket=bucket, agg=agg, entity_id=scope.id, start=start, end=end,
-                              group_by="entity")
-    parts = ['carrier=="electricity"' if hourly else 'carrier!="electricity"']
-    parts.append('register=="cumulative"' if agg == "delta" else INTERVAL_Q)
-    return twin.aggregate("reading", bucket=bucket, agg=agg, under=scope.id, types=("Meter",), q=";".join(parts),
-                          start=start, end=end, group_by="entity")
-
-
-__all__ = ["Account", "CarrierAccount", "account", "month_range"]
+__all__ = ["Account", "CarrierAccount", "account", "meters_in_scope", "month_range"]

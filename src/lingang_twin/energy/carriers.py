@@ -16,6 +16,7 @@ heat            MJ              core units (kWh, GJ …)
 from __future__ import annotations
 
 from lingang_twin.core.errors import ValidationError
+from lingang_twin.core.meters import INTERVAL_Q
 from lingang_twin.core.units import check_unit, conversion
 from lingang_twin.energy.factors import EnergyConfig, fuel_density
 
@@ -30,9 +31,7 @@ CANONICAL_UNITS: dict[str, str] = {
 }
 """Carrier → the unit the pack accounts it in; every coefficient in :mod:`.factors` is per this unit."""
 
-INTERVAL_Q = '(!register|register!="cumulative")'
-"""q of the interval meters (a meter without ``register`` is one): the core refuses ``sum`` over cumulative
-registers, so the ``sum`` half of a register-aware read names them."""
+# INTERVAL_Q (q of the interval meters) lives in core.meters with the one register-aware read; named here too.
 
 CARRIER_LABELS: dict[str, tuple[str, str]] = {
     "electricity": ("电", "Electricity"), "water": ("水", "Water"), "natural_gas": ("天然气", "Natural gas"),
@@ -95,5 +94,5 @@ def to_canonical_scale(carrier: str, unit: str, config: EnergyConfig | None = No
                           f"{carrier} 计量单位 {unit!r} 无法换算为 {target!r}", value=unit)
 
 
-__all__ = ["CANONICAL_UNITS", "CARRIER_LABELS", "UNIT_SYMBOLS", "canonical_unit", "display_unit",
+__all__ = ["CANONICAL_UNITS", "CARRIER_LABELS", "INTERVAL_Q", "UNIT_SYMBOLS", "canonical_unit", "display_unit",
            "to_canonical_scale"]

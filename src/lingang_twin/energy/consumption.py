@@ -16,24 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from lingang_twin.core.calendar import BUCKET_US, OFFSET_US, SHANGHAI, align, epoch_us, instant_at
 from lingang_twin.core.errors import ValidationError
+from lingang_twin.core.meters import meter_consumption
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
 from lingang_twin.energy.accounting import meters_in_scope
-from lingang_twin.energy.carriers import INTERVAL_Q, canonical_unit, to_canonical_scale
+from lingang_twin.energy.carriers import canonical_unit, to_canonical_scale
 from lingang_twin.energy.factors import EnergyConfig
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-BUCKET_US: dict[str, int] = {"15min": 900_000_000, "hour": 3_600_000_000, "day": 86_400_000_000}
-OFFSET_US = 8 * 3_600_000_000  # Asia/Shanghai is UTC+8 all year
 
 
 @dataclass(frozen=True)
@@ -90,24 +84,6 @@ class ConsumptionGrid:
         return out
 
 
-def align(start: datetime, end: datetime, bucket: str) -> tuple[datetime, datetime]:
-    """``start`` floored and ``end`` ceiled to whole Shanghai-time buckets; checks both instants."""
-    if bucket not in BUCKET_US:
-        raise ValidationError("bucket", "one-of", f"bucket must be one of {sorted(BUCKET_US)} / 不支持的时间粒度",
-                              value=bucket)
-    for name, instant in (("start", start), ("end", end)):
-        if not isinstance(instant, datetime) or instant.tzinfo is None:
-            raise ValidationError(name, "timezone-required", f"{name} must be a timezone-aware datetime / 须带时区")
-    if start >= end:
-        raise ValidationError("end", "range-order", "end must be after start / 结束时间须晚于开始时间")
-    size = BUCKET_US[bucket]
-    s = epoch_us(start) + OFFSET_US
-    e = epoch_us(end) + OFFSET_US
-    s0 = s - s % size
-    e0 = e + (-e) % size
-    return instant_at(s0 - OFFSET_US), instant_at(e0 - OFFSET_US)
-
-
 def consumption_grid(twin: Twin, scope: str | Entity | Sequence[Entity], start: datetime, end: datetime,
                      bucket: str = "hour", *, main_only: bool = True,
                      config: EnergyConfig | None = None) -> ConsumptionGrid:
@@ -127,39 +103,13 @@ def consumption_grid(twin: Twin, scope: str | Entity | Sequence[Entity], start: 
             raise ValidationError(err.field, err.rule, f"meter {m.id}: {err.message}", value=err.value) from None
     size = BUCKET_US[bucket]
     n = (epoch_us(end) - epoch_us(start)) // size
-    values = np.full((len(meters), n), np.nan)
-    counts = np.zeros((len(meters), n), dtype=np.int64)
     if not meters:
-        return ConsumptionGrid(meters, bucket, start.astimezone(SHANGHAI), values, counts)
-    index = {m.id: i for i, m in enumerate(meters)}
-    cumulative = np.array([m.value("register") == "cumulative" for m in meters])
-    agg_bucket = {"15min": "15min", "hour": "hour", "day": "day"}[bucket]
-    for agg, wanted in (("sum", ~cumulative), ("delta", cumulative)):
-        if not wanted.any():
-            continue
-        kwargs: dict[str, Any] = {"q": 'register=="cumulative"' if agg == "delta" else INTERVAL_Q}
-        if isinstance(under, str) and len(meters) == 1 and meters[0].id == under:
-            table = twin.aggregate("reading", bucket=agg_bucket, agg=agg, entity_id=under, start=start, end=end,
-                                   group_by="entity", ordered=False)
-        else:  # the rows are scattered into the matrix: their order does not matter
-            table = twin.aggregate("reading", bucket=agg_bucket, agg=agg, types=("Meter",), under=under,
-                                   start=start, end=end, group_by="entity", ordered=False, **kwargs)
-        if table.num_rows == 0:
-            continue
-        groups = table["group"] if "group" in table.column_names else pa.array([meters[0].id] * table.num_rows)
-        ids = [m.id for m, w in zip(meters, wanted, strict=True) if w]
-        pos = pc.fill_null(pc.index_in(groups, value_set=pa.array(ids)), -1).to_numpy(zero_copy_only=False)
-        keep = pos >= 0
-        rows = np.array([index[i] for i in ids], dtype=np.int64)[pos[keep]]
-        bucket_us = pc.cast(table["bucket"], pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy()[keep]
-        cols = (bucket_us - epoch_us(start)) // size
-        inside = (cols >= 0) & (cols < n)
-        v = table["value"].to_numpy(zero_copy_only=False)[keep].astype(np.float64)
-        c = table["count"].to_numpy(zero_copy_only=False)[keep]
-        rows, cols, v, c = rows[inside], cols[inside], v[inside], c[inside]
-        ok = ~np.isnan(v)
-        values[rows[ok], cols[ok]] = v[ok] * scale[rows[ok]]
-        counts[rows, cols] = c
+        return ConsumptionGrid(meters, bucket, start.astimezone(SHANGHAI), np.full((0, n), np.nan),
+                               np.zeros((0, n), dtype=np.int64))
+    # The rows are scattered into the matrix: their order does not matter.
+    got = meter_consumption(twin, meters, start, end, bucket=bucket, under=under, ordered=False,
+                            scales={m.id: float(scale[i]) for i, m in enumerate(meters)})
+    values, counts = got.matrix(epoch_us(start), size, n)
     return ConsumptionGrid(meters, bucket, start.astimezone(SHANGHAI), values, counts)
 
 
@@ -176,14 +126,6 @@ def _meters(twin: Twin, scope: str | Entity | Sequence[Entity], main_only: bool)
     return meters, (meters[0].id if len(meters) == 1 else None)
 
 
-def epoch_us(t: datetime) -> int:
-    """Epoch microseconds of an aware instant, exactly (no float rounding); shared with :mod:`.quality`."""
-    return int((t - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1))
-
-
-def instant_at(us: int) -> datetime:
-    """The Shanghai-time instant of epoch microseconds ``us``."""
-    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)).astimezone(SHANGHAI)
-
-
-__all__ = ["BUCKET_US", "OFFSET_US", "ConsumptionGrid", "align", "consumption_grid", "epoch_us", "instant_at"]
+# BUCKET_US … instant_at live in core.calendar; named here too for the modules and tests that import them from here.
+__all__ = ["BUCKET_US", "OFFSET_US", "SHANGHAI", "ConsumptionGrid", "align", "consumption_grid", "epoch_us",
+           "instant_at"]

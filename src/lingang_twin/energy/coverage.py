@@ -31,20 +31,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lingang_twin.core.calendar import DAY_US, OFFSET_US, SHANGHAI
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
 from lingang_twin.energy.carriers import CARRIER_LABELS
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-DAY_US = 86_400_000_000
-_OFFSET_US = 8 * 3_600_000_000  # Asia/Shanghai keeps UTC+8 all year: days are integer arithmetic
+# Asia/Shanghai keeps UTC+8 all year: days are integer arithmetic (core.calendar)
+_OFFSET_US = OFFSET_US
 LOOKBACK_DAYS = 35
 """Days before the period whose readings also inform a meter's interval and show that it was already running
 (a whole previous month, so an empty month still knows its meters' cadence)."""

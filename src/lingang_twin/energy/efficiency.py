@@ -30,32 +30,25 @@ from typing import Any
 import pyarrow as pa
 
 from lingang_twin.core.errors import ValidationError
+from lingang_twin.core.meters import meter_consumption
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
 from lingang_twin.energy.accounting import Account, account, check_inputs, meters_in_scope, month_range
-from lingang_twin.energy.carriers import INTERVAL_Q, to_canonical_scale
+from lingang_twin.energy.carriers import to_canonical_scale
 from lingang_twin.energy.factors import EnergyConfig, co2_factor, coal_coefficient
 
 _DAY_S = 86_400.0
 
 
 
-def _per_meter(twin: Twin, under: str | None, start: datetime, end: datetime) -> dict[str, tuple[float, int]]:
-    """Meter id → (value in the meter's unit, readings) over the period: interval ``sum``, cumulative ``delta``;
-    two grouped aggregates over every meter (below ``under``)."""
-    out: dict[str, tuple[float, int]] = {}
-    scope: dict[str, Any] = {"under": under} if under else {}
-    for agg in ("sum", "delta"):
-        kwargs: dict[str, Any] = {"q": 'register=="cumulative"' if agg == "delta" else INTERVAL_Q}
-        table = twin.aggregate("reading", bucket="year", agg=agg, types=("Meter",), start=start, end=end,
-                               group_by="entity", **scope, **kwargs)
-        for g, v, c in zip(table["group"].to_pylist(), table["value"].to_pylist(), table["count"].to_pylist(),
-                           strict=True):
-            if v is None:
-                continue
-            value, count = out.get(f"{agg}:{g}", (0.0, 0))
-            out[f"{agg}:{g}"] = (value + float(v), count + int(c))
-    return out
+def _per_meter(twin: Twin, under: str | None, start: datetime, end: datetime,
+               meters: list[Entity]) -> dict[str, tuple[float, int]]:
+    """Meter id → (value in the meter's unit, readings) over the period (core.meters: interval ``sum``,
+    cumulative ``delta``; two grouped aggregates over every meter below ``under``)."""
+    got = meter_consumption(twin, meters, start, end, bucket="year", under=under)
+    # Scaled after the total (not per bucket, as core.meters would), so a period over a new year adds the same.
+    value, count = got.totals()
+    return {m.id: (float(value[i]), int(count[i])) for i, m in enumerate(meters)}
 
 
 def intensity(twin: Twin, start: datetime, end: datetime, *, under: str | None = None,
@@ -86,15 +79,14 @@ def intensity(twin: Twin, start: datetime, end: datetime, *, under: str | None =
             if carrier not in coal:
                 coal[carrier] = coal_coefficient(carrier, cfg, electricity_basis).value
                 co2[carrier] = co2_factor(carrier, factors, cfg).value
-    data = _per_meter(twin, under, start, end) if scale else {}
+    data = _per_meter(twin, under, start, end, [m for ms in mains.values() for m in ms]) if scale else {}
 
     rows: list[dict[str, Any]] = []
     for b in buildings:
         kwh = kgce = kgco2 = 0.0
         readings = 0
         for m in mains[b.id]:
-            agg = "delta" if m.value("register") == "cumulative" else "sum"
-            value, count = data.get(f"{agg}:{m.id}", (0.0, 0))
+            value, count = data.get(m.id, (0.0, 0))
             consumption = value * scale[m.id]
             carrier = m.value("carrier")
             kwh += consumption if carrier == "electricity" else 0.0

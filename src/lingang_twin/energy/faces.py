@@ -38,7 +38,7 @@ def _config(twin: Twin, config: Any) -> Any:
 # -- tiles ------------------------------------------------------------------------------------------------------
 def _energy_tile(twin: Twin, config: Any, now: datetime) -> TileValue | None:
     from lingang_twin.energy.carriers import CARRIER_LABELS, UNIT_SYMBOLS
-    from lingang_twin.energy.page import energy_today
+    from lingang_twin.energy.web.page import energy_today
 
     rows = energy_today(twin, _config(twin, config), now)
     if not rows:
@@ -48,7 +48,7 @@ def _energy_tile(twin: Twin, config: Any, now: datetime) -> TileValue | None:
 
 
 def _carbon_tile(twin: Twin, config: Any, now: datetime) -> TileValue | None:
-    from lingang_twin.energy.page import carbon_today
+    from lingang_twin.energy.web.page import carbon_today
 
     kg = carbon_today(twin, _config(twin, config), now)
     if kg is None:

@@ -74,13 +74,13 @@ import numpy as np
 import pandas as pd
 
 from lingang_twin.core.errors import ValidationError
+from lingang_twin.core.jsonable import jsonable
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
 from lingang_twin.energy.accounting import meters_in_scope, month_range
 from lingang_twin.energy.carriers import canonical_unit
 from lingang_twin.energy.consumption import SHANGHAI, align, consumption_grid
 from lingang_twin.energy.factors import EnergyConfig
-from lingang_twin.energy.jsonable import jsonable
 
 MIN_FIT_DAYS = 30
 """Fewer days with both a reading and a temperature than this and no model is fitted at all: below a month the

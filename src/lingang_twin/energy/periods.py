@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from lingang_twin.core.calendar import SHANGHAI, midnight, month_start, previous_month_start
 from lingang_twin.core.errors import ValidationError
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 PERIOD_KINDS: dict[str, tuple[str, str]] = {
     "last30": ("最近 30 天", "Last 30 days"),
     "this_month": ("本月", "This month"),
@@ -52,18 +51,6 @@ class Period:
         return f"{self.end - timedelta(days=1):%Y-%m}"
 
 
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=SHANGHAI)
-
-
-def _month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _previous_month_start(day: date) -> date:
-    return _month_start(_month_start(day) - timedelta(days=1))
-
-
 def period(kind: str, now: datetime, start_day: date | None = None, end_day: date | None = None) -> Period:
     """The period of ``kind`` as seen at ``now``; ``custom`` takes ``start_day`` … ``end_day`` inclusive.
 
@@ -71,18 +58,18 @@ def period(kind: str, now: datetime, start_day: date | None = None, end_day: dat
     missing day (``start``/``end``, ``required``), ending before it starts (``end``, ``range-order``), ending after
     today (``end``, ``future``) or longer than :data:`MAX_CUSTOM_DAYS` (``end``, ``too-long``)."""
     today = now.astimezone(SHANGHAI).date()
-    tomorrow = _midnight(today + timedelta(days=1))
+    tomorrow = midnight(today + timedelta(days=1))
     if kind == "last30":
         start = tomorrow - timedelta(days=30)
         return Period(kind, start, tomorrow, start - timedelta(days=30), start)
     if kind == "this_month":
-        start = _midnight(_month_start(today))
-        before = _midnight(_previous_month_start(today))
+        start = midnight(month_start(today))
+        before = midnight(previous_month_start(today))
         return Period(kind, start, tomorrow, before, min(before + (tomorrow - start), start))
     if kind == "last_month":
-        first = _previous_month_start(today)
-        return Period(kind, _midnight(first), _midnight(_month_start(today)), _midnight(_previous_month_start(first)),
-                      _midnight(first))
+        first = previous_month_start(today)
+        return Period(kind, midnight(first), midnight(month_start(today)), midnight(previous_month_start(first)),
+                      midnight(first))
     if kind == "custom":
         for name, day in (("start", start_day), ("end", end_day)):
             if day is None:
@@ -100,8 +87,8 @@ def period(kind: str, now: datetime, start_day: date | None = None, end_day: dat
         if length > MAX_CUSTOM_DAYS:
             raise ValidationError("end", "too-long", f"a period of {length} days is longer than {MAX_CUSTOM_DAYS} / "
                                   f"周期 {length} 天，超过 {MAX_CUSTOM_DAYS} 天", value=end_day.isoformat())
-        start = _midnight(start_day)
-        return Period(kind, start, _midnight(end_day + timedelta(days=1)), start - timedelta(days=length), start)
+        start = midnight(start_day)
+        return Period(kind, start, midnight(end_day + timedelta(days=1)), start - timedelta(days=length), start)
     valid = ", ".join(PERIOD_KINDS)
     raise ValidationError("period", "one-of", f"unknown period {kind!r}; valid: {valid} / 未知统计周期，可选：{valid}",
                           value=kind)
@@ -122,11 +109,11 @@ def parse_day(text: str | None, field: str) -> date | None:
 
 def recent_months(now: datetime, count: int = 12) -> list[str]:
     """The ``count`` months up to ``now``'s, newest first (``YYYY-MM``): the tenants page's month picker."""
-    day = _month_start(now.astimezone(SHANGHAI).date())
+    day = month_start(now.astimezone(SHANGHAI).date())
     out = []
     for _ in range(count):
         out.append(f"{day:%Y-%m}")
-        day = _previous_month_start(day)
+        day = previous_month_start(day)
     return out
 
 

@@ -21,23 +21,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from lingang_twin.core.types import Unit
+from lingang_twin.core.findings import register_alert_type
+from lingang_twin.core.types import NamedProperties, Unit
 
 if TYPE_CHECKING:
     from lingang_twin.core.twin import Twin
 
 
-class _Open(BaseModel):
-    # Open models: integrators add attributes we have not foreseen; the declared ones are checked.
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    name: str | None = None
-    nameEn: str | None = None
 
 
-class EVChargingStationProperties(_Open):
+class EVChargingStationProperties(NamedProperties):
     """An EV charging station: ``socketNumber`` sockets of ``socketPower`` each, ``ratedPower`` in all."""
 
     socketNumber: Annotated[int, Field(ge=0)] | None = None
@@ -48,7 +43,7 @@ class EVChargingStationProperties(_Open):
     capacity: Annotated[int, Field(ge=0)] | None = None
 
 
-class HydrogenStationProperties(_Open):
+class HydrogenStationProperties(NamedProperties):
     """A hydrogen refuelling station: daily ``capacity`` [kg/day], on-site ``storageCapacity`` [kg]."""
 
     capacity: Annotated[float, Unit("kg/day"), Field(gt=0)] | None = None
@@ -84,8 +79,8 @@ def register_energy_types(twin: Twin) -> None:
          "EVChargingStation"),
         ("HydrogenStation", HydrogenStationProperties, {"dispensed": "kg", "storageLevel": "kg"},
          ("加氢站", "Hydrogen refuelling station"), None),
-        ("Alert", _Open, {}, ("告警", "Alert"), "Alert"),  # raised by .alerts (data-quality findings)
     ]
     for name, model, series, label, sdm in specs:
         if name not in twin.types:
             twin.register_type(name, model, series=series, label=label, smart_data_model=sdm)
+    register_alert_type(twin)  # the core's Alert type: the data-quality findings are raised as alerts

@@ -47,13 +47,15 @@ import numpy as np
 import pyarrow as pa
 from lark import Lark, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from pydantic import BaseModel, ConfigDict
 
+from lingang_twin.core.calendar import instant_at
 from lingang_twin.core.errors import NotFoundError, ValidationError
+from lingang_twin.core.findings import Finding
 from lingang_twin.core.ids import parse_entity_id
+from lingang_twin.core.meters import meter_consumption
+from lingang_twin.core.types import OpenProperties
 from lingang_twin.energy.carriers import canonical_unit, to_canonical_scale
 from lingang_twin.energy.factors import EnergyConfig
-from lingang_twin.energy.quality import Finding
 
 if TYPE_CHECKING:
     from lingang_twin.core.model import Entity
@@ -192,10 +194,8 @@ def references(node: Node) -> list[Ref]:
 # ------------------------------------------------------------------------------------------- VirtualMeter
 
 
-class VirtualMeterProperties(BaseModel):
+class VirtualMeterProperties(OpenProperties):
     """A virtual meter: ``formula`` over other meters (see the module docs); ``carrier`` is informative."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     formula: str
     name: str | None = None
@@ -308,11 +308,9 @@ def _bucketed(twin: Twin, inputs: dict[str, _Input], start: datetime, end: datet
     """Per meter: bucket → consumption in the canonical unit (one store aggregate per meter)."""
     out: dict[str, dict[Any, float]] = {}
     for mid, inp in inputs.items():
-        table = twin.aggregate("reading", bucket=bucket, agg="delta" if inp.cumulative else "sum", entity_id=mid,
-                               start=start, end=end)
-        buckets = table["bucket"].to_pylist()
-        values = table["value"].to_pylist()
-        out[mid] = {b: float(v) * inp.scale for b, v in zip(buckets, values, strict=True) if v is not None}
+        got = meter_consumption(twin, [inp.meter], start, end, bucket=bucket, under=mid, scales={mid: inp.scale})
+        out[mid] = {instant_at(int(b)): float(v) for b, v in zip(got.bucket_us, got.value, strict=True)
+                    if not np.isnan(v)}
     return out
 
 
@@ -420,8 +418,9 @@ class LossReport:
         return self.share is not None and self.share > self.threshold
 
     def findings(self) -> list[Finding]:
-        """One ``unmetered_loss`` finding per run of flagged buckets, for :func:`.alerts.raise_alerts` (the loss
-        becomes an Alert on the main meter, routed like every data-quality finding)."""
+        """One ``unmetered_loss`` finding per run of flagged buckets, for
+        :func:`lingang_twin.core.findings.raise_alerts` (the loss becomes an Alert on the main meter, routed like
+        every data-quality finding)."""
         rows = self.table.to_pylist()
         out: list[Finding] = []
         k = 0

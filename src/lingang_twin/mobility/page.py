@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
+
+from lingang_twin.core.calendar import SHANGHAI
 
 if TYPE_CHECKING:
     from lingang_twin.core.packs import PageContext
     from lingang_twin.core.twin import Twin
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass

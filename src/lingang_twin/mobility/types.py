@@ -24,23 +24,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from lingang_twin.core.types import Unit
+from lingang_twin.core.types import NamedProperties, Unit
 
 if TYPE_CHECKING:
     from lingang_twin.core.twin import Twin
 
 
-class _Open(BaseModel):
-    # Open models: integrators add attributes we have not foreseen; the declared ones are checked.
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    name: str | None = None
-    nameEn: str | None = None
 
 
-class OffStreetParkingProperties(_Open):
+class OffStreetParkingProperties(NamedProperties):
     """A car park off the street (FIWARE ``OffStreetParking``)."""
 
     totalSpotNumber: Annotated[int, Field(ge=0)] | None = None
@@ -51,14 +45,14 @@ class OffStreetParkingProperties(_Open):
     maximumAllowedHeight: Annotated[float, Unit("m"), Field(gt=0)] | None = None
 
 
-class ParkingSpotProperties(_Open):
+class ParkingSpotProperties(NamedProperties):
     """One parking spot (FIWARE ``ParkingSpot``); ``category`` e.g. ``normal``, ``ev``, ``accessible``."""
 
     category: str | list[str] | None = None
     chargingPower: Annotated[float, Unit("kW"), Field(ge=0)] | None = None
 
 
-class VehicleProperties(_Open):
+class VehicleProperties(NamedProperties):
     """A vehicle (FIWARE ``Vehicle``): ``vehicleType`` e.g. ``minibus``, ``category`` e.g. ``["autonomous"]``."""
 
     vehicleType: str | None = None
@@ -70,7 +64,7 @@ class VehicleProperties(_Open):
     maxSpeed: Annotated[float, Unit("km/h"), Field(gt=0, le=300)] | None = None
 
 
-class TransitRouteProperties(_Open):
+class TransitRouteProperties(NamedProperties):
     """A public transport line (GTFS route fields); the geometry is the route's LineString."""
 
     routeShortName: str | None = None
@@ -80,7 +74,7 @@ class TransitRouteProperties(_Open):
     headway: Annotated[float, Unit("min"), Field(gt=0)] | None = None
 
 
-class TransitStopProperties(_Open):
+class TransitStopProperties(NamedProperties):
     """A stop on a line (GTFS stop fields); ``stopSequence`` is its order along the route."""
 
     code: str | None = None

@@ -1,11 +1,11 @@
 """The energy pack's console page (能源): where the district's energy goes, over a period the user picks.
 
-Reached only through ``PACK.hooks["console"]`` (:func:`console_pages`): the pack never imports the console. The
-builder draws with NiceGUI (imported lazily) from the page context (``page.twin``, ``page.tr``,
+Reached only through ``PACK.hooks["console"]`` (:func:`lingang_twin.energy.web.console_pages`): the pack never
+imports the console. The builder draws with NiceGUI (imported lazily) from the page context (``page.twin``, ``page.tr``,
 ``page.entity_url``):
 
 * today's consumption per carrier so far, refreshed live by the console's hub (one hourly grid per tick);
-* a period picker (:mod:`.periods`: the last 30 days by default, this month, last month, or a run of days) for:
+* a period picker (:mod:`..periods`: the last 30 days by default, this month, last month, or a run of days) for:
 * a Sankey from carriers to zones of the district's consumption in the period, in standard coal [kgce] so that the
   carriers add up (GB/T 2589-2020 coefficients; main meters only, as :func:`.accounting.account` counts them);
 * the daily consumption of each carrier in its one unit (:func:`.carriers.display_unit`), against the previous
@@ -13,9 +13,9 @@ builder draws with NiceGUI (imported lazily) from the page context (``page.twin`
   (:func:`period_coverage`: expected and present readings, flagged empty / partial / running), and a notice when
   either period is short of readings;
 * the buildings ranked by kgce per m² per year over the period (:func:`.efficiency.intensity`);
-* tomorrow's electricity of the district, hour by hour, with 80 % and 95 % intervals (:mod:`.forecast`);
+* tomorrow's electricity of the district, hour by hour, with 80 % and 95 % intervals (:mod:`..forecast`);
 * the meters' data-quality findings of the last three days (:func:`.quality.check_meters`), linked to the meters;
-* monthly report downloads (HTML, XLSX, PDF; :mod:`.reports`).
+* monthly report downloads (HTML, XLSX, PDF; :mod:`..reports`).
 
 The deployment's :class:`~.factors.EnergyConfig` is read from the page context's ``config`` (the pack contract) when the
 deployment sets one. Without it, figures that need a CO₂ factor the tables lack (water, hydrogen) are not shown:
@@ -30,25 +30,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from lingang_twin.core.calendar import SHANGHAI
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.energy.accounting import meters_in_scope
 from lingang_twin.energy.carriers import CARRIER_LABELS, display_unit
 from lingang_twin.energy.consumption import consumption_grid
 from lingang_twin.energy.coverage import Coverage, coverage
-from lingang_twin.energy.coverage_view import COVERAGE_HEAD, CoverageBadge, carrier_badges, draw_badge, notices
 from lingang_twin.energy.factors import EnergyConfig, co2_factor, coal_coefficient
 from lingang_twin.energy.periods import PERIOD_KINDS, Period, parse_day, period
 from lingang_twin.energy.settings import ILLUSTRATIVE_NOTICE, config_in_force, is_illustrative
+from lingang_twin.energy.web.coverage_view import COVERAGE_HEAD, CoverageBadge, carrier_badges, draw_badge, notices
 
 if TYPE_CHECKING:
     from lingang_twin.core.model import Entity
     from lingang_twin.core.twin import Twin
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 OUTSIDE_ZONES = ("区内其他", "Outside zones")
 MAX_FINDINGS = 100
 CONFIG_MESSAGE = ("未配置排放因子：水须设置 water_kgco2_per_m3，氢须设置 hydrogen_route 与 hydrogen_kgco2_per_kg"
@@ -314,9 +313,11 @@ def illustrative_notice(ui: Any, tr: Callable[[str, str], str], config: EnergyCo
                 ui.label(config.source).classes("text-caption")
 
 
-def build_page(page: Any) -> None:
+async def build_page(page: Any) -> None:
     """The energy page of the district: today live, then a chosen period (the last 30 days unless the user picks
-    this month, last month or a run of days) compared with the period before it."""
+    this month, last month or a run of days) compared with the period before it. The period's figures (flows,
+    comparison, coverage, ranking: about a second of store reads, several under load) are computed in a worker
+    thread, so the event loop keeps serving every other page meanwhile; they are drawn after."""
     from nicegui import ui
 
     twin = page.twin
@@ -349,14 +350,19 @@ def build_page(page: Any) -> None:
         box.bind_visibility_from(kind, "value", value="custom")
 
     @ui.refreshable
-    def section() -> None:
+    async def section() -> None:
+        from nicegui import run
+
         try:
             p = period(state["kind"], now, parse_day(state["start"], "start"), parse_day(state["end"], "end"))
         except ValidationError as err:
             ui.label(tr(f"周期无效（{err.field}）：{err.message}", f"Invalid period ({err.field}): {err.message}")) \
                 .props('data-testid="energy-period-invalid"')
             return
-        _period_section(page, ui, district, p, now, config, problems)
+        figures = await run.io_bound(period_figures, twin, district, p, now, config)
+        if figures is None:  # the app is shutting down: nothing to draw
+            return
+        _period_section(page, ui, district, p, config, problems, figures)
 
     def choose() -> None:
         state.update(kind=kind.value, start=first.value or "", end=last.value or "")
@@ -365,18 +371,49 @@ def build_page(page: Any) -> None:
 
     kind.on_value_change(lambda _: choose())
     apply.on_click(choose)
-    section()
+    await section()
 
     _forecast(page, ui, district, now, config)
 
     _anomalies(page, ui, district, now)
 
 
-def _period_section(page: Any, ui: Any, district: str, p: Period, now: datetime, config: EnergyConfig | None,
-                    problems: list[str]) -> None:
+@dataclass(frozen=True)
+class PeriodFigures:
+    """What the period section shows, computed away from the event loop: the ``flows``, the comparison ``cmp``
+    with the previous period, the coverage of both, and the building ranking (``ranking``: rows of
+    :func:`.efficiency.intensity`, most kgce/m² first; ``ranking_error`` when it cannot be computed)."""
+
+    flows: Flows
+    cmp: Comparison
+    coverage_now: Coverage
+    coverage_before: Coverage
+    ranking: list[dict[str, Any]]
+    ranking_error: str | None = None
+
+
+def period_figures(twin: Twin, district: str, p: Period, now: datetime,
+                   config: EnergyConfig | None) -> PeriodFigures:
+    """The figures of the period section of ``p`` (no UI: runs in a worker thread)."""
+    from lingang_twin.energy.efficiency import intensity
+
+    f = flows(twin, district, p.start, p.end, config)
+    cmp = compare(twin, district, p, config)
+    cov_now, cov_before = period_coverage(twin, district, p, now)
+    end = min(p.end, max(now, p.start + timedelta(hours=1)))
+    try:
+        table = intensity(twin, p.start, end, under=district, config=config)
+    except ValidationError as err:
+        return PeriodFigures(f, cmp, cov_now, cov_before, [], err.message)
+    rows = sorted((r for r in table.to_pylist() if r["kgce_per_m2"] is not None),
+                  key=lambda r: (r["kgce_per_m2"], r["building"]), reverse=True)
+    return PeriodFigures(f, cmp, cov_now, cov_before, rows)
+
+
+def _period_section(page: Any, ui: Any, district: str, p: Period, config: EnergyConfig | None,
+                    problems: list[str], figures: PeriodFigures) -> None:
     """The Sankey, the daily charts against the previous period, the ranking and the reports of ``p``."""
     tr = page.tr
-    twin = page.twin
     last_day = p.end - timedelta(days=1)
     span = f"{p.start:%Y-%m-%d} – {last_day:%Y-%m-%d}"
     before = f"{p.previous_start:%Y-%m-%d} – {p.previous_end - timedelta(days=1):%Y-%m-%d}"
@@ -386,7 +423,7 @@ def _period_section(page: Any, ui: Any, district: str, p: Period, now: datetime,
     ui.label(tr(f"{span} 各能源品种流向各片区（折标准煤 kgce，按 GB/T 2589-2020 折算，使各品种可相加；仅计总表）",
                 f"{span}: carriers to zones, converted to standard coal (kgce, GB/T 2589-2020) so that the "
                 "carriers add up; main meters only")).classes("text-subtitle1")
-    f = flows(twin, district, p.start, p.end, config)
+    f = figures.flows
     if f.kgce:
         ui.echart(sankey_options(f, tr)).classes("w-full h-96").mark("energy-sankey")
     else:
@@ -395,8 +432,8 @@ def _period_section(page: Any, ui: Any, district: str, p: Period, now: datetime,
     ui.label(tr("每日能耗（各品种，原单位；柱为本期，虚线为上期同序日）",
                 "Daily consumption per carrier (its own unit; bars this period, dashed line the previous period's "
                 "days in order)")).classes("text-subtitle1")
-    cmp = compare(twin, district, p, config)
-    cov_now, cov_before = period_coverage(twin, district, p, now)
+    cmp = figures.cmp
+    cov_now, cov_before = figures.coverage_now, figures.coverage_before
     _coverage_notice(page, ui, cov_now, cov_before)
     badges_now, badges_before = carrier_badges(cov_now), carrier_badges(cov_before)
     heads = (("品种", "Carrier"), ("本期", "This period"), COVERAGE_HEAD, ("上期", "Previous period"),
@@ -421,7 +458,7 @@ def _period_section(page: Any, ui: Any, district: str, p: Period, now: datetime,
 
     ui.label(tr("建筑单位面积综合能耗排名（kgce/m²·年，按所选周期折算）",
                 "Buildings by kgce per m² per year (the chosen period, annualised)")).classes("text-subtitle1")
-    _ranking(page, ui, district, p.start, min(p.end, max(now, p.start + timedelta(hours=1))), config)
+    _ranking(page, ui, figures)
 
     month = p.month
     ui.label(tr(f"{month} 月度报告下载", f"Monthly report {month}")).classes("text-subtitle1")
@@ -482,18 +519,14 @@ def _live_today(page: Any, ui: Any, district: str, config: EnergyConfig | None) 
     page.live("energy.today", compute, area.refresh)
 
 
-def _ranking(page: Any, ui: Any, district: str, start: datetime, end: datetime, config: EnergyConfig | None) -> None:
-    from lingang_twin.energy.efficiency import intensity
-
+def _ranking(page: Any, ui: Any, figures: PeriodFigures) -> None:
+    """The top 20 buildings by kgce/m²; their use in the page's language (the console's ``value.use.*`` words)."""
     tr = page.tr
-    try:
-        table = intensity(page.twin, start, end, under=district, config=config)
-    except ValidationError as err:
-        ui.label(tr(f"无法排名：{err.message}", f"No ranking: {err.message}")) \
+    if figures.ranking_error is not None:
+        ui.label(tr(f"无法排名：{figures.ranking_error}", f"No ranking: {figures.ranking_error}")) \
             .props('data-testid="energy-ranking-unavailable"')
         return
-    rows = sorted((r for r in table.to_pylist() if r["kgce_per_m2"] is not None),
-                  key=lambda r: (r["kgce_per_m2"], r["building"]), reverse=True)
+    rows = figures.ranking
     if not rows:
         ui.label(tr("没有可排名的建筑（缺少面积或读数）。", "No building to rank (floor area or readings missing)."))
         return
@@ -504,7 +537,17 @@ def _ranking(page: Any, ui: Any, district: str, start: datetime, end: datetime, 
             ui.label(str(k))
             ui.link(str(r["name"] or r["building"]), page.entity_url(r["building"]))
             ui.label(f"{r['kgce_per_m2']:.2f}").classes("font-mono")
-            ui.label(str(r["use"] or "—"))
+            ui.label(use_label(page, r["use"])).mark(f"energy-ranking-use-{k}")
+
+
+def use_label(page: Any, use: Any) -> str:
+    """A building's ``use`` in the page's language through the console's ``value.use.<use>`` words (``—`` when
+    unset; a use nobody translated shows as stored: ``text`` answers an unknown key with the key itself)."""
+    if not use:
+        return "—"
+    key = f"value.use.{use}"
+    word = page.text(key)
+    return str(use) if word == key else str(word)
 
 
 def forecast_options(f: Any, tr: Callable[[str, str], str]) -> dict[str, Any]:
@@ -531,7 +574,7 @@ def forecast_options(f: Any, tr: Callable[[str, str], str]) -> dict[str, Any]:
 
 
 def _forecast(page: Any, ui: Any, district: str, now: datetime, config: EnergyConfig | None) -> None:
-    """Tomorrow's electricity of the district, hour by hour, from the readings so far (:mod:`.forecast`)."""
+    """Tomorrow's electricity of the district, hour by hour, from the readings so far (:mod:`..forecast`)."""
     from lingang_twin.energy.forecast import forecast
 
     tr = page.tr
@@ -596,14 +639,6 @@ def download(page: Any, ui: Any, scope: str, month: str, fmt: str, config: Energ
     ui.download.content(content, f"energy-report-{scope.rsplit(':', 1)[-1]}-{month}.{fmt}")
 
 
-def console_pages(register_page: Callable[..., Any]) -> None:
-    """The ``console`` hook: register this pack's page with the console."""
-    from lingang_twin.energy.tenant_page import build_tenant_page
-
-    register_page("/energy", "能源", "Energy", build_page, icon="bolt")
-    register_page("/energy/tenants", "租户", "Tenants", build_tenant_page, icon="apartment")
-
-
-__all__ = ["Comparison", "Flows", "Today", "carbon_today", "compare", "comparison_options", "console_pages", "daily",
+__all__ = ["Comparison", "Flows", "Today", "carbon_today", "compare", "comparison_options", "daily",
            "energy_today", "flows", "forecast_options", "main_meters", "missing_factors", "page_config",
            "period_coverage", "report_bytes", "sankey_options", "today"]

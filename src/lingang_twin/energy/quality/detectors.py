@@ -1,97 +1,7 @@
-"""Meter data quality and anomalies (数据质量与异常): gaps, stuck meters, spikes, negative steps, night base-load
-creep, water leaks and hydrogen losses.
-
-:func:`check_meters` returns the problems it finds as :class:`Finding` objects — data, not exceptions (STYLE 8) —
-so that operations can turn them into alerts (:func:`lingang_twin.energy.alerts.raise_alerts`). Only bad *input*
-raises: an unknown scope (NotFoundError), a naive instant or ``end`` before ``start`` (ValidationError naming the
-field), an unknown threshold name.
-
-The store does the heavy lifting: two grouped 15-minute aggregates over every meter at or below the scope
-(interval registers ``sum``, cumulative registers ``delta`` with reset/rollover flags), one or two more for the
-water meters' baseline nights, and two for the hydrogen stations. Each comes back as Arrow, is scattered into a
-dense ``meters × slots`` numpy matrix (NaN where no reading), and every check is a vectorised pass over that
-matrix; Python loops run over meters (one small numpy call each), day types and findings, never over readings.
-The 3-day demo district (943 meters, ~270 k readings) takes about 0.8 s, 14 days about 1.4 s.
-
-Spikes are judged like with like. Each reading is compared with the meter's robust level at the same slot of day
-(± ``spike_near_slots`` quarter-hours) on the window's days of the same day type — working day or rest day, by the
-Chinese calendar of the ``holidays`` package: weekends and public holidays (incl. swapped days off) rest,
-make-up working days (调休上班) work — and with the readings around it; the robust spread is floored at a
-fraction of the meter's typical level, so near-zero stretches cannot make huge z-scores. Measured on the demo
-(ending 2026-03-05) and pvanalytics' labelled files (``benchmarks/bench_quality_evidence.py``,
-``docs/evidence-quality.md``), before → after this design (previously one median and MAD per meter over the whole
-window):
-
-* demo, 14 days over the end of the Spring Festival (02-19 – 03-05): 2,437 spikes for 19 injected (precision
-  0.01, recall 1.00) → 19 (1.00, 1.00); 3 and 7 days: 1.00 / 1.00 before and after;
-* demo, 29 windows ending every 3 days from 2026-02-17 to 05-12 (holidays, the end of the school break, the
-  first cooling days): precision 0.00 / 0.01 / 0.00 at 3 / 7 / 14 days → 1.00 / 1.00 / 1.00, recall 1.00 →
-  1.00 / 1.00 / 540 of 541;
-* pvanalytics ``inv2173-interpolated`` (nights filled with tiny values, no outlier labelled): 1,030 spikes → 0;
-  outliers ``inv7539``: recall 0.33, precision 1.00 before and after (the two negative outliers);
-* ``check_meters`` on the demo, 3 / 14 days: 0.48 / 1.72 s → 0.79 / 1.40 s
-  (the leak baseline then read 21 days; since the leak sweep 28).
-
-Not judged: spikes on cumulative registers (the catch-up step after a gap or a stuck spell would look like one),
-spikes on meters whose median reading is 0 (intermittent: diesel, hydrogen — no robust range), meters silent for
-the whole window (no rhythm to compare with), leaks on meters without baseline nights.
-
-Times follow the readings: a finding covers the readings with ``start <= observed_at < end`` (the convention of
-:mod:`lingang_twin.demo.faults`). A reading closes the quarter-hour before its stamp, so the 15-minute bucket
-starting at ``b`` holds the reading stamped ``b + 15 min``.
-
-Thresholds (:data:`THRESHOLDS`, overridable per call with ``thresholds={name: value}``):
-
-=========================  ======  ===============================================================================
-name                       value   why
-=========================  ======  ===============================================================================
-gap_min_hours              1.0     shorter outages are routine retries; the demo's gaps last 2–6 h
-gap_factor                 2.0     a gap must also exceed this many of the meter's usual reading intervals
-gap_lookback_days          7.0     silence from the window's start is a gap only if the meter read in these days
-                                   before it (else its history starts later: new, or not imported)
-stuck_min_hours            2.5     identical readings this long on a meter that otherwise varies (faults: 3–10 h;
-                                   a cumulative register shows one reading fewer as zero steps)
-stuck_min_distinct         8       the meter "normally varies": at least this many distinct values in the window
-stuck_min_level            0.1     an interval meter's repeated value must be ≥ this × its median …
-stuck_min_steps            20      … and ≥ this many of its resolution steps (smallest difference between its
-                                   values): tiny night values repeat by quantisation (0.004 m³ to 0.001 m³)
-spike_k                    12.0    robust z: reading > base + k · scale; base = the larger of the meter's median at
-                                   that slot of day on days of that type and the median of the readings around it
-                                   (a load that switches on and stays on is a new level, not a spike); scale = the
-                                   largest of 1.4826 · MAD of the meter's deviations from its level over the window,
-                                   1.4826 · MAD at that slot and day type (weather, occupancy) and the floor below
-spike_min_ratio            4.0     … and > this × max(base, typical level) (daily peaks reach ~2.5 × the typical
-                                   level; the demo's spikes are 8–15 ×); meters whose median is 0 are not judged
-spike_min_spread           0.1     floor of the scale as a fraction of the meter's typical level (mean of its
-                                   median day of that type): near-zero nights of PV cannot make huge z-scores
-spike_near_slots           2       half-width in quarter-hours of the slot-of-day neighbourhood (a day type seen
-                                   on one day still has 5 values per slot) and of the readings around (± 30 min)
-spike_min_over_p95         1.5     … and > this × the meter's 95th percentile on days of that type: a reading
-                                   inside the meter's own range (PV on the one sunny day) is not a spike
-creep_min_nights           5       nights needed to call a trend (3 nights of noise rise ≥ 30 % too often)
-creep_min_rise             0.3     night minimum rises every night and by ≥ 30 % of the first night's in all
-leak_min_flow_m3h          0.2     water: the night (01:00–04:00) minimum flow exceeds the meter's own baseline
-                                   by this much [m³/h] (the smallest leak worth a visit) …
-leak_min_excess            0.2     … and by this fraction of the baseline (0.3 before the sweep of
-                                   ``benchmarks/bench_quality_sweep.py``: the spread and every-hour tests below
-                                   now reject the noise it was there for, and 0.3 missed 0.4 m³/h leaks on
-                                   1.5 m³/h offices) …
-leak_spread_k              2.0     … and by this many robust spreads (1.4826 · MAD) of the baseline nights of that
-                                   day type: a meter whose nights swing ±20 % needs a larger excess than a steady
-                                   one (3 loses leaks on a demo with only 5 clean nights of history) …
-leak_hours                 3       … and the same floors hold for the minimum of each of this many parts of the
-                                   night (each hour) against that part's baseline: a leak flows all night, a
-                                   moved quiet hour or a noisy night lifts the night minimum but not every hour
-                                   (1: the night minimum only, the old rule); the sweep's largest gain
-leak_min_nights            2       … on at least this many consecutive nights
-leak_baseline_days         14      baseline = median night minimum of the last this many nights *before* ``start``
-                                   that are not in or just after a holiday break (run of rest days holding a public
-                                   holiday: homes are empty; looked for up to 14 days further back) and of the
-                                   night's own day type (all of them if none is); two weeks give each day type
-                                   several nights (7 before: 2 rest nights); a meter without history is not judged
-h2_tolerance_kg            0.5     hydrogen: stock drop minus dispensed kg above this per interval is a loss
-                                   (storage is reported to 0.1 kg, dispensed to 0.01 kg)
-=========================  ======  ===============================================================================
+"""The data-quality detectors (质量检测器) and the kernel they share: the 15-minute grid of readings, runs, the
+Chinese calendar's day types, night minima. Each detector is one small function registered by name
+(:func:`.registry.detector`); :func:`.check.check_meters` reads the grids and runs them. The method, its
+thresholds and its evidence are described in :mod:`lingang_twin.energy.quality`.
 """
 
 from __future__ import annotations
@@ -99,31 +9,29 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import holidays
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lingang_twin.core.calendar import DAY_US, OFFSET_US, instant_at
 from lingang_twin.core.errors import ValidationError
+from lingang_twin.core.findings import Finding
+from lingang_twin.core.meters import CUMULATIVE_Q
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
-from lingang_twin.energy.accounting import meters_in_scope
 from lingang_twin.energy.carriers import INTERVAL_Q, to_canonical_scale
-from lingang_twin.energy.consumption import OFFSET_US, epoch_us, instant_at
 from lingang_twin.energy.factors import EnergyConfig
+from lingang_twin.energy.quality.registry import GridContext, ScopeContext, detector
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 SLOT_US = 900_000_000
 _SLOT = timedelta(minutes=15)
 FINDING_KINDS = ("gap", "stuck", "spike", "negative", "night_baseload_creep", "water_leak", "hydrogen_loss",
                  "unmetered_loss")  # the last one from .virtual.LossReport.findings
-SEVERITIES = ("low", "medium", "high", "critical")
 KIND_LABELS: dict[str, tuple[str, str]] = {
     "gap": ("数据缺失", "gap"), "stuck": ("停滞", "stuck"), "spike": ("突增", "spike"),
     "negative": ("负读数", "negative"),
@@ -131,8 +39,6 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "hydrogen_loss": ("氢损耗", "hydrogen loss"), "unmetered_loss": ("未计量损耗", "unmetered loss"),
 }
 """Finding kind → (中文, English) as people read it (the kind itself stays the machine's name)."""
-SEVERITY_LABELS: dict[str, tuple[str, str]] = {
-    "low": ("低", "low"), "medium": ("中", "medium"), "high": ("高", "high"), "critical": ("严重", "critical")}
 
 THRESHOLDS: dict[str, float] = {
     "gap_min_hours": 1.0,
@@ -157,29 +63,6 @@ THRESHOLDS: dict[str, float] = {
     "h2_tolerance_kg": 0.5,
     "gap_lookback_days": 7.0,
 }
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One data-quality problem of ``entity_id`` affecting the readings with ``start <= observed_at < end``.
-
-    ``kind`` is one of :data:`FINDING_KINDS`, ``severity`` one of :data:`SEVERITIES`; ``evidence`` holds the
-    numbers behind it (JSON-able)."""
-
-    kind: str
-    entity_id: str
-    start: datetime
-    end: datetime
-    severity: str
-    detail_zh: str
-    detail_en: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able."""
-        return {"kind": self.kind, "entity_id": self.entity_id, "start": self.start.isoformat(),
-                "end": self.end.isoformat(), "severity": self.severity, "detail_zh": self.detail_zh,
-                "detail_en": self.detail_en, "evidence": self.evidence}
 
 
 def _thresholds(overrides: Mapping[str, float] | None) -> dict[str, float]:
@@ -254,84 +137,16 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return r0, c0, c1 - c0
 
 
-def check_meters(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
-                 thresholds: Mapping[str, float] | None = None) -> list[Finding]:
-    """Data-quality findings of every meter at or below ``scope_entity_id`` over ``[start, end)``.
-
-    Returns the findings ordered by start, kind and meter; an empty list means nothing was found. Raises
-    NotFoundError for an unknown scope and ValidationError (naming the field) for naive instants, ``end`` not after
-    ``start`` or a bad threshold.
-    """
-    for name, instant in (("start", start), ("end", end)):
-        if not isinstance(instant, datetime) or instant.tzinfo is None or instant.utcoffset() is None:
-            raise ValidationError(name, "timezone-required", f"{name} must be a timezone-aware datetime / 须带时区")
-    if start >= end:
-        raise ValidationError("end", "range-order", "end must be after start / 结束时间须晚于开始时间")
-    th = _thresholds(thresholds)
-    scope = twin.get(scope_entity_id)
-    meters = meters_in_scope(twin, scope, main_only=False)  # a sub-meter can be faulty too
-    start_us = (epoch_us(start) + OFFSET_US) // SLOT_US * SLOT_US - OFFSET_US  # bucket grid (aligned in UTC+8)
-    n_slots = max(int(-(-(epoch_us(end) - start_us) // SLOT_US)), 1)
-    findings: list[Finding] = []
-    by_id = {m.id: m for m in meters}
-    interval = [m.id for m in meters if m.value("register") != "cumulative"]
-    cumulative = [m.id for m in meters if m.value("register") == "cumulative"]
-    # ``!=`` needs the attribute present: a meter without ``register`` (an interval meter) must not drop out.
-    q_interval = INTERVAL_Q
-    reporting = _reporting_before(twin, scope, meters, start, th)
-    grids = [
-        (_grid(twin, scope, interval, "reading", "sum", q_interval, start_us, n_slots, start, end), False),
-        (_grid(twin, scope, cumulative, "reading", "delta", 'register=="cumulative"', start_us, n_slots, start,
-               end), True),
-    ]
-    for grid, is_cum in grids:
-        if not grid.ids:
-            continue
-        findings += _gaps(grid, start_us, th, reporting)
-        findings += _stuck(grid, start_us, th, is_cum)
-        findings += _negative(grid, start_us, is_cum)
-        if not is_cum:
-            findings += _spikes(grid, start_us, th)
-        leaks = _water_leaks(twin, scope, grid, by_id, start_us, th, "delta" if is_cum else "sum",
-                             'register=="cumulative"' if is_cum else q_interval)
-        findings += leaks
-        leaking = {f.entity_id for f in leaks}
-        findings += [f for f in _creep(grid, by_id, start_us, th) if f.entity_id not in leaking]
-    findings += _hydrogen(twin, scope, start_us, n_slots, start, end, th)
-    return sorted(findings, key=lambda f: (f.start, f.kind, f.entity_id))
-
-
 def _span(start_us: int, first_slot: int, length: int) -> tuple[datetime, datetime]:
     """Reading stamps covered by buckets ``first_slot …`` (``length`` of them): ``[first + 15 min, …)``."""
     a = start_us + (int(first_slot) + 1) * SLOT_US
     return instant_at(a), instant_at(a + int(length) * SLOT_US)
 
 
-def _reporting_before(twin: Twin, scope: Entity, meters: list[Entity], start: datetime,
-                      th: dict[str, float]) -> set[str]:
-    """The meters with a reading in the ``gap_lookback_days`` before ``start``: only their silence at the start of
-    the window is a gap. A meter whose history begins inside the window (newly installed, or history not imported)
-    was not metering before its first reading; one silent for longer than the look-back was reported by the
-    windows that saw it go quiet. One grouped count over the look-back."""
-    if not meters or th["gap_lookback_days"] <= 0:
-        return set()
-    lookback = start - timedelta(days=th["gap_lookback_days"])
-    if scope.type == "Meter":
-        table = twin.aggregate("reading", bucket="year", agg="count", entity_id=scope.id, start=lookback, end=start,
-                               group_by="entity")
-    else:
-        table = twin.aggregate("reading", bucket="year", agg="count", under=scope.id, types=("Meter",),
-                               start=lookback, end=start, group_by="entity")
-    if table.num_rows == 0:
-        return set()
-    groups = table["group"].to_pylist() if "group" in table.column_names else [scope.id] * table.num_rows
-    return {g for g, c in zip(groups, table["count"].to_pylist(), strict=True) if c}
-
-
 def _gaps(grid: _Grid, start_us: int, th: dict[str, float], reporting: set[str]) -> list[Finding]:
     present = grid.count > 0
     out: list[Finding] = []
-    has = present.any(axis=1)
+    has = np.asarray(present.any(axis=1), dtype=bool)
     # The meter's usual interval: median spacing of its non-empty buckets, in slots (≥ 1).
     usual = np.ones(len(grid.ids))
     for i in np.flatnonzero(has):  # one small np.diff per meter, over its bucket indices
@@ -400,7 +215,7 @@ def _negative(grid: _Grid, start_us: int, is_cum: bool) -> list[Finding]:
         assert grid.resets is not None
         rows, slots = np.nonzero(grid.resets > 0)
         for r, s in zip(rows, slots, strict=True):
-            a, b = _span(start_us, s, 1)
+            a, b = _span(start_us, int(s), 1)
             out.append(Finding("negative", grid.ids[r], a, b, "high",
                                "累计表读数回退（无翻转标志）：该读数被当作复位后的用量",
                                "cumulative register went backwards without a rollover: treated as a reset",
@@ -408,14 +223,14 @@ def _negative(grid: _Grid, start_us: int, is_cum: bool) -> list[Finding]:
     else:
         rows, slots = np.nonzero(grid.value < 0)
         for r, s in zip(rows, slots, strict=True):
-            a, b = _span(start_us, s, 1)
+            a, b = _span(start_us, int(s), 1)
             out.append(Finding("negative", grid.ids[r], a, b, "high", f"区间读数为负：{grid.value[r, s]:g}",
                                f"negative interval reading: {grid.value[r, s]:g}",
                                {"value": float(grid.value[r, s]), "register": "interval"}))
     return out
 
 
-_DAY_US = 86_400_000_000
+_DAY_US = DAY_US
 _BREAK_LOOKBACK_DAYS = 14  # the longest holiday break (Spring Festival, National Day) lasts 8–9 days
 
 
@@ -745,4 +560,50 @@ def _hydrogen(twin: Twin, scope: Entity, start_us: int, n_slots: int, start: dat
     return out
 
 
-__all__ = ["FINDING_KINDS", "KIND_LABELS", "SEVERITIES", "SEVERITY_LABELS", "THRESHOLDS", "Finding", "check_meters"]
+# -- the registry: each detector one small unit, registered by name (run in this order) -------------------------------
+@detector("gap", kinds=("gap",))
+def gap(ctx: GridContext) -> list[Finding]:
+    """Runs of missing readings longer than ``gap_min_hours`` and ``gap_factor`` usual intervals."""
+    return _gaps(ctx.grid, ctx.start_us, ctx.th, ctx.reporting)
+
+
+@detector("stuck", kinds=("stuck",))
+def stuck(ctx: GridContext) -> list[Finding]:
+    """The same reading repeated for ``stuck_min_hours`` on a meter that otherwise varies."""
+    return _stuck(ctx.grid, ctx.start_us, ctx.th, ctx.cumulative)
+
+
+@detector("negative", kinds=("negative",))
+def negative(ctx: GridContext) -> list[Finding]:
+    """A negative interval reading, or a register that went back without rolling over."""
+    return _negative(ctx.grid, ctx.start_us, ctx.cumulative)
+
+
+@detector("spike", kinds=("spike",), registers=("interval",))
+def spike(ctx: GridContext) -> list[Finding]:
+    """A reading far above the meter's level at that slot of a day of that type (interval meters only)."""
+    return _spikes(ctx.grid, ctx.start_us, ctx.th)
+
+
+@detector("water_leak", kinds=("water_leak",))
+def water_leak(ctx: GridContext) -> list[Finding]:
+    """Water flowing every hour of consecutive nights above the meter's own baseline nights."""
+    return _water_leaks(ctx.twin, ctx.scope, ctx.grid, ctx.by_id, ctx.start_us, ctx.th,
+                        "delta" if ctx.cumulative else "sum", CUMULATIVE_Q if ctx.cumulative else INTERVAL_Q)
+
+
+@detector("night_baseload_creep", kinds=("night_baseload_creep",))
+def night_baseload_creep(ctx: GridContext) -> list[Finding]:
+    """Night minimum rising every night; a meter already found leaking is not reported twice."""
+    leaking = {f.entity_id for f in ctx.found if f.kind == "water_leak"}
+    return [f for f in _creep(ctx.grid, ctx.by_id, ctx.start_us, ctx.th) if f.entity_id not in leaking]
+
+
+@detector("hydrogen_loss", kinds=("hydrogen_loss",), per="scope")
+def hydrogen_loss(ctx: ScopeContext) -> list[Finding]:
+    """Hydrogen stock drops the dispensed kilograms do not explain, per station."""
+    return _hydrogen(ctx.twin, ctx.scope, ctx.start_us, ctx.n_slots, ctx.start, ctx.end, ctx.th)
+
+
+__all__ = ["FINDING_KINDS", "KIND_LABELS", "SLOT_US", "THRESHOLDS", "gap", "hydrogen_loss", "negative",
+           "night_baseload_creep", "spike", "stuck", "water_leak"]

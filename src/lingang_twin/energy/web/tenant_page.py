@@ -19,12 +19,12 @@ from datetime import datetime
 from typing import Any
 
 from lingang_twin.core.errors import ValidationError
-from lingang_twin.energy import page as energy_page
 from lingang_twin.energy.accounting import Account, month_range
-from lingang_twin.energy.coverage_view import COVERAGE_HEAD, FLAG_LABELS, badge, draw_badge
 from lingang_twin.energy.factors import EnergyConfig
 from lingang_twin.energy.periods import recent_months
 from lingang_twin.energy.tenants import METHOD_LABELS, tenant_accounts
+from lingang_twin.energy.web import page as energy_page
+from lingang_twin.energy.web.coverage_view import COVERAGE_HEAD, FLAG_LABELS, badge, draw_badge
 
 COLUMNS = (("企业", "Enterprise"), ("计量方式", "Method"), ("电 kWh", "Electricity kWh"), ("水 m³", "Water m³"),
            ("综合能耗 kgce", "kgce"), ("CO₂ kg", "CO₂ kg"), ("费用 元", "Cost CNY"), COVERAGE_HEAD, ("月报", "Report"))

@@ -17,13 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lingang_twin.core.calendar import SHANGHAI
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.energy.accounting import meters_in_scope
 from lingang_twin.energy.carriers import CARRIER_LABELS, display_unit
 from lingang_twin.energy.consumption import consumption_grid
 from lingang_twin.energy.coverage import Coverage, coverage
-from lingang_twin.energy.coverage_view import COVERAGE_HEAD, FLAG_LABELS, carrier_badges, draw_badge
 from lingang_twin.energy.factors import EnergyConfig, co2_factor, coal_coefficient
+from lingang_twin.energy.web import page as energy_page  # one clock and one config for the pages
+from lingang_twin.energy.web.coverage_view import COVERAGE_HEAD, FLAG_LABELS, carrier_badges, draw_badge
 
 if TYPE_CHECKING:
     from lingang_twin.core.model import Entity
@@ -72,8 +74,6 @@ class Panel:
 def panel(twin: Twin, entity: Entity, now: datetime, config: EnergyConfig | None = None) -> Panel | None:
     """The figures of ``entity``'s main meters from the 1st of ``now``'s month (Asia/Shanghai) to ``now``; ``None``
     when no meter lies in it. Raises ValidationError when a meter's unit does not convert (naming the meter)."""
-    from lingang_twin.energy.page import SHANGHAI
-
     meters = meters_in_scope(twin, entity)
     if not meters:
         return None
@@ -114,12 +114,10 @@ async def entity_panel(page: Any, entity: Entity) -> None:
     """Draw the panel of ``entity`` on its console page (NiceGUI imported lazily; computed off the event loop)."""
     from nicegui import run, ui
 
-    from lingang_twin.energy.page import _now, page_config
-
     tr = page.tr
-    config = page_config(page)
+    config = energy_page.page_config(page)
     try:
-        figures = await run.io_bound(panel, page.twin, entity, _now(), config)
+        figures = await run.io_bound(panel, page.twin, entity, energy_page._now(), config)
     except ValidationError as err:
         with ui.card().classes("w-full"):
             ui.label(tr(f"无法计算能耗：{err.message}", f"No energy figures: {err.message}")) \

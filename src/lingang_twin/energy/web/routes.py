@@ -1,9 +1,10 @@
 """The energy pack's REST routes, handed to the API face through ``PACK.api``.
 
-The pack imports no face: the factory builds a plain FastAPI router that finds the twin on ``request.app.state``
-(where ``create_app`` puts it) and raises the core's exception tree, which the face turns into problem+json.
-A deployment's overrides of the figures (:class:`~.factors.EnergyConfig`, validated once at start-up) are handed
-to :func:`router`, which gives them to every request of its own routes.
+The pack imports no face: the factory builds a plain FastAPI router whose routes get the twin and the settings in
+force through one typed dependency (:mod:`.deps`) and raise the core's exception tree, which the face turns into
+problem+json. A deployment's overrides of the figures (:class:`~..factors.EnergyConfig`, validated once at
+start-up by the pack contract) are handed to :func:`router`, which gives them to every request of its own routes.
+Every JSON answer has a response schema (:mod:`.schemas`), so the OpenAPI document shows it.
 """
 
 from __future__ import annotations
@@ -11,17 +12,31 @@ from __future__ import annotations
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from lingang_twin.core.calendar import SHANGHAI, month_range
 from lingang_twin.core.errors import ValidationError
+from lingang_twin.core.jsonable import jsonable
 from lingang_twin.core.observations import parse_instant
-from lingang_twin.energy.accounting import account, month_range
-from lingang_twin.energy.consumption import SHANGHAI
+from lingang_twin.energy.accounting import account
 from lingang_twin.energy.factors import EnergyConfig
-from lingang_twin.energy.jsonable import jsonable
-from lingang_twin.energy.settings import config_in_force
+from lingang_twin.energy.web.deps import Energy
+from lingang_twin.energy.web.schemas import (
+    AccountOut,
+    AlertsOut,
+    BaselineOut,
+    ForecastsOut,
+    GapfillOut,
+    IntensityOut,
+    QualityOut,
+    ReportOut,
+    SavingsOut,
+    TenantsOut,
+    UnmeteredLossOut,
+    WeatherNormalisedOut,
+)
 
 MEDIA_TYPES = {"html": "text/html; charset=utf-8",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -44,21 +59,15 @@ def _optional_instant(text: str | None, field: str) -> datetime | None:
     return None if text is None else _instant(text, field)
 
 
-def _config(request: Request) -> EnergyConfig | dict[str, Any] | None:
-    """The energy settings in force: the deployment's (handed to :func:`router`), else those stored in the twin
-    (:func:`.settings.config_in_force`)."""
-    return config_in_force(request.app.state.twin, getattr(request.state, "energy_config", None))
-
-
 def figures(
-    request: Request,
+    ctx: Energy,
     factors: str = Query("shanghai-local-2022", description="CO2 factor set / 排放因子集"),
     tariff: str = Query("shanghai-illustrative", description="tariff name / 价目"),
     electricity_basis: str = Query("equivalent", description="equivalent | equal-value / 电力折标方式"),
 ) -> dict[str, Any]:
     """The figure choices every priced answer takes (one definition of the three query parameters), with the
     deployment's config: keyword arguments for ``account``, ``monthly_report`` and ``tenant_accounts``."""
-    return {"factors": factors, "tariff": tariff, "electricity_basis": electricity_basis, "config": _config(request)}
+    return {"factors": factors, "tariff": tariff, "electricity_basis": electricity_basis, "config": ctx.config}
 
 
 Figures = Annotated[dict[str, Any], Depends(figures)]
@@ -70,14 +79,15 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
     is the deployment's validated settings (``None``: those stored in the twin)."""
 
     def bind(request: Request) -> None:
-        # A router-level dependency runs before each route's own, so ``_config`` finds the settings on the request.
+        # A router-level dependency runs before each route's own, so ``deps.energy_context`` finds them on the request.
         request.state.energy_config = config
 
     r = APIRouter(prefix="/api/v1/energy", tags=["energy"], dependencies=[Depends(bind)])
 
-    @r.get("/account", summary="Energy account of an entity for a month / 月度能耗核算")
+    @r.get("/account", summary="Energy account of an entity for a month / 月度能耗核算",
+           response_model=AccountOut)
     def get_account(
-        request: Request,
+        ctx: Energy,
         figs: Figures,
         scope: str = Query(description="entity id: meter, building, zone or district / 核算对象"),
         month: str = Query(description="YYYY-MM, Asia/Shanghai / 月份"),
@@ -87,12 +97,15 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         meters at or below ``scope`` in ``month``, with grand totals and the basis (figures with source and
         year). Bad input answers 422 problem+json naming the field and the rule; an unknown scope 404."""
         start, end = month_range(month)
-        result = account(request.app.state.twin, scope, start, end, **figs)
+        result = account(ctx.twin, scope, start, end, **figs)
         return result.to_dict(lang)
 
-    @r.get("/report", summary="Monthly energy report / 月度能耗报告", response_model=None)
+    @r.get("/report", summary="Monthly energy report / 月度能耗报告",
+           response_model=None,
+           responses={200: {"model": ReportOut, "description": "the report as JSON, or the HTML, XLSX or PDF file",
+                            "content": {media: {} for media in MEDIA_TYPES.values()}}})
     def get_report(
-        request: Request,
+        ctx: Energy,
         figs: Figures,
         scope: str = Query(description="entity id / 报告对象"),
         month: str = Query(description="YYYY-MM, Asia/Shanghai / 月份"),
@@ -106,9 +119,9 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
             raise ValidationError("format", "format-unknown",
                                   f"unknown format {format!r}; valid: json, html, xlsx, pdf / 格式未知",
                                   value=format)
-        report = monthly_report(request.app.state.twin, scope, month, lang=lang, **figs)
+        report = monthly_report(ctx.twin, scope, month, lang=lang, **figs)
         if format == "json":
-            return jsonable(report.to_dict())  # type: ignore[no-any-return]
+            return jsonable(report.to_dict())
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"report.{format}"
             render(report, format, path)
@@ -117,9 +130,10 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         return Response(content, media_type=MEDIA_TYPES[format],
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
-    @r.get("/quality", summary="Data-quality findings of meters / 计量数据质量")
+    @r.get("/quality", summary="Data-quality findings of meters / 计量数据质量",
+           response_model=QualityOut)
     def get_quality(
-        request: Request,
+        ctx: Energy,
         scope: str = Query(description="entity id / 检查对象"),
         start: str = Query(description="ISO 8601 instant with offset / 开始时刻（须带时区）"),
         end: str = Query(description="ISO 8601 instant with offset / 结束时刻（须带时区）"),
@@ -127,28 +141,30 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         """Findings (gaps, stuck, negative, spikes, leaks, creep, hydrogen) of the meters at or below ``scope``."""
         from lingang_twin.energy.quality import check_meters
 
-        findings = check_meters(request.app.state.twin, scope, _instant(start, "start"), _instant(end, "end"))
+        findings = check_meters(ctx.twin, scope, _instant(start, "start"), _instant(end, "end"))
         return {"scope": scope, "count": len(findings), "findings": [jsonable(f.to_dict()) for f in findings]}
 
-    @r.post("/quality/alerts", summary="Raise the findings as Alert entities / 生成告警")
+    @r.post("/quality/alerts", summary="Raise the findings as Alert entities / 生成告警",
+           response_model=AlertsOut)
     def post_quality_alerts(
-        request: Request,
+        ctx: Energy,
         scope: str = Query(description="entity id / 检查对象"),
         start: str = Query(description="ISO 8601 instant with offset / 开始时刻（须带时区）"),
         end: str = Query(description="ISO 8601 instant with offset / 结束时刻（须带时区）"),
     ) -> dict[str, Any]:
         """Check the meters and store one open Alert per finding (existing ones are not written again)."""
-        from lingang_twin.energy.alerts import raise_alerts
+        from lingang_twin.core.findings import raise_alerts
         from lingang_twin.energy.quality import check_meters
 
-        twin = request.app.state.twin
+        twin = ctx.twin
         findings = check_meters(twin, scope, _instant(start, "start"), _instant(end, "end"))
         ids = raise_alerts(twin, findings)
         return {"scope": scope, "count": len(ids), "alerts": ids}
 
-    @r.get("/tenants", summary="Tenants' energy for a month / 租户月度能耗")
+    @r.get("/tenants", summary="Tenants' energy for a month / 租户月度能耗",
+           response_model=TenantsOut)
     def get_tenants(
-        request: Request,
+        ctx: Energy,
         figs: Figures,
         month: str = Query(description="YYYY-MM, Asia/Shanghai / 月份"),
         under: str | None = Query(None, description="only enterprises below this entity / 范围"),
@@ -159,13 +175,14 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         from lingang_twin.energy.tenants import tenant_accounts
 
         start, end = month_range(month)
-        accounts = tenant_accounts(request.app.state.twin, start, end, under=under, **figs)
+        accounts = tenant_accounts(ctx.twin, start, end, under=under, **figs)
         return {"month": month, "under": under, "count": len(accounts),
                 "tenants": [a.to_dict(lang) for a in accounts]}
 
-    @r.get("/unmetered-loss", summary="A main meter minus its sub-meters / 未计量损耗")
+    @r.get("/unmetered-loss", summary="A main meter minus its sub-meters / 未计量损耗",
+           response_model=UnmeteredLossOut)
     def get_unmetered_loss(
-        request: Request,
+        ctx: Energy,
         meter: str = Query(description="main Meter id (with submeterOf children) / 总表"),
         start: str = Query(description="ISO 8601 with offset / 开始"),
         end: str = Query(description="ISO 8601 with offset / 结束"),
@@ -175,11 +192,11 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
     ) -> dict[str, Any]:
         """Per bucket: main, sub-metered, loss, share, flagged; totals; with ``alerts=true`` the flagged runs
         become open Alert entities (idempotent, like the quality alerts)."""
-        from lingang_twin.energy.alerts import raise_alerts
+        from lingang_twin.core.findings import raise_alerts
         from lingang_twin.energy.virtual import unmetered_loss
 
-        twin = request.app.state.twin
-        config = _config(request)
+        twin = ctx.twin
+        config = ctx.config
         report = unmetered_loss(twin, meter, _instant(start, "start"), _instant(end, "end"), bucket,
                                 threshold=threshold, config=config)
         findings = report.findings()
@@ -190,11 +207,12 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
                "findings": [f.to_dict() for f in findings]}
         if alerts:
             out["alerts"] = raise_alerts(twin, findings)
-        return jsonable(out)  # type: ignore[no-any-return]
+        return jsonable(out)
 
-    @r.get("/baseline", summary="Weather baseline of an entity (CalTRACK daily) / 能耗基准模型")
+    @r.get("/baseline", summary="Weather baseline of an entity (CalTRACK daily) / 能耗基准模型",
+           response_model=BaselineOut)
     def get_baseline(
-        request: Request,
+        ctx: Energy,
         scope: str = Query(description="entity id / 对象"),
         start: str = Query(description="baseline start, ISO 8601 with offset / 基准期开始"),
         end: str = Query(description="baseline end (exclusive) / 基准期结束"),
@@ -206,14 +224,15 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         Guideline 14 verdict."""
         from lingang_twin.energy.mv import fit_baseline
 
-        config = _config(request)
-        model = fit_baseline(request.app.state.twin, scope, _instant(start, "start"), _instant(end, "end"),
+        config = ctx.config
+        model = fit_baseline(ctx.twin, scope, _instant(start, "start"), _instant(end, "end"),
                              carrier=carrier, weather_station=weather_station, config=config, method=method)
-        return jsonable(model.to_dict())  # type: ignore[no-any-return]
+        return jsonable(model.to_dict())
 
-    @r.get("/savings", summary="Savings after a retrofit with their uncertainty / 节能量及其不确定度")
+    @r.get("/savings", summary="Savings after a retrofit with their uncertainty / 节能量及其不确定度",
+           response_model=SavingsOut)
     def get_savings(
-        request: Request,
+        ctx: Energy,
         scope: str = Query(description="entity id / 对象"),
         baseline_start: str = Query(description="ISO 8601 with offset / 基准期开始"),
         retrofit_date: str = Query(description="ISO 8601 with offset / 改造完成时刻"),
@@ -228,17 +247,18 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         Guideline 14 uncertainty band."""
         from lingang_twin.energy.mv import savings
 
-        config = _config(request)
-        result = savings(request.app.state.twin, scope, baseline_start=_instant(baseline_start, "baseline_start"),
+        config = ctx.config
+        result = savings(ctx.twin, scope, baseline_start=_instant(baseline_start, "baseline_start"),
                          retrofit_date=_instant(retrofit_date, "retrofit_date"),
                          reporting_end=_instant(reporting_end, "reporting_end"),
                          reporting_start=_optional_instant(reporting_start, "reporting_start"), carrier=carrier,
                          confidence=confidence, config=config, method=method)
-        return jsonable(result.to_dict(days=days))  # type: ignore[no-any-return]
+        return jsonable(result.to_dict(days=days))
 
-    @r.get("/weather-normalised", summary="Weather-normalised month comparison / 气候修正对比")
+    @r.get("/weather-normalised", summary="Weather-normalised month comparison / 气候修正对比",
+           response_model=WeatherNormalisedOut)
     def get_weather_normalised(
-        request: Request,
+        ctx: Energy,
         scope: str = Query(description="entity id / 对象"),
         month: str = Query(description="YYYY-MM, Asia/Shanghai / 月份"),
         against: str = Query("last-year", description="last-year | last-month / 对比期"),
@@ -248,13 +268,14 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         degree-day baseline: raw change, weather effect and normalised change."""
         from lingang_twin.energy.mv import weather_normalised
 
-        config = _config(request)
-        return jsonable(weather_normalised(  # type: ignore[no-any-return]
-            request.app.state.twin, scope, month, against=against, carrier=carrier, config=config))
+        config = ctx.config
+        return jsonable(weather_normalised(
+            ctx.twin, scope, month, against=against, carrier=carrier, config=config))
 
-    @r.get("/gapfill", summary="A meter's consumption with gaps filled as marked estimates / 缺数补齐（标注估算）")
+    @r.get("/gapfill", summary="A meter's consumption with gaps filled as marked estimates / 缺数补齐（标注估算）",
+           response_model=GapfillOut)
     def get_gapfill(
-        request: Request,
+        ctx: Energy,
         meter: str = Query(description="Meter id / 表计"),
         start: str = Query(description="ISO 8601 with offset / 开始"),
         end: str = Query(description="ISO 8601 with offset / 结束"),
@@ -264,14 +285,15 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         written to the meter's readings."""
         from lingang_twin.energy.gapfill import fill_gaps
 
-        config = _config(request)
-        filled = fill_gaps(request.app.state.twin, meter, _instant(start, "start"), _instant(end, "end"),
+        config = ctx.config
+        filled = fill_gaps(ctx.twin, meter, _instant(start, "start"), _instant(end, "end"),
                            bucket=bucket, config=config)
-        return jsonable({**filled.to_dict(), "rows": filled.table.to_pylist()})  # type: ignore[no-any-return]
+        return jsonable({**filled.to_dict(), "rows": filled.table.to_pylist()})
 
-    @r.get("/forecast", summary="Day-ahead / week-ahead forecast with intervals / 能耗预测")
+    @r.get("/forecast", summary="Day-ahead / week-ahead forecast with intervals / 能耗预测",
+           response_model=ForecastsOut)
     def get_forecast(
-        request: Request,
+        ctx: Energy,
         scope: str = Query(description="meter, building, zone or district id / 预测对象"),
         horizon: str = Query("day-ahead", description="day-ahead (24 hourly) | week-ahead (7 daily) / 预测时长"),
         issued_at: str | None = Query(None, description="ISO 8601 with offset (default: now) / 发布时刻"),
@@ -280,24 +302,27 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
     ) -> dict[str, Any]:
         """Forecasts for the Shanghai day (or 7 days) after ``issued_at`` from the readings before it, with 80 %
         and 95 % prediction intervals: one for a meter, one per carrier for an aggregate."""
-        from lingang_twin.energy.forecast import forecast, forecast_scope
+        from lingang_twin.energy.forecast import Horizon, forecast, forecast_scope
 
-        twin = request.app.state.twin
-        config = _config(request)
+        # The query stays plain text: forecast checks the horizon itself (a ValidationError naming it, 422).
+
+        twin = ctx.twin
+        config = ctx.config
         at = _optional_instant(issued_at, "issued_at") or datetime.now(SHANGHAI)
         entity = twin.get(scope)
         if entity.type == "Meter" or carrier is not None:
-            found = [forecast(twin, scope, horizon=horizon, issued_at=at, carrier=carrier,  # type: ignore[arg-type]
+            found = [forecast(twin, scope, horizon=cast(Horizon, horizon), issued_at=at, carrier=carrier,
                               history_days=history_days, config=config)]
         else:
-            found = forecast_scope(twin, scope, horizon=horizon, issued_at=at,  # type: ignore[arg-type]
+            found = forecast_scope(twin, scope, horizon=cast(Horizon, horizon), issued_at=at,
                                    history_days=history_days, config=config)
-        return jsonable({"scope": scope, "horizon": horizon, "issuedAt": at.isoformat(),  # type: ignore[no-any-return]
+        return jsonable({"scope": scope, "horizon": horizon, "issuedAt": at.isoformat(),
                           "forecasts": [f.to_dict() for f in found]})
 
-    @r.get("/intensity", summary="Energy intensity of buildings / 建筑能耗强度")
+    @r.get("/intensity", summary="Energy intensity of buildings / 建筑能耗强度",
+           response_model=IntensityOut)
     def get_intensity(
-        request: Request,
+        ctx: Energy,
         start: str = Query(description="ISO 8601 instant with offset / 开始时刻（须带时区）"),
         end: str = Query(description="ISO 8601 instant with offset / 结束时刻（须带时区）"),
         under: str | None = Query(None, description="only buildings below this entity / 范围"),
@@ -307,10 +332,10 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         """Annualised intensity of every building (kWh, kgce, kg CO₂ per m² and per occupant) and its rank."""
         from lingang_twin.energy.efficiency import intensity
 
-        twin = request.app.state.twin
+        twin = ctx.twin
         if under is not None:
             twin.get(under)  # an unknown scope answers 404
-        config = _config(request)
+        config = ctx.config
         table = intensity(twin, _instant(start, "start"), _instant(end, "end"), under=under, factors=factors,
                           electricity_basis=electricity_basis, config=config)
         return {"under": under, "annualise": float((table.schema.metadata or {})[b"annualise"]),

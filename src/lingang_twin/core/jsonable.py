@@ -1,4 +1,4 @@
-"""One way to make the energy pack's answers JSON-able (API responses, Alert evidence, opendsm's notes).
+"""One way to make a pack's answers JSON-able (API responses, Alert evidence, opendsm's notes).
 
 numpy scalars become plain numbers, dates and instants ISO 8601 text, NaN and ±inf ``None`` (JSON has no NaN, and
 a missing figure must read as missing, not fail the response), mapping keys text; any other object its ``str``.
