@@ -14,8 +14,37 @@ from lingang_twin.settings import Settings
 if TYPE_CHECKING:  # the twin and its store load on first use: ``lingang-twin --help`` does not wait for them
     from lingang_twin.core.twin import Twin
 
-# The packs every face loads (put in dependency order by the core). Explicit on purpose: no import-time discovery.
+# The built-in packs every face loads (put in dependency order by the core). Explicit on purpose: no import-time
+# discovery; a deployment names more in LINGANG_PACKS (:func:`deployment_packs`).
 PACKS: list[Pack] = [energy.PACK, mobility.PACK]
+
+
+def deployment_packs(settings: Settings | None = None) -> list[Pack]:
+    """The built-in packs and those the deployment names in ``Settings.packs`` (``LINGANG_PACKS``), each
+    ``module:attribute`` of a :class:`~lingang_twin.core.packs.Pack`: how an integrator adds a pack without
+    editing the platform. A name that does not load is a ValidationError naming ``packs`` and the rule
+    (``pack-name``, ``pack-import``, ``not-a-pack``), raised before anything is opened."""
+    import importlib
+
+    from lingang_twin.core.errors import ValidationError
+
+    out = list(PACKS)
+    for i, name in enumerate((settings or Settings()).packs):
+        module, sep, attribute = name.partition(":")
+        if not sep or not module.strip() or not attribute.strip():
+            raise ValidationError("packs", "pack-name", f"{name!r} is not 'module:attribute' "
+                                  "/ 扩展包须写作 模块:属性", index=i)
+        try:
+            found = getattr(importlib.import_module(module.strip()), attribute.strip())
+        except (ImportError, AttributeError) as err:
+            raise ValidationError("packs", "pack-import", f"{name!r} cannot be loaded: {err} "
+                                  "/ 无法加载扩展包", index=i) from None
+        if not isinstance(found, Pack):
+            what = f"{type(found).__name__} {getattr(found, '__name__', '')}".strip()
+            raise ValidationError("packs", "not-a-pack", f"{name!r} names {what}, not a "
+                                  "lingang_twin.core.packs.Pack / 不是扩展包", index=i)
+        out.append(found)
+    return out
 
 
 def open_twin(db: str | Path | None, settings: Settings | None = None, *, compact_rows: int | None = None) -> Twin:
@@ -27,7 +56,7 @@ def open_twin(db: str | Path | None, settings: Settings | None = None, *, compac
 
     horizon = timedelta(hours=(settings or Settings()).future_horizon_hours)
     twin = Twin(open_store(db, compact_rows=compact_rows), future_horizon=horizon)
-    install(twin, PACKS)
+    install(twin, deployment_packs(settings))
     return twin
 
 
@@ -108,7 +137,7 @@ def serve(twin: Twin, settings: Settings) -> None:
     from lingang_twin import console
     from lingang_twin.api import create_app
 
-    installed = load_pack_configs(PACKS, settings)  # validated once, handed to both faces alike
+    installed = load_pack_configs(deployment_packs(settings), settings)  # validated once, handed to both faces alike
     app = create_app(twin, settings, installed)
     console.mount(app, twin, settings, installed)  # same process, same twin: one writer of the DuckDB file
     exit_on_sigterm()

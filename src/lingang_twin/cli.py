@@ -434,12 +434,13 @@ class PackCli:
 
     def config(self) -> Any:
         """This pack's validated configuration (``LINGANG_<PACK>_CONFIG`` or ``LINGANG_PACK_CONFIGS``)."""
-        from lingang_twin.app import PACKS, load_pack_configs
+        from lingang_twin.app import deployment_packs, load_pack_configs
         from lingang_twin.settings import Settings
 
         if self._installed is None:
             try:
-                self._installed = load_pack_configs(PACKS, Settings())
+                settings = Settings()
+                self._installed = load_pack_configs(deployment_packs(settings), settings)
             except TwinError as err:
                 fail(str(err))
         return self._installed.config(self.name)
@@ -459,9 +460,14 @@ def mount_packs(packs: list[Any]) -> None:
 
 
 def _mount_loaded_packs() -> None:
-    from lingang_twin.app import PACKS
+    from lingang_twin.app import deployment_packs
 
-    mount_packs(PACKS)
+    try:
+        packs = deployment_packs()
+    except TwinError as err:  # a bad LINGANG_PACKS: one line naming the setting, exit code 2, as every refusal
+        err_console.print(f"[bold red]error[/]: {err}", soft_wrap=True, highlight=False)
+        raise SystemExit(2) from None
+    mount_packs(packs)
 
 
 _mount_loaded_packs()

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
         default=24.0, gt=0, le=24 * 366 * 100,
         description="readings stamped more than this past now are refused [h]; widen it to store forecasts")
     env: str = Field(default="development", description="development | production")
+    packs: list[str] = Field(
+        default_factory=list, description="more packs to load beside the built-in ones, each as 'module:attribute' "
+        "of a lingang_twin.core.packs.Pack (e.g. LINGANG_PACKS='[\"beehives:PACK\"]'); see docs/packs.md")
     pack_configs: dict[str, Path] = Field(
         default_factory=dict, description="JSON file of each pack's configuration, by pack name (e.g. "
         "LINGANG_PACK_CONFIGS='{\"energy\": \"energy.json\"}'); LINGANG_<PACK>_CONFIG names one pack's file "

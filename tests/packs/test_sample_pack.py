@@ -5,6 +5,9 @@ and handed to each face alike. Also: packs in dependency order, a missing or cir
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,6 @@ from console_fixtures import simulated_console
 from fastapi.testclient import TestClient
 from sample_pack import PACK as SAMPLE
 from sample_pack import SampleConfig
-from typer.testing import CliRunner
 
 from lingang_twin.api import create_app
 from lingang_twin.app import PACKS
@@ -71,19 +73,36 @@ def test_its_route_answers_with_the_deployments_setting(hive_db: Path) -> None:
     twin.close()
 
 
-def test_its_cli_command_runs_under_the_cli(hive_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The real CLI in its own process, with the sample pack importable (as an installed pack would be)."""
+    path = os.pathsep.join([str(Path(__file__).parent), str(Path(__file__).parents[2] / "src")])
+    return subprocess.run([sys.executable, "-m", "lingang_twin.cli", *args], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": path, **env})
 
-    import lingang_twin.app as wiring
-    from lingang_twin import cli
 
+def test_its_cli_command_runs_under_the_cli(hive_db: Path) -> None:
+    """A deployment adds the pack by naming it (LINGANG_PACKS), with its setting in LINGANG_<PACK>_CONFIG: the CLI
+    mounts its command group and hands it the validated setting — no face and no platform file edited."""
     config = hive_db.with_name("sample.json")
     config.write_text('{"kg_per_colony": 2}', encoding="utf-8")
-    monkeypatch.setenv("LINGANG_SAMPLE_CONFIG", str(config))  # the generic LINGANG_<PACK>_CONFIG
-    monkeypatch.setattr(wiring, "PACKS", [*PACKS, SAMPLE])  # the deployment's pack list
-    cli.mount_packs([SAMPLE])
-    result = CliRunner().invoke(cli.app, ["sample", "honey", "--db", str(hive_db)])
-    assert result.exit_code == 0, result.output
-    assert result.output.strip() == f'{{"kg": {COLONIES * 2.0}}}'
+    result = _cli(["sample", "honey", "--db", str(hive_db)],
+                  {"LINGANG_PACKS": '["sample_pack:PACK"]', "LINGANG_SAMPLE_CONFIG": str(config)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f'{{"kg": {COLONIES * 2.0}}}'
+    assert "sample" in _cli(["--help"], {"LINGANG_PACKS": '["sample_pack:PACK"]'}).stdout
+    assert "sample" not in _cli(["--help"], {}).stdout.split("Commands")[-1]
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ('["sample_pack"]', "is not 'module:attribute'"),
+    ('["no_such_module:PACK"]', "cannot be loaded"),
+    ('["sample_pack:NOPE"]', "cannot be loaded"),
+    ('["sample_pack:SampleConfig"]', "SampleConfig, not a lingang_twin.core.packs.Pack"),
+])
+def test_a_pack_name_that_does_not_load_is_refused_naming_the_setting(value: str, says: str) -> None:
+    result = _cli(["--help"], {"LINGANG_PACKS": value})
+    assert result.returncode == 2
+    assert "item 0: packs: " in result.stderr and says in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.asyncio
