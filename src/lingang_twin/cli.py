@@ -441,13 +441,13 @@ def _installed() -> Any:
 
 @checks_app.command("list")
 def checks_list() -> None:
-    """Every installed pack's checks: name, pack, title (中文 / English) and default window.
+    """Every installed pack's checks, one a line, tab-separated: name, pack, title (中文 / English), default window.
 
     Example: lingang-twin checks list
     """
-    for pack, check in _installed().checks():
-        out.print(f"{check.name}\t{pack.name}\t{check.title[0]} / {check.title[1]}\t"
-                  f"{check.window.label[0]} / {check.window.label[1]}", soft_wrap=True, highlight=False)
+    for pack, check in _installed().checks():  # tab-separated, as written (rich would expand the tabs): cut-able
+        sys.stdout.write(f"{check.name}\t{pack.name}\t{check.title[0]} / {check.title[1]}\t"
+                         f"{check.window.label[0]} / {check.window.label[1]}\n")
 
 
 @checks_app.command("run")

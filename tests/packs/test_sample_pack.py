@@ -1,7 +1,7 @@
 """A new pack is one folder and no face changes for it: the sample pack (tests/packs/sample_pack, the one
 docs/packs.md builds) is installed next to the real ones and shows up everywhere — its tile on the overview, its
-layer on the map, its route, its CLI command, its words in both languages — with its one setting validated once
-and handed to each face alike. Also: packs in dependency order, a missing or circular ``requires`` refused."""
+layer on the map, its route, its CLI command, its check (listed and run by the generic checks faces), its words
+in both languages — with its one setting validated once and handed to each face alike. Also: packs in dependency order, a missing or circular ``requires`` refused."""
 
 from __future__ import annotations
 
@@ -84,6 +84,40 @@ def test_its_cli_command_runs_under_the_cli(hive_db: Path, monkeypatch: pytest.M
     result = CliRunner().invoke(cli.app, ["sample", "honey", "--db", str(hive_db)])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f'{{"kg": {COLONIES * 2.0}}}'
+
+
+def test_its_check_is_listed_and_runs_on_the_api_and_the_cli(hive_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import lingang_twin.app as wiring
+    from lingang_twin import cli
+
+    twin = Twin(DuckDBStore(hive_db))
+    install(twin, [*PACKS, SAMPLE])
+    twin.upsert([{"id": "urn:ngsi-ld:Beehive:empty", "type": "Beehive", "properties": {"name": "空房", "colonies": 0}}])
+    start, end = "2026-05-01T00:00:00+08:00", "2026-05-02T00:00:00+08:00"
+    with TestClient(create_app(twin, packs=[*PACKS, SAMPLE])) as c:
+        listed = {d["name"]: d for d in c.get("/api/v1/checks").json()["data"]}
+        assert listed["empty_hives"]["pack"] == "sample"
+        assert listed["empty_hives"]["label"] == {"zh": "空蜂房", "en": "Empty beehives"}
+        assert listed["empty_hives"]["window"]["hours"] == 24 and not listed["empty_hives"]["window"]["wholeDays"]
+        assert listed["meter_quality"]["pack"] == "energy"  # the real packs' checks stay beside it
+        r = c.post("/api/v1/checks/empty_hives:run", params={"start": start, "end": end})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert [(f["kind"], f["entity_id"], f["start"]) for f in body["findings"]] == [
+            ("empty_hive", "urn:ngsi-ld:Beehive:empty", start)]
+        assert body["pack"] == "sample" and body["alerts"] is None
+    twin.close()
+
+    monkeypatch.setattr(wiring, "PACKS", [*PACKS, SAMPLE])  # the deployment's pack list
+    listed_cli = CliRunner().invoke(cli.app, ["checks", "list"])
+    assert listed_cli.exit_code == 0, listed_cli.output
+    assert "empty_hives\tsample\t空蜂房 / Empty beehives\t最近 24 小时 / the last 24 h" in listed_cli.output
+    ran = CliRunner().invoke(cli.app, ["checks", "run", "empty_hives", "--db", str(hive_db), "--start", start,
+                                       "--end", end])
+    assert ran.exit_code == 0, ran.output
+    assert [f["entity_id"] for f in json.loads(ran.output)["findings"]] == ["urn:ngsi-ld:Beehive:empty"]
 
 
 @pytest.mark.asyncio
