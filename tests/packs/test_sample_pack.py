@@ -1,7 +1,8 @@
 """A new pack is one folder and no face changes for it: the sample pack (tests/packs/sample_pack, the one
 docs/packs.md builds) is installed next to the real ones and shows up everywhere — its tile on the overview, its
 layer on the map, its route, its CLI command, its check (listed and run by the generic checks faces), its words
-in both languages — with its one setting validated once and handed to each face alike. Also: packs in dependency order, a missing or circular ``requires`` refused."""
+in both languages — with its one setting validated once and handed to each face alike. Also: packs in
+dependency order, a missing or circular ``requires`` refused."""
 
 from __future__ import annotations
 
