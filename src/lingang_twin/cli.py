@@ -1,5 +1,6 @@
-"""The ``lingang-twin`` command: demo, serve, import, export, readings (delete), db (backup, restore), and one
-command group per pack (``lingang-twin <pack> …``, from ``Pack.cli``; the energy pack's: report, forecast).
+"""The ``lingang-twin`` command: demo, serve, import, export, readings (delete), db (backup, restore), checks (list,
+run: every pack's checks by name), and one command group per pack (``lingang-twin <pack> …``, from ``Pack.cli``;
+the energy pack's: report, forecast).
 
 Every command refuses bad input with one line on stderr and exit code 2, and writes nothing.
 """
@@ -46,6 +47,14 @@ readings_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(readings_app, name="readings")
+checks_app = typer.Typer(
+    help="Checks · 检查: every installed pack's producers of findings (data quality, anomalies …), listed and run "
+         "by name.\n\n"
+         "Example: lingang-twin checks run meter_quality --db twin.duckdb --start 2026-11-01T00:00+08:00 "
+         "--end 2026-11-02T00:00+08:00 --raise-alerts",
+    no_args_is_help=True,
+)
+app.add_typer(checks_app, name="checks")
 out = Console()
 err_console = Console(stderr=True)
 
@@ -417,6 +426,71 @@ def db_restore(
     except TwinError as err:
         fail(str(err))
     out.print(f"restored {db} from {src}: {count} entities / 恢复完成", soft_wrap=True, highlight=False)
+
+
+def _installed() -> Any:
+    """The deployment's packs with their configurations, validated once (as the server validates them)."""
+    from lingang_twin.app import deployment_packs, load_pack_configs
+    from lingang_twin.settings import Settings
+
+    try:
+        settings = Settings()
+        return load_pack_configs(deployment_packs(settings), settings)
+    except TwinError as err:
+        fail(str(err))
+
+
+@checks_app.command("list")
+def checks_list() -> None:
+    """Every installed pack's checks, one a line, tab-separated: name, pack, title (中文 / English), default window.
+
+    Example: lingang-twin checks list
+    """
+    for pack, check in _installed().checks():  # tab-separated, as written (rich would expand the tabs): cut-able
+        sys.stdout.write(f"{check.name}\t{pack.name}\t{check.title[0]} / {check.title[1]}\t"
+                         f"{check.window.label[0]} / {check.window.label[1]}\n")
+
+
+@checks_app.command("run")
+def checks_run(
+    name: Annotated[str, typer.Argument(help="the check, as 'checks list' names it / 检查名")],
+    db: DbOption = Path("lingang-twin.duckdb"),
+    start: Annotated[str | None, typer.Option(help="ISO 8601 with offset, inclusive (default: the check's "
+                                                   "window) / 开始（含）")] = None,
+    end: Annotated[str | None, typer.Option(help="ISO 8601 with offset, exclusive / 结束（不含）")] = None,
+    raise_alerts: Annotated[bool, typer.Option("--raise-alerts", help="store one open Alert per finding (a rerun "
+                                               "adds none) / 生成告警")] = False,
+) -> None:
+    """Run one check over [START, END) — both given, or neither: its default window — and print its findings as
+    JSON on stdout (with --raise-alerts also the ids of their Alert entities).
+
+    Example: lingang-twin checks run meter_quality --db twin.duckdb --raise-alerts
+    """
+    import json
+
+    from lingang_twin.core.jsonable import jsonable
+    from lingang_twin.core.packs import run_check
+
+    installed = _installed()
+    try:
+        installed.check(name)  # an unknown check is named before anything else is looked at
+    except TwinError as err:
+        fail(str(err))
+    if not db.exists():
+        fail(f"{db}: no such twin file / 数据库文件不存在")
+    try:
+        t0, t1 = parse_instant(start, "--start"), parse_instant(end, "--end")
+        twin = _open(db)
+        try:
+            result = run_check(twin, installed, name, t0, t1, raise_alerts=raise_alerts)
+        finally:
+            twin.close()
+    except TwinError as err:
+        fail(str(err))
+    payload = {"check": result.check, "pack": result.pack, "start": result.start.isoformat(),
+               "end": result.end.isoformat(), "count": len(result.findings),
+               "findings": [jsonable(f.to_dict()) for f in result.findings], "alerts": result.alerts}
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
 
 
 class PackCli:

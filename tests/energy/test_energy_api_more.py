@@ -154,7 +154,7 @@ def test_openapi_shows_the_energy_response_schemas(energy_db: DB) -> None:
     """Every JSON route of the pack documents its answer (a named schema, not an untyped object), and the open
     schemas keep what the answers carry beyond the named fields (an account's basis, the report's JSON)."""
     _, twin = energy_db
-    app = create_app(twin, packs=PACKS)
+    app = create_app(twin, packs=PACKS, configs={"energy": CONFIG})  # the deployment's settings, validated once
     with TestClient(app) as client:
         spec = client.get("/openapi.json").json()
         energy = {path: ops for path, ops in spec["paths"].items() if path.startswith("/api/v1/energy/")}
@@ -165,7 +165,6 @@ def test_openapi_shows_the_energy_response_schemas(energy_db: DB) -> None:
                 assert "$ref" in schema, (method, path, schema)
         account = spec["components"]["schemas"]["AccountOut"]
         assert {"scope", "carriers", "totals", "basis"} <= set(account["required"])
-        app.state.energy_config = CONFIG
         r = client.get("/api/v1/energy/account", params={"scope": BUILDING, "month": MONTH})
         assert r.status_code == 200, r.text
         data = r.json()

@@ -1,7 +1,8 @@
 """A new pack is one folder and no face changes for it: the sample pack (tests/packs/sample_pack, the one
 docs/packs.md builds) is installed next to the real ones and shows up everywhere — its tile on the overview, its
-layer on the map, its route, its CLI command, its words in both languages — with its one setting validated once
-and handed to each face alike. Also: packs in dependency order, a missing or circular ``requires`` refused."""
+layer on the map, its route, its CLI command, its check (listed and run by the generic checks faces), its words
+in both languages — with its one setting validated once and handed to each face alike. Also: packs in
+dependency order, a missing or circular ``requires`` refused."""
 
 from __future__ import annotations
 
@@ -103,6 +104,36 @@ def test_a_pack_name_that_does_not_load_is_refused_naming_the_setting(value: str
     result = _cli(["--help"], {"LINGANG_PACKS": value})
     assert result.returncode == 2
     assert "item 0: packs: " in result.stderr and says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_its_check_is_listed_and_runs_on_the_api_and_the_cli(hive_db: Path) -> None:
+    import json
+
+    twin = Twin(DuckDBStore(hive_db))
+    install(twin, [*PACKS, SAMPLE])
+    twin.upsert([{"id": "urn:ngsi-ld:Beehive:empty", "type": "Beehive", "properties": {"name": "空房", "colonies": 0}}])
+    start, end = "2026-05-01T00:00:00+08:00", "2026-05-02T00:00:00+08:00"
+    with TestClient(create_app(twin, packs=[*PACKS, SAMPLE])) as c:
+        listed = {d["name"]: d for d in c.get("/api/v1/checks").json()["data"]}
+        assert listed["empty_hives"]["pack"] == "sample"
+        assert listed["empty_hives"]["label"] == {"zh": "空蜂房", "en": "Empty beehives"}
+        assert listed["empty_hives"]["window"]["hours"] == 24 and not listed["empty_hives"]["window"]["wholeDays"]
+        assert listed["meter_quality"]["pack"] == "energy"  # the real packs' checks stay beside it
+        r = c.post("/api/v1/checks/empty_hives:run", params={"start": start, "end": end})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert [(f["kind"], f["entity_id"], f["start"]) for f in body["findings"]] == [
+            ("empty_hive", "urn:ngsi-ld:Beehive:empty", start)]
+        assert body["pack"] == "sample" and body["alerts"] is None
+    twin.close()
+
+    deployment = {"LINGANG_PACKS": '["sample_pack:PACK"]'}  # as a deployment adds the pack
+    listed_cli = _cli(["checks", "list"], deployment)
+    assert listed_cli.returncode == 0, listed_cli.stderr
+    assert "empty_hives\tsample\t空蜂房 / Empty beehives\t最近 24 小时 / the last 24 h" in listed_cli.stdout
+    ran = _cli(["checks", "run", "empty_hives", "--db", str(hive_db), "--start", start, "--end", end], deployment)
+    assert ran.returncode == 0, ran.stderr
+    assert [f["entity_id"] for f in json.loads(ran.stdout)["findings"]] == ["urn:ngsi-ld:Beehive:empty"]
 
 
 @pytest.mark.asyncio

@@ -21,15 +21,17 @@ order (``requires``), refusing a missing pack or a cycle with a clear error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from lingang_twin.core.errors import ValidationError
+from lingang_twin.core.calendar import SHANGHAI, midnight
+from lingang_twin.core.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     import typer
     from fastapi import APIRouter
 
+    from lingang_twin.core.findings import Finding
     from lingang_twin.core.model import Entity
     from lingang_twin.core.twin import Twin
 
@@ -196,8 +199,59 @@ class ConsolePageSpec:
     icon: str = "extension"
 
 
-Check = Callable[["Twin", Any, datetime], Iterable[object]]
-"""A producer of findings: ``check(twin, config, now)`` yields what it found (the core's findings)."""
+@dataclass(frozen=True)
+class CheckWindow:
+    """The stretch of time a check looks at when the caller names none: the ``span`` before now, or, with
+    ``whole_days``, the last ``span`` of whole Asia/Shanghai days ending at today's midnight — a window a rerun
+    within the day finds again exactly, so the alerts it raises (keyed on kind, subject and start) are the same."""
+
+    span: timedelta = timedelta(hours=24)
+    whole_days: bool = False
+
+    def at(self, now: datetime) -> tuple[datetime, datetime]:
+        """The window ``[start, end)`` in force at ``now`` (an aware instant)."""
+        end = midnight(now.astimezone(SHANGHAI).date()) if self.whole_days else now
+        return end - self.span, end
+
+    @property
+    def label(self) -> Words:
+        """The window in words (中文, English)."""
+        hours = self.span.total_seconds() / 3600
+        if self.whole_days:
+            days = hours / 24
+            return (("前一整天", "the last full day") if days == 1 else
+                    (f"前 {days:g} 个整天", f"the last {days:g} full days"))
+        return f"最近 {hours:g} 小时", f"the last {hours:g} h"
+
+
+LAST_24_HOURS = CheckWindow()
+LAST_FULL_DAY = CheckWindow(timedelta(days=1), whole_days=True)
+MAX_CHECK_SPAN = timedelta(days=92)
+"""The longest window a check is run over on request by default (a quarter: the checks read every reading)."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """A producer of findings: ``run(twin, config, start, end)`` answers what it found in the readings of
+    ``[start, end)`` as the core's :class:`~lingang_twin.core.findings.Finding` (an empty list: nothing found),
+    with its pack's validated configuration (``None``: none given). ``name`` is unique among the installed packs'
+    checks (the faces address a check by it); ``window`` is the default window (:class:`CheckWindow`);
+    ``max_span`` the longest window a caller may ask for. Only bad *input* raises (the core's errors)."""
+
+    name: str
+    title: Words
+    run: Callable[[Twin, Any, datetime, datetime], list[Finding]]
+    window: CheckWindow = LAST_24_HOURS
+    max_span: timedelta = MAX_CHECK_SPAN
+
+    def __post_init__(self) -> None:
+        if not _CHECK_NAME.fullmatch(self.name):
+            raise ValueError(f"check name {self.name!r}: lower-case letters, digits, '_' and '-' only")
+        if self.window.span <= timedelta(0) or self.window.span > self.max_span:
+            raise ValueError(f"check {self.name!r}: its window must be positive and within max_span")
+
+
+_CHECK_NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 
 
 # -- the pack ---------------------------------------------------------------------------------------------------
@@ -207,8 +261,9 @@ class Pack:
     its entity types (idempotent); ``requires`` names the packs it builds on. ``config_model`` validates the
     deployment's settings once (:func:`configure`). The faces' parts: ``api(config)`` a FastAPI router,
     ``pages``, ``cli(context)`` a typer command group mounted as ``lingang-twin <name>``, ``tiles``, ``layers``,
-    ``metrics``, ``panels``, ``words`` (keys ``prop.<name>`` and ``value.<property>.<value>``), ``checks``, and
-    ``demo(twin, seed)`` its part of the demo district."""
+    ``metrics``, ``panels``, ``words`` (keys ``prop.<name>`` and ``value.<property>.<value>``), ``checks``
+    (:class:`Check`: producers of findings every face runs by name), and ``demo(twin, seed)`` its part of the
+    demo district."""
 
     name: str
     label: Words
@@ -245,6 +300,78 @@ class Installed:
             if pack.words is not None:
                 out.update(pack.words())
         return out
+
+    def checks(self) -> list[tuple[Pack, Check]]:
+        """Every pack's checks with their pack, packs in dependency order."""
+        return [(pack, check) for pack in self.packs for check in pack.checks]
+
+    def check(self, name: str) -> tuple[Pack, Check]:
+        """The check named ``name`` with its pack; NotFoundError naming the known ones otherwise."""
+        for pack, check in self.checks():
+            if check.name == name:
+                return pack, check
+        known = ", ".join(c.name for _, c in self.checks()) or "none"
+        raise NotFoundError("check", f"{name} (installed: {known})")
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """What running a check answered: the window ``[start, end)`` it looked at, its findings, and — when asked to
+    raise them — the ids of their alerts (``None``: not asked)."""
+
+    pack: str
+    check: str
+    start: datetime
+    end: datetime
+    findings: list[Finding]
+    alerts: list[str] | None = None
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(name, "timezone-required",
+                              f"{name} must carry a time zone; add +08:00 or Z / 时间须带时区")
+    return value
+
+
+def check_window(check: Check, start: datetime | None, end: datetime | None,
+                 now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The window ``check`` runs over: ``[start, end)`` as given, or its default window at ``now`` (default: the
+    current instant) when neither is given. A ValidationError names the field: only one of the two given
+    (``start`` or ``end`` missing), a naive instant, ``end`` not after ``start``, a window longer than the check's
+    ``max_span``."""
+    if start is None and end is None:
+        return check.window.at(_aware(now, "now") if now is not None else datetime.now(SHANGHAI))
+    if start is None or end is None:
+        missing = "start" if start is None else "end"
+        raise ValidationError(missing, "required", "give both start and end, or neither (the check's default "
+                              "window) / 开始与结束须同时给出或都不给")
+    _aware(start, "start")
+    _aware(end, "end")
+    if end <= start:
+        raise ValidationError("end", "range-order", "end must be after start / 结束时间须晚于开始时间",
+                              value=end.isoformat())
+    if end - start > check.max_span:
+        days = check.max_span.total_seconds() / 86400
+        raise ValidationError("end", "window-too-long", f"the window is longer than {days:g} days, the most check "
+                              f"{check.name!r} runs over at once / 时间窗超过 {days:g} 天", value=end.isoformat())
+    return start, end
+
+
+def run_check(twin: Twin, installed: Installed, name: str, start: datetime | None = None,
+              end: datetime | None = None, *, raise_alerts: bool = False, now: datetime | None = None) -> CheckRun:
+    """Run the installed check ``name`` over ``[start, end)`` (:func:`check_window`) with its pack's validated
+    configuration; with ``raise_alerts`` store one open Alert per finding
+    (:func:`lingang_twin.core.findings.raise_alerts`: an alert that exists already is not written again). What
+    every face calls: the API's ``/api/v1/checks``, the CLI's ``checks run``, and next the operations' schedule.
+    NotFoundError for an unknown check; ValidationError naming the field for a bad window."""
+    from lingang_twin.core.findings import raise_alerts as store_alerts
+
+    pack, check = installed.check(name)
+    t0, t1 = check_window(check, start, end, now)
+    findings = list(check.run(twin, installed.config(pack.name), t0, t1))
+    alerts = store_alerts(twin, findings, now=now) if raise_alerts else None
+    return CheckRun(pack.name, check.name, t0, t1, findings, alerts)
 
 
 def ordered(packs: Iterable[Pack]) -> tuple[Pack, ...]:
@@ -292,6 +419,13 @@ def configure(packs: Iterable[Pack], raw: Mapping[str, Any] | None = None) -> In
         if name not in names:
             raise ValidationError(f"{name}_config", "unknown-pack", f"configuration for pack {name!r}, which is "
                                   f"not loaded / 未加载该包")
+    seen: dict[str, str] = {}
+    for pack in chosen:
+        for check in pack.checks:
+            if check.name in seen:
+                raise ValidationError("packs", "duplicate-check", f"packs {seen[check.name]!r} and {pack.name!r} "
+                                      f"both declare a check named {check.name!r} / 检查重名")
+            seen[check.name] = pack.name
     configs: dict[str, BaseModel | None] = {}
     for pack in chosen:
         value = raw.get(pack.name)

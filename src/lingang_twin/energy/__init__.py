@@ -20,15 +20,18 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
-from lingang_twin.core.packs import ConsolePageSpec, Pack, PageContext
+from lingang_twin.core.packs import LAST_FULL_DAY, Check, ConsolePageSpec, Pack, PageContext
 from lingang_twin.energy.faces import LAYERS, METRICS, TILES, words
 from lingang_twin.energy.factors import EnergyConfig
 from lingang_twin.energy.types import register_energy_types
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import typer
     from fastapi import APIRouter
 
+    from lingang_twin.core.findings import Finding
     from lingang_twin.core.model import Entity
     from lingang_twin.core.packs import CliContext
     from lingang_twin.core.twin import Twin
@@ -77,12 +80,23 @@ def _cli(ctx: CliContext) -> typer.Typer:
     return commands(ctx)
 
 
+def _meter_quality(twin: Twin, config: Any, start: datetime, end: datetime) -> list[Finding]:
+    # Imported on call: the detectors load numpy's and the holiday calendar's modules, which the CLI's start need not.
+    from lingang_twin.energy.quality.check import district_quality
+
+    return district_quality(twin, config, start, end)
+
+
+# The last full day: a scheduled rerun within the day sees the same window, so its alerts (keyed on kind, meter and
+# start) are the same ones, and a day holds every quarter-hour slot the spike detector compares.
+CHECKS = (Check("meter_quality", ("计量数据质量", "Meter data quality"), _meter_quality, window=LAST_FULL_DAY),)
+
 PACK = Pack(
     "energy", ("能源", "Energy"), setup,
     config_model=EnergyConfig,
     api=api_router,
     pages=(ConsolePageSpec("/energy", ("能源", "Energy"), _energy_page, icon="bolt"),
            ConsolePageSpec("/energy/tenants", ("租户", "Tenants"), _tenant_page, icon="apartment")),
-    cli=_cli, tiles=TILES, layers=LAYERS, metrics=METRICS, panels=(entity_panel,), words=words)
+    cli=_cli, tiles=TILES, layers=LAYERS, metrics=METRICS, panels=(entity_panel,), words=words, checks=CHECKS)
 
 __all__ = ["PACK", "setup"]

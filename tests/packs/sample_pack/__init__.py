@@ -1,6 +1,6 @@
 """A sample pack (蜂房 / Beehives), the one docs/packs.md builds step by step: one entity type, one setting, a tile
-on the overview, a layer on the map, a route, a CLI command and its words — added to a twin without touching any
-face (tests/packs/test_sample_pack.py proves it).
+on the overview, a layer on the map, a route, a CLI command, a check and its words — added to a twin without
+touching any face (tests/packs/test_sample_pack.py proves it).
 
 FastAPI and Typer are imported at the top: with ``from __future__ import annotations`` they read the annotations
 of routes and commands by name from the module's globals."""
@@ -16,7 +16,8 @@ import typer
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from lingang_twin.core.packs import CliContext, MapLayer, Marker, Pack, PageContext, Tile, TileValue, pick
+from lingang_twin.core.findings import Finding
+from lingang_twin.core.packs import Check, CliContext, MapLayer, Marker, Pack, PageContext, Tile, TileValue, pick
 
 if TYPE_CHECKING:
     from lingang_twin.core.twin import Twin
@@ -116,6 +117,14 @@ def _cli(ctx: CliContext) -> typer.Typer:
     return group
 
 
+def empty_hives(twin: Twin, config: Any, start: datetime, end: datetime) -> list[Finding]:
+    """The check: every beehive without a colony is a finding over the whole window (a hive to restock)."""
+    hives = twin.query(types=["Beehive"], limit=10_000).entities if "Beehive" in twin.types else []
+    return [Finding("empty_hive", h.id, start, end, "low", f"{h.value('name') or h.id} 没有蜂群",
+                    f"{h.value('name') or h.id} has no colony", {"colonies": 0})
+            for h in hives if not h.value("colonies")]
+
+
 PACK = Pack(
     "sample", ("蜂房", "Beehives"), setup,
     config_model=SampleConfig,
@@ -126,4 +135,5 @@ PACK = Pack(
                 unavailable=("孪生中没有蜂房", "the twin has no beehive")),),
     layers=(MapLayer("hives", ("蜂房", "Beehives"), "#f9a825", _markers, _label),),
     words=lambda: {"prop.colonies": ("蜂群数", "Colonies")},
+    checks=(Check("empty_hives", ("空蜂房", "Empty beehives"), empty_hives),),  # default window: the last 24 h
 )

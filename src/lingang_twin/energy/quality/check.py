@@ -62,6 +62,18 @@ def check_meters(twin: Twin, scope_entity_id: str, start: datetime, end: datetim
     return sorted(findings, key=lambda f: (f.start, f.kind, f.entity_id))
 
 
+def district_quality(twin: Twin, config: object, start: datetime, end: datetime) -> list[Finding]:
+    """The pack's check (``PACK.checks``, run by every face as ``meter_quality``): :func:`check_meters` over the
+    twin's District — its first by id, the scope the energy pages show and where the twin keeps its energy
+    settings — so every meter of the district, sub-meters included. A twin without a District has no meter in
+    the pack's scope: no finding. ``config`` (the pack's validated ``EnergyConfig``) does not change the
+    detectors' thresholds today: they are the documented defaults, as on the quality route."""
+    page = twin.query(types=["District"], limit=1, order_by=["id"])
+    if not page.entities:
+        return []
+    return check_meters(twin, page.entities[0].id, start, end)
+
+
 def _reporting_before(twin: Twin, scope: Entity, meters: list[Entity], start: datetime,
                       th: dict[str, float]) -> set[str]:
     """The meters with a reading in the ``gap_lookback_days`` before ``start``: only their silence at the start of
@@ -83,4 +95,4 @@ def _reporting_before(twin: Twin, scope: Entity, meters: list[Entity], start: da
     return {g for g, c in zip(groups, table["count"].to_pylist(), strict=True) if c}
 
 
-__all__ = ["check_meters"]
+__all__ = ["check_meters", "district_quality"]
