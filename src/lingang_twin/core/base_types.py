@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from lingang_twin.core.findings import AlertProperties
 from lingang_twin.core.observations import parse_instant
 from lingang_twin.core.types import NamedProperties, TypeRegistry, Unit, register_type
 from lingang_twin.core.units import check_unit
@@ -125,6 +126,9 @@ def register_base_types(registry: TypeRegistry) -> None:
         ("Enterprise", EnterpriseProperties, {}, ("企业", "Enterprise")),
         ("WeatherStation", WeatherStationProperties, {"temperature": "°C", "relativeHumidity": "%"},
          ("气象站", "Weather station")),
+        # Every pack's checks raise alerts (core/findings.py): a twin that holds alerts must read them back as soon
+        # as it opens, before anything has raised one in this process.
+        ("Alert", AlertProperties, {}, ("告警", "Alert")),
     ]
     for name, model, series, label in specs:
         if name not in registry:
@@ -137,4 +141,5 @@ def register_base_types(registry: TypeRegistry) -> None:
                           register_series=("reading",) if name == "Meter" else ())
 
 
-_SMART_DATA_MODELS = {"Building": "Building", "Road": "RoadSegment", "WeatherStation": "WeatherObserved"}
+_SMART_DATA_MODELS = {"Alert": "Alert", "Building": "Building", "Road": "RoadSegment",
+                      "WeatherStation": "WeatherObserved"}
