@@ -12,15 +12,23 @@ month-on-month / year-on-year), :mod:`.mv` (CalTRACK baselines, savings, weather
 :mod:`.gapfill` (gaps as marked estimates) and :mod:`.alerts` (findings as Alert entities), :mod:`.reports`
 (monthly reports: HTML, XLSX, PDF); the faces' parts: :mod:`.api` (routes), :mod:`.page` and :mod:`.panel` (the
 console's 能源 / Energy pages and the entity-page section), :mod:`.faces` (tiles, layers, metric, words),
-:mod:`.cli` (``lingang-twin energy …``).
+:mod:`.cli` (``lingang-twin energy …``); :mod:`.demo` its part of the demo district.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from lingang_twin.core.packs import ConsolePageSpec, Pack, PageContext
+from lingang_twin.core.packs import (
+    ConsolePageSpec,
+    DemoBuilding,
+    DemoCarPark,
+    DemoLayout,
+    DemoPlan,
+    Pack,
+    PageContext,
+)
 from lingang_twin.energy.faces import LAYERS, METRICS, TILES, words
 from lingang_twin.energy.factors import EnergyConfig
 from lingang_twin.energy.types import register_energy_types
@@ -77,12 +85,40 @@ def _cli(ctx: CliContext) -> typer.Typer:
     return commands(ctx)
 
 
+# The pack's part of the demo district (:mod:`.demo`), imported on call: loading the pack does not load the demo's
+# tables of assumptions.
+def _demo_meters(building: DemoBuilding, rng: Any) -> list[dict[str, Any]]:
+    from lingang_twin.energy.demo import meter_entities
+
+    return meter_entities(building, rng)
+
+
+def _demo_chargers(park: DemoCarPark, geo: Callable[[Any], dict[str, Any]]) -> list[dict[str, Any]]:
+    from lingang_twin.energy.demo import charger_entities
+
+    return charger_entities(park, geo)
+
+
+def _demo_district(plan: DemoPlan) -> list[dict[str, Any]]:
+    from lingang_twin.energy.demo import district_entities
+
+    return district_entities(plan)
+
+
+def _demo_settings(twin: Twin, seed: int) -> None:
+    from lingang_twin.energy.demo import demo
+
+    demo(twin, seed)
+
+
 PACK = Pack(
     "energy", ("能源", "Energy"), setup,
     config_model=EnergyConfig,
     api=api_router,
     pages=(ConsolePageSpec("/energy", ("能源", "Energy"), _energy_page, icon="bolt"),
            ConsolePageSpec("/energy/tenants", ("租户", "Tenants"), _tenant_page, icon="apartment")),
-    cli=_cli, tiles=TILES, layers=LAYERS, metrics=METRICS, panels=(entity_panel,), words=words)
+    cli=_cli, tiles=TILES, layers=LAYERS, metrics=METRICS, panels=(entity_panel,), words=words,
+    demo=_demo_settings,
+    demo_layout=DemoLayout(building=_demo_meters, car_park=_demo_chargers, district=_demo_district))
 
 __all__ = ["PACK", "setup"]
