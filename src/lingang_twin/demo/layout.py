@@ -604,6 +604,12 @@ def build_layout(seed: int = DEFAULT_SEED) -> list[dict[str, Any]]:
     return copy.deepcopy(plan_layout(seed).entities)
 
 
+def plan_for(seed: int, packs: list[Pack] | tuple[Pack, ...]) -> LayoutPlan:
+    """The layout of ``seed`` with only ``packs``' parts (not cached). Without a pack whose building hook draws
+    from the plan's generator (the energy pack's meters) the rest of the district is drawn differently."""
+    return _plan(int(seed), ordered(packs))
+
+
 def _parts(packs: tuple[Pack, ...]) -> list[DemoLayout]:
     return [p.demo_layout for p in packs if p.demo_layout is not None]
 
