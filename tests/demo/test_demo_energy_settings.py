@@ -27,7 +27,7 @@ from lingang_twin.energy.factors import EnergyConfig
 from lingang_twin.energy.settings import STORED_PROPERTY, config_in_force, stored_config
 
 MONTH = f"{WINDOW_END:%Y-%m}"  # the window ends 2026-09-21: its last day lies in September
-WATER_DEMO = 0.21  # kg CO2/m3, src/lingang_twin/demo/energy_settings.py
+WATER_DEMO = 0.21  # kg CO2/m3, src/lingang_twin/energy/demo/__init__.py
 HYDROGEN_DEMO = 23.1  # kg CO2/kg
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.twin import Twin
-from lingang_twin.demo import DEMO_PACKS
+from lingang_twin.demo import DEMO_PACKS, build_layout
 from lingang_twin.energy import PACK as ENERGY
 from lingang_twin.mobility import PACK as MOBILITY
 from lingang_twin.stores.duckdb_store import DuckDBStore
@@ -66,3 +66,19 @@ def test_property_units_convert_and_bounds_are_enforced(twin: Twin) -> None:
     with pytest.raises(ValidationError):
         twin.upsert([{"id": "urn:ngsi-ld:HydrogenStation:h", "type": "HydrogenStation",
                       "properties": {"capacity": (5, "kWh")}}])
+
+
+def test_each_pack_brings_its_own_part_of_the_demo_district() -> None:
+    from lingang_twin.demo.layout import plan_for
+
+    full = {e["id"]: e for e in build_layout(2022)}
+    without_mobility = plan_for(2022, [ENERGY]).entities
+    # Mobility draws nothing from the plan's generator: leaving it out removes its entities and changes nothing else.
+    assert {e["type"] for e in without_mobility}.isdisjoint(MOBILITY_TYPES)
+    assert {e["id"] for e in without_mobility} == {i for i, e in full.items() if e["type"] not in MOBILITY_TYPES}
+    assert all(e == full[e["id"]] for e in without_mobility)
+    # With no pack at all the demo is the core district: no meter, no station, no car park, no tenant.
+    core_only = {e["type"] for e in plan_for(2022, []).entities}
+    assert core_only == {"District", "Zone", "Road", "Parcel", "Building", "WeatherStation"}
+    assert ENERGY.demo_layout is not None and MOBILITY.demo_layout is not None
+    assert ENERGY.demo is not None and MOBILITY.demo is None

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from pydantic import BaseModel
@@ -254,6 +254,98 @@ class Check:
 _CHECK_NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 
 
+# -- the demo district: the shared plan and a pack's part of it ------------------------------------------------
+# The demo (``lingang_twin.demo``) owns the district's geometry and programme, drawn from one random generator in a
+# fixed order; a pack turns that plan into its entities. The plan reaches the packs as plain data (these classes),
+# because packs may not import the demo. Geometry is in the demo's local metres (shapely); ``DemoPlan.geo`` turns
+# it into GeoJSON.
+@dataclass(frozen=True)
+class DemoBuilding:
+    """A building of the demo plan: ``operation_since`` is ``None`` unless it is in operation."""
+
+    id: str
+    key: str
+    use: str
+    name: str
+    name_en: str
+    floor_area_m2: float
+    operation_since: date | None
+
+
+@dataclass(frozen=True)
+class DemoCarPark:
+    """A car park the plan placed: its id, names, the building it ``serves``, its parcel, its ``lot`` (a polygon in
+    local metres), its spots (of which ``ev_spots`` with a charging socket of ``socket_kw``, then
+    ``accessible_spots``), its users' pattern ``kind`` and the day it opened."""
+
+    id: str
+    key: str
+    name: str
+    name_en: str
+    serves: str
+    parcel_id: str
+    lot: Any
+    spots: int
+    ev_spots: int
+    accessible_spots: int
+    socket_kw: float
+    kind: str
+    since: date
+
+
+@dataclass(frozen=True)
+class DemoStop:
+    """A stop of the demo's shuttle loop: names, point (local metres), zone and distance along the loop [m]."""
+
+    name: str
+    name_en: str
+    point: Any
+    zone_id: str
+    distance_m: float
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """The demo district once placed, for the packs' parts: the seed, the district and zone ids, every building by
+    key, the utility site reserved for an energy station (parcel id, polygon), the shuttle loop (path and stops),
+    the programme's industry sectors (中文, English), and ``geo`` (local metres → GeoJSON)."""
+
+    seed: int
+    district_id: str
+    zone_ids: Mapping[str, str]
+    buildings: Mapping[str, DemoBuilding]
+    utility_site: tuple[str, Any]
+    route_path: Any
+    route_stops: Sequence[DemoStop]
+    sectors: Sequence[tuple[str, str]]
+    geo: Callable[[Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class DemoLayout:
+    """A pack's entities in the demo district, as dicts for ``twin.upsert`` (parents first). The demo calls
+    ``building(building, rng)`` for each building in operation, in the plan's order, with the plan's random
+    generator (a pack's draws there are part of the plan's sequence: draw the same way or the district changes);
+    ``car_park(car_park, geo)`` for each car park; ``district(plan)`` once the plan is placed."""
+
+    building: Callable[[DemoBuilding, Any], list[dict[str, Any]]] | None = None
+    car_park: Callable[[DemoCarPark, Callable[[Any], dict[str, Any]]], list[dict[str, Any]]] | None = None
+    district: Callable[[DemoPlan], list[dict[str, Any]]] | None = None
+
+
+def demo_entity(eid: str, etype: str, props: dict[str, Any], *, since: date, rels: dict[str, Any] | None = None,
+                geo: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An entity dict of the demo in operation since ``since`` (``geo``: its GeoJSON location)."""
+    out: dict[str, Any] = {"id": eid, "type": etype, "properties": props}
+    if rels:
+        out["relationships"] = rels
+    if geo is not None:
+        out["geo"] = {"location": geo}
+    out["phase"] = "operation"
+    out["phase_since"] = since
+    return out
+
+
 # -- the pack ---------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Pack:
@@ -262,8 +354,9 @@ class Pack:
     deployment's settings once (:func:`configure`). The faces' parts: ``api(config)`` a FastAPI router,
     ``pages``, ``cli(context)`` a typer command group mounted as ``lingang-twin <name>``, ``tiles``, ``layers``,
     ``metrics``, ``panels``, ``words`` (keys ``prop.<name>`` and ``value.<property>.<value>``), ``checks``
-    (:class:`Check`: producers of findings every face runs by name), and ``demo(twin, seed)`` its part of the
-    demo district."""
+    (:class:`Check`: producers of findings every face runs by name), and its part of the demo district:
+    ``demo_layout`` its entities over the demo's plan, ``demo(twin, seed)`` what it writes into the demo twin once
+    the layout is there (e.g. settings)."""
 
     name: str
     label: Words
@@ -280,6 +373,7 @@ class Pack:
     words: Callable[[], Mapping[str, Words]] | None = None
     checks: Sequence[Check] = ()
     demo: Callable[[Twin, int], None] | None = None
+    demo_layout: DemoLayout | None = None
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,12 @@ One call builds it into any twin::
     live = LiveSimulator(twin, speed=60)                     # one simulated minute per real second
     live.start(); ...; live.stop()
 
-Modules: :mod:`.layout` (district, zones, parcels, roads, buildings, meters, parking, shuttle, stations),
+Modules: :mod:`.layout` (the plan: district, zones, parcels, roads, buildings, sites; each pack of
+:data:`DEMO_PACKS` adds its entities over it — meters, chargers, the hydrogen station and tenants from
+``lingang_twin.energy.demo``, car parks and the shuttle from ``lingang_twin.mobility.demo``),
 :mod:`.simulator` (``backfill``, ``LiveSimulator``), :mod:`.energy_model` (meters), :mod:`.stations` (parking,
 charging, hydrogen, shuttle), :mod:`.faults` (injected faults), :mod:`.climate`, :mod:`.calendar`,
-:mod:`.profiles` (the table of assumptions), :mod:`.noise` (counter-based random numbers).
+``lingang_twin.energy.demo.profiles`` (the table of assumptions), :mod:`.noise` (counter-based random numbers).
 """
 
 from __future__ import annotations
@@ -29,10 +31,9 @@ from typing import TYPE_CHECKING
 import pyarrow.compute as pc
 
 from lingang_twin.core.errors import NotFoundError, ValidationError
-from lingang_twin.core.packs import Pack, install
-from lingang_twin.demo.energy_settings import DEMO_ENERGY_CONFIG
+from lingang_twin.core.packs import install
 from lingang_twin.demo.faults import SHANGHAI, Fault
-from lingang_twin.demo.layout import DEFAULT_SEED, DEMO_DISTRICT_ID, build_layout, plan_layout
+from lingang_twin.demo.layout import DEFAULT_SEED, DEMO_DISTRICT_ID, DEMO_PACKS, build_layout, plan_layout
 from lingang_twin.demo.simulator import (
     BackfillReport,
     DemoSimulator,
@@ -41,14 +42,12 @@ from lingang_twin.demo.simulator import (
     seed_of,
     simulator_for,
 )
-from lingang_twin.energy import PACK as ENERGY_PACK
-from lingang_twin.energy.settings import STORED_PROPERTY, store_config
-from lingang_twin.mobility import PACK as MOBILITY_PACK
+from lingang_twin.energy.demo import DEMO_ENERGY_CONFIG
+from lingang_twin.energy.settings import STORED_PROPERTY
 
 if TYPE_CHECKING:
     from lingang_twin.core.twin import Twin
 
-DEMO_PACKS: list[Pack] = [MOBILITY_PACK, ENERGY_PACK]
 # Measured on the 2-core build machine (DuckDB file): 90 days ≈ 13 M readings ≈ 5 s + 0.7 s layout, ≈ 130 MB; a
 # year ≈ 52 M readings ≈ 20 s, 540 MB, and district-wide month deltas then take ≈ 7 s. Three months show weekly,
 # holiday and seasonal patterns and keep the first start and every dashboard query quick; ask for more explicitly.
@@ -95,12 +94,14 @@ def build_demo(twin: Twin, *, days: float, seed: int = DEFAULT_SEED,
     Idempotent and incremental: history already written by an earlier call is not sent again; only the part before
     the first and after the last stored weather reading is simulated (so a call on a later day just catches up).
     A gap punched into the middle later is not refilled — :func:`backfill` re-sends a whole window for that.
-    The twin gets the demo's illustrative energy settings (:data:`DEMO_ENERGY_CONFIG`) unless it holds some.
+    Each pack adds its part: its entities over the demo's plan (``Pack.demo_layout``, in the layout) and what it
+    writes once the layout is there (``Pack.demo``: the energy pack stores the demo's illustrative settings,
+    :data:`DEMO_ENERGY_CONFIG`, unless the twin holds some).
     ``progress(done, total)`` reports backfilled days. The report's ``faults`` and ``rollovers`` cover the whole
     window asked for. Raises ValidationError (rule ``demo-seed``) if the twin holds the demo layout of another seed.
     """
     t0 = time.perf_counter()
-    install(twin, DEMO_PACKS)
+    installed = install(twin, DEMO_PACKS)
     entities = build_layout(seed)
     ids = [e["id"] for e in entities]
     written = 0
@@ -116,7 +117,9 @@ def build_demo(twin: Twin, *, days: float, seed: int = DEFAULT_SEED,
         written = len(entities)
         if kept is not None:  # rewriting the layout must not drop settings the user stored on the district
             twin.patch(DEMO_DISTRICT_ID, properties={STORED_PROPERTY: kept})
-    store_config(twin, DEMO_ENERGY_CONFIG)  # keeps settings already there (the user's, or an earlier build's)
+    for pack in installed.packs:  # what each pack writes once the layout is there (energy: its demo settings)
+        if pack.demo is not None:
+            pack.demo(twin, seed)
     layout_seconds = time.perf_counter() - t0
     if days < 0:
         raise ValidationError("days", "range", "days must be ≥ 0 / 天数不能为负", value=days)

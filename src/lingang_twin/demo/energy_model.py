@@ -14,7 +14,7 @@ pure: the register at any instant is
 
 so a reading in 2026 needs one day of quarter-hours plus a running sum of day-level numbers, never a replay of every
 quarter-hour since commissioning. ``base`` is calibrated so that a climatologically normal year uses the annual
-intensity of :mod:`lingang_twin.demo.profiles`.
+intensity of :mod:`lingang_twin.energy.demo.profiles`.
 
 A sub-meter reads one component; a main meter the sum of its building's components of that carrier (so sub-meters
 add up to less than the main: the ``other`` end use is never sub-metered). Values are a pure function of
@@ -33,7 +33,7 @@ from lingang_twin.demo.calendar import HOLIDAY, WEEKEND, WORKING, epoch_day, yea
 from lingang_twin.demo.climate import climatology, daily_mean_temperature, day_of_year
 from lingang_twin.demo.layout import LayoutPlan
 from lingang_twin.demo.noise import entity_key, normal, stream_key, uniform
-from lingang_twin.demo.profiles import (
+from lingang_twin.energy.demo.profiles import (
     DIESEL_L_PER_KWH,
     END_USES,
     GENERATOR_TEST,

@@ -33,7 +33,12 @@ from pyproj import Transformer
 from shapely.geometry import LineString, Point, Polygon, box
 
 from lingang_twin.core.geometry import geodesic_area_m2
-from lingang_twin.demo.profiles import CARRIER_LABELS, CARRIER_SHORT, CARRIER_UNITS, END_USES, USES
+from lingang_twin.core.packs import DemoBuilding, DemoCarPark, DemoLayout, DemoPlan, DemoStop, Pack, ordered
+from lingang_twin.energy import PACK as ENERGY_PACK
+from lingang_twin.energy.demo import HYDROGEN_METER_ID, HYDROGEN_SINCE, HYDROGEN_STATION_ID
+from lingang_twin.energy.demo.profiles import USES
+from lingang_twin.mobility import PACK as MOBILITY_PACK
+from lingang_twin.mobility.demo import ROUTE_ID
 
 DEMO_DISTRICT_ID = "urn:ngsi-ld:District:lingang-iicz"
 DEFAULT_SEED = 2022
@@ -52,8 +57,8 @@ ZONE_IDS = {
 LINGANG_CENTER_ID = "urn:ngsi-ld:Building:lingang-center"
 JOINT_LAB_ID = "urn:ngsi-ld:Building:international-joint-lab"
 WEATHER_STATION_ID = "urn:ngsi-ld:WeatherStation:lingang-iicz-aws"
-HYDROGEN_STATION_ID = "urn:ngsi-ld:HydrogenStation:lingang-h2"
-ROUTE_ID = "urn:ngsi-ld:TransitRoute:driverless-loop"
+DEMO_PACKS: list[Pack] = [MOBILITY_PACK, ENERGY_PACK]
+"""The packs of the demo district: each adds its entities over the demo's plan (``Pack.demo_layout``)."""
 
 _ROAD_GAP_M = 12.0  # parcels stop this far from the grid lines (half a road)
 _BUILDING_SPACING_M = 15.0
@@ -167,10 +172,10 @@ class LayoutPlan:
     chargers: list[ChargerPlan]
     route: RoutePlan
     hydrogen_station_id: str = HYDROGEN_STATION_ID
-    hydrogen_meter_id: str = "urn:ngsi-ld:Meter:lingang-h2-dispensed"
+    hydrogen_meter_id: str = HYDROGEN_METER_ID
     hydrogen_capacity_kg_day: float = 1000.0
     hydrogen_storage_kg: float = 1500.0
-    hydrogen_since: date = date(2021, 9, 1)
+    hydrogen_since: date = HYDROGEN_SINCE
     weather_station_id: str = WEATHER_STATION_ID
     zone_areas_km2: dict[str, float] = field(default_factory=dict)
 
@@ -525,62 +530,7 @@ def _rect_dims(rng: np.random.Generator, area: float, aspect: tuple[float, float
     return (long_side, short_side) if rng.random() < 0.5 else (short_side, long_side)
 
 
-# -- meters -----------------------------------------------------------------------------------------------------
-_SUBMETER_MIN_AREA = {"electricity": 8_000.0, "water": 8_000.0, "natural_gas": 15_000.0}
-
-
-def _meter_entities(rng: np.random.Generator, b: BuildingPlan, name: str, name_en: str) -> tuple[
-        list[dict[str, Any]], list[MeterPlan]]:
-    """Main meters for every carrier the building uses, and sub-meters for its end uses if it is large enough."""
-    use = USES[b.use]
-    assert b.operation_since is not None
-    since = b.operation_since
-    carriers = dict(use.end_uses)
-    if use.generator_kw_per_m2 > 0:
-        carriers["diesel"] = {"generator": 1.0}
-    entities: list[dict[str, Any]] = []
-    plans: list[MeterPlan] = []
-    for carrier, end_uses in carriers.items():
-        unit = CARRIER_UNITS[carrier]
-        short = CARRIER_SHORT[carrier]
-        zh_c, en_c = CARRIER_LABELS[carrier]
-        annual = use.intensity.get(carrier, 0.0) * b.floor_area_m2
-        main_id = f"urn:ngsi-ld:Meter:{b.key}-{short}-main"
-        register, register_max = "interval", None
-        if carrier == "natural_gas" or (carrier == "electricity" and rng.random() < 0.5) or (
-                carrier == "water" and rng.random() < 0.4):
-            register = "cumulative"
-            register_max = 1e7 if annual > 3e6 else 1e6
-            if b.use == "data_centre" and carrier == "electricity":
-                # A legacy five-digit register: it rolls over about once a day, which the delta aggregate must handle.
-                register_max = 1e5
-        props: dict[str, Any] = {"name": f"{name} {zh_c}总表", "nameEn": f"{name_en} {en_c} main meter",
-                                 "carrier": carrier, "unit": unit, "register": register, "endUse": "main"}
-        if register_max is not None:
-            props["registerMax"] = register_max
-        entities.append({"id": main_id, "type": "Meter", "properties": props,
-                         "relationships": {"containedIn": b.id}, "phase": "operation", "phase_since": since})
-        plans.append(MeterPlan(main_id, b.id, carrier, "main", register, register_max, since))
-        if b.floor_area_m2 < _SUBMETER_MIN_AREA.get(carrier, math.inf) or len(end_uses) < 2:
-            continue
-        for end_use in end_uses:
-            if end_use == "other":
-                continue
-            sub_id = f"urn:ngsi-ld:Meter:{b.key}-{short}-{end_use.replace('_', '-')}"
-            zh_e, en_e = END_USES[end_use].label
-            sub_register, sub_max = ("cumulative", 1e7) if rng.random() < 0.2 else ("interval", None)
-            props = {"name": f"{name} {zh_c} {zh_e}分表", "nameEn": f"{name_en} {en_c} sub-meter ({en_e})",
-                     "carrier": carrier, "unit": unit, "register": sub_register, "endUse": end_use}
-            if sub_max is not None:
-                props["registerMax"] = sub_max
-            entities.append({"id": sub_id, "type": "Meter", "properties": props,
-                             "relationships": {"containedIn": b.id, "submeterOf": main_id},
-                             "phase": "operation", "phase_since": since})
-            plans.append(MeterPlan(sub_id, b.id, carrier, end_use, sub_register, sub_max, since))
-    return entities, plans
-
-
-# -- parking, charging, the shuttle ----------------------------------------------------------------------------
+# -- parking and the shuttle loop: where they are (their entities are the packs') -------------------------------
 # (key, 中文, English, building key, spots, EV spots, accessible spots, charger kW per socket, users' pattern)
 _CAR_PARKS = [
     ("lingang-center", "临港中心停车场", "Lingang Center Car Park", "lingang-center", 80, 12, 4, 7.0, "venue"),
@@ -597,6 +547,7 @@ _CAR_PARKS = [
      "community"),
 ]
 _SPOT_AREA_M2 = 28.0  # one spot with its share of the aisle
+_HUB_KIND = "hub"  # the users' pattern of a charger that belongs to no car park (the supercharging hub)
 
 
 def _loop_path() -> LineString:
@@ -615,8 +566,6 @@ _STOPS = [
     ("顶科路人才公寓", "Dingke Rd Talent Housing", (-2200, 1900)),
     ("创新魔方", "Innovation Magic Cube", (-2750, 1200)),
 ]
-N_SHUTTLES = 5
-SHUTTLE_SEATS = 12
 
 
 # -- the layout -------------------------------------------------------------------------------------------------
@@ -636,62 +585,9 @@ def _entity(eid: str, etype: str, props: dict[str, Any], *, rels: dict[str, Any]
     return out
 
 
-# -- tenants ------------------------------------------------------------------------------------------------------
-# The latest batch of 16 enterprises that joined at the Innovation Magic Cube (DOMAIN.md), each in a suite, and
-# three firms that take a whole R&D building. Names are invented. (key, 中文, English, sector index)
-_INCUBATED = [
-    ("deepharbor-ai", "深港智能", "DeepHarbor AI"), ("bluewave-chips", "蓝浪芯片", "BlueWave Chips"),
-    ("gene-isle", "基因岛生物", "GeneIsle Bio"), ("nano-reef", "纳礁新材", "NanoReef Materials"),
-    ("tidal-robotics", "潮汐机器人", "Tidal Robotics"), ("orca-vision", "虎鲸视觉", "Orca Vision"),
-    ("lumen-photonics", "流明光电", "Lumen Photonics"), ("cellforge", "细胞工坊", "CellForge"),
-    ("quarkgrid", "夸克电网", "QuarkGrid"), ("seabird-drones", "海鸟无人机", "Seabird Drones"),
-    ("mosaic-data", "镶嵌数据", "Mosaic Data"), ("helix-pharma", "螺旋医药", "Helix Pharma"),
-    ("kelp-carbon", "海藻碳汇", "Kelp Carbon"), ("argo-autonomy", "阿尔戈自动驾驶", "Argo Autonomy"),
-    ("pearl-quantum", "明珠量子", "Pearl Quantum"), ("tern-batteries", "燕鸥电池", "Tern Batteries"),
-]
-_WHOLE_BUILDING = [("stc-rnd-01", "hengsha-semiconductor", "横沙半导体", "Hengsha Semiconductor"),
-                   ("stc-rnd-02", "dishui-biologics", "滴水湖生物制药", "Dishui Biologics"),
-                   ("stc-rnd-03", "yangshan-logistics-ai", "洋山物流智能", "Yangshan Logistics AI")]
-
-
-def _tenants(seed: int, by_key: dict[str, BuildingPlan]) -> list[dict[str, Any]]:
-    """Suites of the incubator and the enterprises leasing them; whole-building tenants. A generator of its own
-    so that adding tenants leaves every other part of the layout as it was for the same seed."""
-    rng = np.random.default_rng([seed, 0x7E4A])
-    cube = by_key["innovation-magic-cube"]
-    assert cube.operation_since is not None
-    out: list[dict[str, Any]] = []
-    # Suites take 60-70 % of the incubator; the rest is corridors, shared labs and meeting rooms.
-    areas = rng.dirichlet(np.full(len(_INCUBATED), 4.0)) * cube.floor_area_m2 * float(rng.uniform(0.6, 0.7))
-    on_floor: dict[int, int] = {}
-    for k, ((key, zh, en), area) in enumerate(zip(_INCUBATED, areas, strict=True)):
-        floor = 1 + k * 6 // len(_INCUBATED)
-        on_floor[floor] = on_floor.get(floor, 0) + 1
-        suite = f"F{floor}-{on_floor[floor]:02d}"
-        sid = f"urn:ngsi-ld:Space:innovation-magic-cube-{suite.lower()}"
-        joined = cube.operation_since + timedelta(days=int(rng.integers(30, 900)))
-        out.append(_entity(sid, "Space", {
-            "name": f"创新魔方 {suite} 室", "nameEn": f"Innovation Magic Cube suite {suite}",
-            "floorArea": (round(float(area), -1), "m2"), "floor": floor},
-            rels={"containedIn": cube.id}, since=cube.operation_since))
-        zh_sector, en_sector = _SECTORS[k % len(_SECTORS)]
-        out.append(_entity(f"urn:ngsi-ld:Enterprise:{key}", "Enterprise", {
-            "name": f"{zh}科技有限公司", "nameEn": f"{en} Co., Ltd.", "industry": en_sector, "industryZh": zh_sector,
-            "employees": int(rng.integers(8, 120)), "incubated": True},
-            rels={"occupies": sid, "containedIn": DEMO_DISTRICT_ID}, since=joined))
-    for bkey, key, zh, en in _WHOLE_BUILDING:
-        b = by_key[bkey]
-        if b.operation_since is None:
-            continue
-        out.append(_entity(f"urn:ngsi-ld:Enterprise:{key}", "Enterprise", {
-            "name": f"{zh}有限公司", "nameEn": f"{en} Co., Ltd.", "employees": int(rng.integers(150, 900))},
-            rels={"occupies": b.id, "containedIn": DEMO_DISTRICT_ID}, since=b.operation_since))
-    return out
-
-
 @lru_cache(maxsize=4)
 def _cached_plan(seed: int) -> LayoutPlan:
-    return _plan(seed)
+    return _plan(seed, ordered(DEMO_PACKS))
 
 
 def plan_layout(seed: int = DEFAULT_SEED) -> LayoutPlan:
@@ -708,7 +604,21 @@ def build_layout(seed: int = DEFAULT_SEED) -> list[dict[str, Any]]:
     return copy.deepcopy(plan_layout(seed).entities)
 
 
-def _plan(seed: int) -> LayoutPlan:
+def plan_for(seed: int, packs: list[Pack] | tuple[Pack, ...]) -> LayoutPlan:
+    """The layout of ``seed`` with only ``packs``' parts (not cached). Without a pack whose building hook draws
+    from the plan's generator (the energy pack's meters) the rest of the district is drawn differently."""
+    return _plan(int(seed), ordered(packs))
+
+
+def _parts(packs: tuple[Pack, ...]) -> list[DemoLayout]:
+    return [p.demo_layout for p in packs if p.demo_layout is not None]
+
+
+def _plan(seed: int, packs: tuple[Pack, ...]) -> LayoutPlan:
+    """The district (the demo's own part: geometry and programme, one random generator) and each pack's entities
+    over it, in the packs' order. The generator's draws keep the order they always had — the packs' building
+    hooks draw between buildings — so the same seed gives the same district."""
+    parts = _parts(packs)
     rng = np.random.default_rng(seed)
     zones = zone_polygons()
     entities: list[dict[str, Any]] = []
@@ -748,9 +658,9 @@ def _plan(seed: int) -> LayoutPlan:
 
     placer = _Placer(rng, parcels)
     buildings: list[BuildingPlan] = []
+    demo_buildings: dict[str, DemoBuilding] = {}
     building_entities: list[dict[str, Any]] = []
-    meter_entities: list[dict[str, Any]] = []
-    meters: list[MeterPlan] = []
+    pack_entities: list[dict[str, Any]] = []
     specs = _programme(rng)
     # Large and lakeside buildings first: they need the room.
     order = sorted(range(len(specs)), key=lambda i: (not specs[i].near_lake, -specs[i].floor_area / specs[i].floors))
@@ -775,124 +685,95 @@ def _plan(seed: int) -> LayoutPlan:
         plan = BuildingPlan(bid, s.key, s.use, s.zone, s.floor_area, phase,
                             steps[-1][1] if phase == "operation" else None, footprint, parcel_ids[parcel_index])
         buildings.append(plan)
+        demo_buildings[s.key] = DemoBuilding(bid, s.key, s.use, s.name, s.name_en, s.floor_area,
+                                             plan.operation_since)
         if plan.operation_since is not None:
-            ents, plans = _meter_entities(rng, plan, s.name, s.name_en)
-            meter_entities.extend(ents)
-            meters.extend(plans)
+            # The packs' draws for a building in operation (the energy pack's meter registers) come here, between
+            # this building's and the next one's: that is where they have always been in the generator's sequence.
+            for part in parts:
+                if part.building is not None:
+                    pack_entities.extend(part.building(demo_buildings[s.key], rng))
     entities.extend(building_entities)
-    entities.extend(meter_entities)
+    entities.extend(pack_entities)
 
     by_key = {b.key: b for b in buildings}
     footprint_parcel = {b.key: parcel_ids.index(b.parcel_id) for b in buildings}
-    parking: list[ParkingPlan] = []
-    chargers: list[ChargerPlan] = []
+    car_parks: list[DemoCarPark] = []
     for key, zh, en, bkey, n, n_ev, n_acc, kw, kind in _CAR_PARKS:
         b = by_key[bkey]
         assert b.operation_since is not None, f"car park {key} belongs to {bkey}, which is not in operation"
-        since = b.operation_since
-        area = n * _SPOT_AREA_M2
-        w, h = _rect_dims(rng, area, (1.3, 2.0))
+        w, h = _rect_dims(rng, n * _SPOT_AREA_M2, (1.3, 2.0))
         try:
             pi, lot = placer.place(b.zone, "", w, h, parcel=footprint_parcel[bkey])
         except RuntimeError:
             pi, lot = placer.place(b.zone, "", w, h)
-        pid = f"urn:ngsi-ld:OffStreetParking:{key}"
-        entities.append(_entity(pid, "OffStreetParking", {
-            "name": zh, "nameEn": en, "totalSpotNumber": n, "availableSpotNumber": n,
-            "category": ["public", "feeCharged", "parkingGuidance"], "allowedVehicleType": ["car"],
-            "chargeType": ["temporaryFee"], "serves": b.id}, rels={"containedIn": parcel_ids[pi]}, geo=lot,
-            since=since))
-        # Spots on a grid inside the lot (inset 3 m), row by row.
-        minx, miny, maxx, maxy = lot.bounds
-        cols = max(1, math.ceil(math.sqrt(n * (maxx - minx) / (maxy - miny))))
-        rows = math.ceil(n / cols)
-        xs = np.linspace(minx + 3, maxx - 3, cols)
-        ys = np.linspace(miny + 3, maxy - 3, rows)
-        spot_ids, cats = [], []
-        for k in range(n):
-            cat = "ev" if k < n_ev else "accessible" if k < n_ev + n_acc else "normal"
-            sid = f"urn:ngsi-ld:ParkingSpot:{key}-{k + 1:03d}"
-            sprops: dict[str, Any] = {"name": f"{zh} {k + 1:03d} 号车位", "nameEn": f"{en} spot {k + 1:03d}",
-                                      "category": cat}
-            if cat == "ev":
-                sprops["chargingPower"] = (kw, "kW")
-            entities.append(_entity(sid, "ParkingSpot", sprops, rels={"containedIn": pid},
-                                    geo=Point(xs[k % cols], ys[k // cols]), since=since))
-            spot_ids.append(sid)
-            cats.append(cat)
-        parking.append(ParkingPlan(pid, kind, spot_ids, cats, since))
-        cid = f"urn:ngsi-ld:EVChargingStation:{key}"
-        fast = kw >= 50
-        entities.append(_entity(cid, "EVChargingStation", {
-            "name": f"{zh}充电站", "nameEn": f"{en} EV charging", "socketNumber": n_ev, "capacity": n_ev,
-            "socketType": ["GB/T DC"] if fast else ["GB/T AC"], "chargeType": ["fast"] if fast else ["slow"],
-            "socketPower": (kw, "kW"), "ratedPower": (kw * n_ev, "kW")}, rels={"containedIn": pid},
-            geo=Point(minx + 2, miny + 2), since=since))
-        chargers.append(ChargerPlan(cid, n_ev, kw, kind, since))
+        park = DemoCarPark(f"urn:ngsi-ld:OffStreetParking:{key}", key, zh, en, b.id, parcel_ids[pi], lot, n, n_ev,
+                           n_acc, kw, kind, b.operation_since)
+        car_parks.append(park)
+        for part in parts:
+            if part.car_park is not None:
+                entities.extend(part.car_park(park, to_geojson))
 
-    # The hydrogen refuelling station with a supercharging hub beside it, on a utility parcel of the S&T City.
-    h2_since = date(2021, 9, 1)
+    # A utility site of the S&T City for an energy station (the energy pack's hydrogen station and hub).
     pi, site = placer.place("stc", "utility", 70, 50)
-    entities.append(_entity(HYDROGEN_STATION_ID, "HydrogenStation", {
-        "name": "临港氢能综合能源站", "nameEn": "Lingang Hydrogen Refuelling Station",
-        "capacity": (1000.0, "kg/day"), "storageCapacity": (1500.0, "kg"), "dispenserNumber": 3,
-        "dispensingPressure": [35.0, 35.0, 70.0]}, rels={"containedIn": parcel_ids[pi]}, geo=site, since=h2_since))
-    h2_meter = "urn:ngsi-ld:Meter:lingang-h2-dispensed"
-    entities.append({"id": h2_meter, "type": "Meter", "properties": {
-        "name": "临港氢能综合能源站 加氢计量", "nameEn": "Lingang Hydrogen Station dispensed hydrogen",
-        "carrier": "hydrogen", "unit": "kg", "register": "interval", "endUse": "main"},
-        "relationships": {"containedIn": HYDROGEN_STATION_ID}, "phase": "operation", "phase_since": h2_since})
-    meters.append(MeterPlan(h2_meter, HYDROGEN_STATION_ID, "hydrogen", "main", "interval", None, h2_since))
-    hub_id = "urn:ngsi-ld:EVChargingStation:lingang-supercharging-hub"
-    hub_since = date(2022, 6, 30)
-    entities.append(_entity(hub_id, "EVChargingStation", {
-        "name": "临港超级充电站", "nameEn": "Lingang Supercharging Hub", "socketNumber": 8, "capacity": 8,
-        "socketType": ["GB/T DC"], "chargeType": ["fast"], "socketPower": (120.0, "kW"),
-        "ratedPower": (960.0, "kW")}, rels={"containedIn": parcel_ids[pi]},
-        geo=Point(site.bounds[0] - 20, site.bounds[1] + 10), since=hub_since))
-    chargers.append(ChargerPlan(hub_id, 8, 120.0, "hub", hub_since))
 
     # The automatic weather station stands in Möbius Park.
-    park = by_key["mobius-park"]
-    wx = park.footprint.centroid
+    park_building = by_key["mobius-park"]
+    wx = park_building.footprint.centroid
     entities.append(_entity(WEATHER_STATION_ID, "WeatherStation", {
         "name": "临港国际创新协同区自动气象站", "nameEn": "IICZ automatic weather station", "stationCode": "LG-AWS-01",
-        "altitude": (4.0, "m")}, rels={"containedIn": park.parcel_id},
+        "altitude": (4.0, "m")}, rels={"containedIn": park_building.parcel_id},
         geo=Point(wx.x + 35, wx.y), since=date(2021, 1, 1)))
 
-    entities.extend(_tenants(seed, by_key))
-
-    # The driverless minibus loop of the smart-park pilot, its stops and vehicles.
+    # The driverless minibus loop of the smart-park pilot, along the street grid.
     path = _loop_path()
-    route_since = date(2022, 8, 1)
-    entities.append(_entity(ROUTE_ID, "TransitRoute", {
-        "name": "临港无人驾驶小巴环线", "nameEn": "Lingang Driverless Minibus Loop", "routeShortName": "AD1",
-        "routeLongName": "创晶科技中心—临港中心—科创总部湾环线 / Chuangjing – Lingang Center – HQ Bay loop",
-        "routeType": 3, "length": (round(path.length / 1000, 3), "km")},
-        rels={"containedIn": DEMO_DISTRICT_ID}, geo=path, since=route_since))
-    stop_ids, stop_dist = [], []
-    for k, (zh, en, xy) in enumerate(_STOPS):
-        sid = f"urn:ngsi-ld:TransitStop:driverless-loop-{k + 1:02d}"
+    stops = []
+    for zh, en, xy in _STOPS:
         pt = Point(xy)
-        dist = float(path.project(pt))
         zone = next((c for c, poly in zones.items() if poly.buffer(20).contains(pt)), "tsc")
-        entities.append(_entity(sid, "TransitStop", {
-            "name": zh, "nameEn": en, "code": f"AD1-{k + 1:02d}", "stopSequence": k + 1,
-            "distanceAlongRoute": (round(dist, 1), "m")},
-            rels={"onRoute": ROUTE_ID, "containedIn": ZONE_IDS[zone]}, geo=pt, since=route_since))
-        stop_ids.append(sid)
-        stop_dist.append(dist)
-    vehicle_ids = []
-    for k in range(1, N_SHUTTLES + 1):
-        vid = f"urn:ngsi-ld:Vehicle:minibus-{k:02d}"
-        entities.append(_entity(vid, "Vehicle", {
-            "name": f"无人驾驶小巴 {k:02d}", "nameEn": f"Driverless minibus {k:02d}", "vehicleType": "minibus",
-            "category": ["autonomous", "public"], "fleetVehicleId": f"AD1-{k:02d}",
-            "vehiclePlateIdentifier": f"沪A·D{7200 + k}", "seats": SHUTTLE_SEATS,
-            "batteryCapacity": (100.0, "kWh"), "maxSpeed": (30.0, "km/h")},
-            rels={"servesRoute": ROUTE_ID, "containedIn": DEMO_DISTRICT_ID}, geo=Point(path.coords[0]),
-            since=route_since))
-        vehicle_ids.append(vid)
-    route = RoutePlan(ROUTE_ID, path, stop_ids, stop_dist, vehicle_ids, SHUTTLE_SEATS)
-    return LayoutPlan(seed, entities, buildings, meters, parking, chargers, route, hydrogen_meter_id=h2_meter,
-                      hydrogen_since=h2_since, zone_areas_km2=zone_areas)
+        stops.append(DemoStop(zh, en, pt, ZONE_IDS[zone], float(path.project(pt))))
+    district = DemoPlan(seed, DEMO_DISTRICT_ID, ZONE_IDS, demo_buildings, (parcel_ids[pi], site), path, stops,
+                        _SECTORS, to_geojson)
+    for part in parts:
+        if part.district is not None:
+            entities.extend(part.district(district))
+    return _simulator_view(seed, entities, buildings, car_parks, path, stops, zone_areas)
+
+
+def _simulator_view(seed: int, entities: list[dict[str, Any]], buildings: list[BuildingPlan],
+                    car_parks: list[DemoCarPark], path: LineString, stops: list[DemoStop],
+                    zone_areas: dict[str, float]) -> LayoutPlan:
+    """What the simulator needs to know, read off the entities the packs made (meters, spots, chargers, stops,
+    vehicles) and the plan (car parks' patterns, the loop's exact stop distances)."""
+    meters: list[MeterPlan] = []
+    spots: dict[str, list[tuple[str, str]]] = {c.id: [] for c in car_parks}
+    chargers: list[ChargerPlan] = []
+    kind_of = {c.id: c.kind for c in car_parks}
+    stop_ids: list[str] = []
+    stop_distances: list[float] = []
+    vehicle_ids: list[str] = []
+    seats = 0
+    hydrogen_since = HYDROGEN_SINCE
+    for e in entities:
+        props, rels = e["properties"], e.get("relationships", {})
+        if e["type"] == "Meter":
+            meters.append(MeterPlan(e["id"], rels["containedIn"], props["carrier"], props["endUse"],
+                                    props["register"], props.get("registerMax"), e["phase_since"]))
+        elif e["type"] == "ParkingSpot" and rels.get("containedIn") in spots:
+            spots[rels["containedIn"]].append((e["id"], props["category"]))
+        elif e["type"] == "EVChargingStation":
+            chargers.append(ChargerPlan(e["id"], props["socketNumber"], props["socketPower"][0],
+                                        kind_of.get(rels.get("containedIn", ""), _HUB_KIND), e["phase_since"]))
+        elif e["type"] == "TransitStop" and rels.get("onRoute") == ROUTE_ID:
+            stop_ids.append(e["id"])
+            stop_distances.append(stops[props["stopSequence"] - 1].distance_m)  # exact, not the rounded property
+        elif e["type"] == "Vehicle" and rels.get("servesRoute") == ROUTE_ID:
+            vehicle_ids.append(e["id"])
+            seats = props["seats"]
+        elif e["type"] == "HydrogenStation" and e["id"] == HYDROGEN_STATION_ID:
+            hydrogen_since = e["phase_since"]
+    parking = [ParkingPlan(c.id, c.kind, [s for s, _ in spots[c.id]], [k for _, k in spots[c.id]], c.since)
+               for c in car_parks if spots[c.id]]
+    route = RoutePlan(ROUTE_ID, path, stop_ids, stop_distances, vehicle_ids, seats)
+    return LayoutPlan(seed, entities, buildings, meters, parking, chargers, route, hydrogen_since=hydrogen_since,
+                      zone_areas_km2=zone_areas)

@@ -19,8 +19,8 @@ from lingang_twin.demo.calendar import WORKING, epoch_day
 from lingang_twin.demo.energy_model import EnergyModel
 from lingang_twin.demo.layout import LayoutPlan, lonlat
 from lingang_twin.demo.noise import entity_key, normal, smooth_noise, stream_key, uniform
-from lingang_twin.demo.profiles import KIND_EVENT, KIND_WORK, SLOTS_PER_DAY, Schedule, hourly_to_slots
-from lingang_twin.demo.profiles import hourly_curve as _curve
+from lingang_twin.energy.demo.profiles import KIND_EVENT, KIND_WORK, SLOTS_PER_DAY, Schedule, hourly_to_slots
+from lingang_twin.energy.demo.profiles import hourly_curve as _curve
 
 _DAY_S = 86_400
 _TZ_S = 8 * 3600

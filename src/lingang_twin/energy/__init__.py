@@ -12,15 +12,25 @@ month-on-month / year-on-year), :mod:`.mv` (CalTRACK baselines, savings, weather
 :mod:`.gapfill` (gaps as marked estimates) and :mod:`.alerts` (findings as Alert entities), :mod:`.reports`
 (monthly reports: HTML, XLSX, PDF); the faces' parts: :mod:`.api` (routes), :mod:`.page` and :mod:`.panel` (the
 console's 能源 / Energy pages and the entity-page section), :mod:`.faces` (tiles, layers, metric, words),
-:mod:`.cli` (``lingang-twin energy …``).
+:mod:`.cli` (``lingang-twin energy …``); :mod:`.demo` its part of the demo district.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from lingang_twin.core.packs import LAST_FULL_DAY, Check, ConsolePageSpec, Pack, PageContext
+from lingang_twin.core.packs import (
+    LAST_FULL_DAY,
+    Check,
+    ConsolePageSpec,
+    DemoBuilding,
+    DemoCarPark,
+    DemoLayout,
+    DemoPlan,
+    Pack,
+    PageContext,
+)
 from lingang_twin.energy.faces import LAYERS, METRICS, TILES, words
 from lingang_twin.energy.factors import EnergyConfig
 from lingang_twin.energy.types import register_energy_types
@@ -91,12 +101,41 @@ def _meter_quality(twin: Twin, config: Any, start: datetime, end: datetime) -> l
 # start) are the same ones, and a day holds every quarter-hour slot the spike detector compares.
 CHECKS = (Check("meter_quality", ("计量数据质量", "Meter data quality"), _meter_quality, window=LAST_FULL_DAY),)
 
+
+# The pack's part of the demo district (:mod:`.demo`), imported on call: loading the pack does not load the demo's
+# tables of assumptions.
+def _demo_meters(building: DemoBuilding, rng: Any) -> list[dict[str, Any]]:
+    from lingang_twin.energy.demo import meter_entities
+
+    return meter_entities(building, rng)
+
+
+def _demo_chargers(park: DemoCarPark, geo: Callable[[Any], dict[str, Any]]) -> list[dict[str, Any]]:
+    from lingang_twin.energy.demo import charger_entities
+
+    return charger_entities(park, geo)
+
+
+def _demo_district(plan: DemoPlan) -> list[dict[str, Any]]:
+    from lingang_twin.energy.demo import district_entities
+
+    return district_entities(plan)
+
+
+def _demo_settings(twin: Twin, seed: int) -> None:
+    from lingang_twin.energy.demo import demo
+
+    demo(twin, seed)
+
+
 PACK = Pack(
     "energy", ("能源", "Energy"), setup,
     config_model=EnergyConfig,
     api=api_router,
     pages=(ConsolePageSpec("/energy", ("能源", "Energy"), _energy_page, icon="bolt"),
            ConsolePageSpec("/energy/tenants", ("租户", "Tenants"), _tenant_page, icon="apartment")),
-    cli=_cli, tiles=TILES, layers=LAYERS, metrics=METRICS, panels=(entity_panel,), words=words, checks=CHECKS)
+    cli=_cli, tiles=TILES, layers=LAYERS, metrics=METRICS, panels=(entity_panel,), words=words, checks=CHECKS,
+    demo=_demo_settings,
+    demo_layout=DemoLayout(building=_demo_meters, car_park=_demo_chargers, district=_demo_district))
 
 __all__ = ["PACK", "setup"]

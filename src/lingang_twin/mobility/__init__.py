@@ -2,14 +2,15 @@
 
 Entry point: ``PACK`` (:class:`~lingang_twin.core.packs.Pack`). Its ``setup(twin)`` registers the pack's entity
 types (see :mod:`.types`); :mod:`.faces` describes its overview tiles and map layers, :mod:`.page` its console
-page, :mod:`.cli` its command group (``lingang-twin mobility …``).
+page, :mod:`.cli` its command group (``lingang-twin mobility …``), :mod:`.demo` its part of the demo district.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from lingang_twin.core.packs import ConsolePageSpec, Pack, PageContext, Words
+from lingang_twin.core.packs import ConsolePageSpec, DemoCarPark, DemoLayout, DemoPlan, Pack, PageContext, Words
 from lingang_twin.mobility.faces import LAYERS, TILES
 from lingang_twin.mobility.types import register_mobility_types
 
@@ -47,8 +48,22 @@ def _cli(ctx: CliContext) -> typer.Typer:
     return commands(ctx)
 
 
+# The pack's part of the demo district (:mod:`.demo`), imported on call.
+def _demo_car_park(park: DemoCarPark, geo: Callable[[Any], dict[str, Any]]) -> list[dict[str, Any]]:
+    from lingang_twin.mobility.demo import car_park_entities
+
+    return car_park_entities(park, geo)
+
+
+def _demo_route(plan: DemoPlan) -> list[dict[str, Any]]:
+    from lingang_twin.mobility.demo import route_entities
+
+    return route_entities(plan)
+
+
 PACK = Pack("mobility", ("出行", "Mobility"), setup,
             pages=(ConsolePageSpec("/mobility", ("出行", "Mobility"), _page, icon="commute"),),
-            cli=_cli, tiles=TILES, layers=LAYERS, words=words)
+            cli=_cli, tiles=TILES, layers=LAYERS, words=words,
+            demo_layout=DemoLayout(car_park=_demo_car_park, district=_demo_route))
 
 __all__ = ["PACK", "setup"]
