@@ -35,9 +35,7 @@ def start_of_today(now: datetime | None = None) -> datetime:
 
 def display_name(entity: Entity, lang: str) -> str:
     """The entity's name in ``lang`` (``name`` is Chinese, ``nameEn`` English), else its local id."""
-    zh, en = entity.value("name"), entity.value("nameEn")
-    chosen = (zh or en) if lang == "zh" else (en or zh)
-    return str(chosen) if chosen else entity.id.rsplit(":", 1)[-1]
+    return entity.display_name(lang)
 
 
 # -- overview ---------------------------------------------------------------------------------------------------

@@ -319,6 +319,15 @@ def to_shape(geometry: dict) -> shapely.Geometry:
     )
 
 
+def centroid_lat_lon(geometry: dict | None) -> tuple[float, float] | None:
+    """The centroid of a GeoJSON geometry as ``(lat, lon)`` rounded to 7 decimals (≈ 1 cm), as map markers want
+    it; ``None`` for no geometry."""
+    if geometry is None:
+        return None
+    c = to_shape(geometry).centroid
+    return (round(c.y, 7), round(c.x, 7))
+
+
 def _as_shape(geometry: dict | shapely.Geometry, field: str) -> shapely.Geometry:
     if isinstance(geometry, shapely.Geometry):
         if geometry.is_empty:

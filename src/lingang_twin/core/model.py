@@ -119,6 +119,13 @@ class Entity(BaseModel):
         prop = self.properties.get(name)
         return default if prop is None else prop.value
 
+    def display_name(self, lang: str) -> str:
+        """The name in ``lang`` (``name`` is Chinese, ``nameEn`` English; either stands in for the other), else
+        the local part of the id: what every face and pack shows for an entity."""
+        zh, en = self.value("name"), self.value("nameEn")
+        chosen = (zh or en) if lang == "zh" else (en or zh)
+        return str(chosen) if chosen else self.id.rsplit(":", 1)[-1]
+
     def target(self, name: str) -> str | None:
         """The (first) target id of relationship ``name``, or ``None``."""
         rel = self.relationships.get(name)

@@ -7,9 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shapely.geometry import shape
-
 from lingang_twin.core.errors import NotFoundError
+from lingang_twin.core.geometry import centroid_lat_lon
 from lingang_twin.core.packs import BuildingMetric, MapLayer, Marker, Tile, TileValue, Words, pick
 
 if TYPE_CHECKING:
@@ -118,17 +117,11 @@ METRICS = (
 
 # -- map layers -------------------------------------------------------------------------------------------------
 def _name(e: Entity, lang: str) -> str:
-    zh, en = e.value("name"), e.value("nameEn")
-    chosen = (zh or en) if lang == "zh" else (en or zh)
-    return str(chosen) if chosen else e.id.rsplit(":", 1)[-1]
+    return e.display_name(lang)
 
 
 def _centre(e: Entity) -> tuple[float, float] | None:
-    geometry = e.geo.get("location")
-    if geometry is None:
-        return None
-    c = shape(geometry).centroid
-    return (round(c.y, 7), round(c.x, 7))
+    return centroid_lat_lon(e.geo.get("location"))
 
 
 def station_markers(twin: Twin, lang: str = "zh", now: datetime | None = None) -> list[Marker]:

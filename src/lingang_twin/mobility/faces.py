@@ -7,8 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from shapely.geometry import shape
-
+from lingang_twin.core.geometry import centroid_lat_lon
 from lingang_twin.core.packs import MapLayer, Marker, Tile, TileValue, pick
 
 if TYPE_CHECKING:
@@ -44,17 +43,11 @@ def _now(now: datetime | None) -> datetime:
 
 
 def _name(e: Entity, lang: str) -> str:
-    zh, en = e.value("name"), e.value("nameEn")
-    chosen = (zh or en) if lang == "zh" else (en or zh)
-    return str(chosen) if chosen else e.id.rsplit(":", 1)[-1]
+    return e.display_name(lang)
 
 
 def _centre(e: Entity) -> tuple[float, float] | None:
-    geometry = e.geo.get("location")
-    if geometry is None:
-        return None
-    c = shape(geometry).centroid
-    return (round(c.y, 7), round(c.x, 7))
+    return centroid_lat_lon(e.geo.get("location"))
 
 
 # -- tiles ------------------------------------------------------------------------------------------------------
