@@ -228,6 +228,11 @@ class Walk:
 
     def follow_entity_link(self, link: Any) -> str:
         """Click a link to an entity's page; check the page shows the entity the link named. Returns its id."""
+        from playwright.sync_api import expect
+
+        # NiceGUI puts the mount path before a link's target in the browser, once the element is drawn (a live
+        # redraw makes new ones): wait for that, so a link that never gets it still fails here.
+        expect(link).to_have_attribute("href", re.compile(rf"^{re.escape(MOUNT)}/entity/"), timeout=10_000)
         href = link.get_attribute("href")
         assert href and href.startswith(f"{MOUNT}/entity/"), href
         entity_id = unquote(href[len(f"{MOUNT}/entity/"):])

@@ -76,4 +76,12 @@ def build_page(page: PageContext) -> None:
                 ui.label("—" if p.at is None else p.at.astimezone(SHANGHAI).strftime("%m-%d %H:00"))
 
     table(parks)
-    page.live("mobility.car_parks", car_parks, table.refresh)
+    shown = {"rows": parks}
+
+    def update(rows: list[CarPark]) -> None:
+        # Redraw only when a figure changed: a redraw replaces the links under the user's pointer every tick.
+        if rows != shown["rows"]:
+            shown["rows"] = rows
+            table.refresh(rows)
+
+    page.live("mobility.car_parks", car_parks, update)
