@@ -26,7 +26,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench_common import median, peak_rss_mib, print_machine, print_table
+from _bench_common import PLACEHOLDER_CONFIG, median, peak_rss_mib, print_machine, print_table
 from lingang_twin.app import open_twin
 from lingang_twin.demo import DEMO_DISTRICT_ID, build_demo
 from lingang_twin.energy.accounting import meters_in_scope
@@ -37,8 +37,6 @@ from lingang_twin.energy.periods import period
 from lingang_twin.energy.web.page import compare, flows, period_coverage
 
 SH = ZoneInfo("Asia/Shanghai")
-PLACEHOLDER_CONFIG = {"water_kgco2_per_m3": 0.25, "hydrogen_route": "renewable-electrolysis",
-                      "hydrogen_kgco2_per_kg": 1.0}
 
 
 def main() -> None:

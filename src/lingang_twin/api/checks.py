@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from lingang_twin.api.deps import TwinDep
 from lingang_twin.api.openapi import problems
+from lingang_twin.core.findings import FindingOut
 from lingang_twin.core.jsonable import jsonable
 from lingang_twin.core.observations import parse_instant
 from lingang_twin.core.packs import Check, Installed, Pack, run_check
@@ -49,22 +50,6 @@ class CheckOut(BaseModel):
 class ChecksOut(BaseModel):
     data: list[CheckOut]
     count: int
-
-
-class FindingOut(BaseModel):
-    """One finding (:class:`lingang_twin.core.findings.Finding`): kind, subject, the readings it affects
-    (``start <= observed_at < end``), severity, a sentence in 中文 and English, and the numbers behind it."""
-
-    model_config = ConfigDict(extra="allow")
-
-    kind: str
-    entity_id: str
-    start: str
-    end: str
-    severity: str
-    detail_zh: str
-    detail_en: str
-    evidence: dict[str, Any]
 
 
 class CheckRunOut(BaseModel):

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ConfigDict
+
 from lingang_twin.core.jsonable import jsonable
 from lingang_twin.core.types import NamedProperties
 
@@ -65,6 +67,23 @@ class Finding:
 class AlertProperties(NamedProperties):
     """An ``Alert`` (FIWARE Smart Data Model); open like every type, its attributes are those of
     :func:`alert_entity`."""
+
+
+class FindingOut(BaseModel):
+    """A :class:`Finding` as JSON answers carry it (the one response schema of every face and pack that answers
+    findings): kind, subject, the readings it affects (``start <= observed_at < end``, ISO 8601), severity, a
+    sentence in 中文 and English, and the numbers behind it. Open: answers may carry more."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str
+    entity_id: str
+    start: str
+    end: str
+    severity: str
+    detail_zh: str
+    detail_en: str
+    evidence: dict[str, Any]
 
 
 def register_alert_type(twin: Twin) -> None:

@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from lingang_twin.core.findings import FindingOut
+
 
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -51,19 +53,6 @@ class AccountOut(_Open):
     basis: dict[str, Any]
     issues: list[dict[str, Any]]
     coverage: dict[str, Any] | None = None
-
-
-class FindingOut(_Open):
-    """A data-quality finding (:class:`lingang_twin.core.findings.Finding`)."""
-
-    kind: str
-    entity_id: str
-    start: str
-    end: str
-    severity: str
-    detail_zh: str
-    detail_en: str
-    evidence: dict[str, Any]
 
 
 class QualityOut(_Open):
