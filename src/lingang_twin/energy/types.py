@@ -61,13 +61,13 @@ PROPERTY_LABELS: dict[str, tuple[str, str]] = {
     "power": ("功率", "Power"), "energy": ("电量", "Energy"), "availableCapacity": ("空闲插座", "Free sockets"),
     "dispensed": ("加注量", "Dispensed"), "storageLevel": ("储氢量", "Storage level"),
 }
-"""Property and series names of this pack's types → (中文, English), handed to the console by ``hooks["labels"]``
+"""Property and series names of this pack's types → (中文, English), handed to the console through ``PACK.words``
 under ``prop.<name>``."""
 
 VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "chargeType": {"fast": ("快充", "Fast"), "slow": ("慢充", "Slow")},
 }
-"""Enumerated values of this pack's properties → (中文, English), handed to the console by ``hooks["labels"]``
+"""Enumerated values of this pack's properties → (中文, English), handed to the console through ``PACK.words``
 under ``value.<property>.<value>``."""
 
 

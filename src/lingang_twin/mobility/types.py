@@ -97,7 +97,7 @@ PROPERTY_LABELS: dict[str, tuple[str, str]] = {
     "lat": ("纬度", "Latitude"), "passengers": ("乘客", "Passengers"), "batteryLevel": ("电量", "Battery level"),
     "serves": ("服务对象", "Serves"),
 }
-"""Property and series names of this pack's types → (中文, English), handed to the console by ``hooks["labels"]``."""
+"""Property and series names of this pack's types → (中文, English), handed to the console through ``PACK.words``."""
 
 VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "category": {"public": ("公共", "Public"), "feeCharged": ("收费", "Fee charged"),
@@ -111,7 +111,7 @@ VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
                     "lorry": ("货车", "Lorry")},
 }
 """Enumerated values of this pack's properties (Smart Data Models' vocabularies as the demo uses them) →
-(中文, English), handed to the console by ``hooks["labels"]`` under ``value.<property>.<value>``."""
+(中文, English), handed to the console through ``PACK.words`` under ``value.<property>.<value>``."""
 
 
 def register_mobility_types(twin: Twin) -> None:

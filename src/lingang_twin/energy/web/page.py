@@ -1,6 +1,6 @@
 """The energy pack's console page (能源): where the district's energy goes, over a period the user picks.
 
-Reached only through ``PACK.hooks["console"]`` (:func:`lingang_twin.energy.web.console_pages`): the pack never
+Reached only through the pack's page description (``PACK.pages`` in ``energy/__init__.py``): the pack never
 imports the console. The builder draws with NiceGUI (imported lazily) from the page context (``page.twin``, ``page.tr``,
 ``page.entity_url``):
 

@@ -1,7 +1,7 @@
 """The energy section of an entity's console page (能耗面板): what a building, zone, district or meter consumed today
 and this month, per carrier, in standard coal and — where the factor set has a factor — in CO₂.
 
-Reached through ``PACK.hooks["entity_panel"]``: the console calls it for every entity page without knowing the pack;
+Reached through ``PACK.panels``: the console calls it for every entity page without knowing the pack;
 the pack draws nothing for an entity with no meter below it. One daily grid over the month so far (the one read path,
 :func:`.consumption.consumption_grid`: main meters only, cumulative registers by delta, units made canonical) gives
 both figures: today is its last day. Each carrier states the month's coverage so far (:mod:`.coverage_view`: the
