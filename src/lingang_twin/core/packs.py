@@ -356,7 +356,9 @@ class Pack:
     ``metrics``, ``panels``, ``words`` (keys ``prop.<name>`` and ``value.<property>.<value>``), ``checks``
     (:class:`Check`: producers of findings every face runs by name), and its part of the demo district:
     ``demo_layout`` its entities over the demo's plan, ``demo(twin, seed)`` what it writes into the demo twin once
-    the layout is there (e.g. settings)."""
+    the layout is there (e.g. settings). Access (:mod:`lingang_twin.core.access`): ``permissions`` the pack's own
+    permissions (``area:verb`` → (中文, English)), ``grants`` which roles hold them (role → permissions); every
+    route of ``api`` and every page declares the permission it needs."""
 
     name: str
     label: Words
@@ -374,6 +376,8 @@ class Pack:
     checks: Sequence[Check] = ()
     demo: Callable[[Twin, int], None] | None = None
     demo_layout: DemoLayout | None = None
+    permissions: Mapping[str, Words] = field(default_factory=dict)
+    grants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
