@@ -238,6 +238,40 @@ class AuditSink(Protocol):
         """Append ``event`` durably (in its own transaction, or the caller's when one is open)."""
 
 
+# -- authentication (faces call it; ``lingang_twin.core.accounts`` implements it) --------------------------------
+@dataclass(frozen=True)
+class SignedIn:
+    """What a successful sign-in gives: a short-lived JWT ``access_token``, a ``refresh_token``, the access
+    token's lifetime in seconds, and the principal."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    principal: Principal
+
+
+class Authenticator(Protocol):
+    """Turns credentials into a :class:`Principal`. Every method raises :class:`AccessDenied` (permission
+    ``auth``) on bad credentials, expired or revoked tokens, locked or disabled accounts; each outcome is audited.
+    The API keeps one at ``app.state.authenticator``; ``None`` there means an embedded app without accounts, in
+    which every request is :data:`SYSTEM` (tests and library use; ``serve`` and ``demo`` always have one)."""
+
+    def sign_in(self, username: str, password: str, *, client: str | None = None) -> SignedIn:
+        """Check a password (argon2) and open a session."""
+
+    def refresh(self, refresh_token: str) -> SignedIn:
+        """A new access token (and a rotated refresh token) for a live session."""
+
+    def sign_out(self, token: str) -> None:
+        """Revoke the session ``token`` (an access or refresh token) belongs to."""
+
+    def principal_for_token(self, access_token: str) -> Principal:
+        """The principal of a valid, unrevoked access token."""
+
+    def principal_for_key(self, api_key: str) -> Principal:
+        """The principal of a valid, unexpired, unrevoked API key (scoped as the key says)."""
+
+
 __all__ = ["ALL", "ANONYMOUS", "CLASSIFICATIONS", "CORE_PERMISSIONS", "ROLES", "ROLE_NAMES", "SYSTEM",
-           "AccessDenied", "AuditEvent", "AuditSink", "Classification", "Principal", "Role", "RoleSpec",
-           "principal"]
+           "AccessDenied", "AuditEvent", "AuditSink", "Authenticator", "Classification", "Principal", "Role",
+           "RoleSpec", "SignedIn", "principal"]
