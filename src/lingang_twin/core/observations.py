@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -288,7 +289,11 @@ class BatchKeys:
         return pairs * (len(self.units) + 1) + (self.unit_codes + 1)
 
     def combos(self) -> list[tuple[str, str, str | None]]:
-        """The distinct ``(entity id, attribute, unit or None)`` of the batch, in code order."""
+        """The distinct ``(entity id, attribute, unit or None)`` of the batch, in code order (computed once)."""
+        return self._combos
+
+    @cached_property
+    def _combos(self) -> list[tuple[str, str, str | None]]:
         n_units = len(self.units) + 1 if self.unit_codes is not None else 1
         out = []
         for code in present_codes(self.combo_codes(), len(self.entities) * len(self.attributes) * n_units):
@@ -307,6 +312,19 @@ def present_codes(codes: np.ndarray, size: int) -> np.ndarray:
         return np.flatnonzero(np.bincount(codes, minlength=size))
     ordered = np.sort(codes)
     return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+
+
+_WELL_FORMED_IDS: set[str] = set()  # ids already found well-formed: a feed sends the same meters every batch
+
+
+def _check_entity_id(value: str) -> None:
+    """:func:`parse_entity_id` once per id for the process's life (the regular expression cost ≈ 6 µs an id, 6 ms
+    a batch of 1,000 meters); only ids that passed are remembered, at most a million."""
+    if value in _WELL_FORMED_IDS:
+        return
+    parse_entity_id(value, "entity_id")
+    if len(_WELL_FORMED_IDS) < 1_000_000:
+        _WELL_FORMED_IDS.add(value)
 
 
 def _check_attribute(name: str) -> None:
@@ -422,7 +440,7 @@ class ObservationBatch:
         # Checked once per distinct value; the codes are kept for the twin's series plan and the store.
         entities, e_codes = _encode(_as_given(entity_id, ids), n)
         attributes, a_codes = _encode(_as_given(attribute, attrs), n)
-        _check_distinct(entities, e_codes, "entity_id", lambda v: parse_entity_id(v, "entity_id"))
+        _check_distinct(entities, e_codes, "entity_id", _check_entity_id)
         _check_distinct(attributes, a_codes, "attribute", _check_attribute)
         unit_list: list[str] = []
         u_codes: np.ndarray | None = None
