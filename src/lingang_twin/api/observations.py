@@ -1,4 +1,5 @@
-"""``/api/v1/observations``: batch ingest (JSON or CSV) and reads (raw or bucketed aggregates, JSON or CSV)."""
+"""``/api/v1/observations``: batch ingest (JSON, CSV, Arrow IPC or Parquet) and reads (raw or bucketed
+aggregates, JSON or CSV)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pyarrow.csv as pacsv
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
+from lingang_twin.api.binary_readings import ARROW_STREAM, PARQUET, readings_from_body
 from lingang_twin.api.deps import SettingsDep, TwinDep, media_type, off_loop
 from lingang_twin.api.names import check_attribute
 from lingang_twin.api.openapi import OBSERVATIONS_BODY, answers, problems
@@ -52,19 +54,27 @@ async def post_observations(
         "recorded in the change feed), or keep the old")]
     = "reject",
 ) -> Response:
-    """Store readings, all or nothing: a JSON array of ``{entity_id, attribute, observed_at, value, unit?}`` or a
-    CSV with those columns. Idempotent: a batch may be resent safely; 200 means every reading is stored durably.
-    On error nothing is stored and the problem names the item (``index``), the field and the rule."""
+    """Store readings, all or nothing: a JSON array of ``{entity_id, attribute, observed_at, value, unit?}``, a
+    CSV with those columns, or — for millions of readings — an Arrow IPC stream
+    (``application/vnd.apache.arrow.stream``) or a Parquet file (``application/vnd.apache.parquet``) with those
+    columns: ``observed_at`` a timestamp with a time zone, ``value`` numbers, the rest text (see
+    ``api/binary_readings.py``). Idempotent: a batch may be resent safely; 200 means every reading is stored
+    durably. On error nothing is stored and the problem names the item (``index``), the field or column and the
+    rule."""
     kind = media_type(request)
     if kind == "text/csv":
         batch = await off_loop(batch_from_csv, await request.body())
+    elif kind in (ARROW_STREAM, PARQUET):
+        # Arrow reads and checks with the GIL released: a worker thread frees the event loop.
+        batch = await off_loop(readings_from_body, await request.body(), kind, settings.max_batch_items)
     elif kind in ("application/json", "application/ld+json"):
         # Large bodies are read in a child process: orjson holds the GIL while it parses (api/parse_pool.py).
         pool: ParsePool = request.app.state.parse_pool
         batch = await pool.readings(await request.body(), settings.max_batch_items)
     else:
         raise ProblemError(415, "Unsupported media type / 不支持的内容类型",
-                           f"send application/json or text/csv, not {kind or 'no content type'}", "media-type",
+                           f"send application/json, text/csv, {ARROW_STREAM} or {PARQUET}, not "
+                           f"{kind or 'no content type'}", "media-type",
                            "content-type")
     if len(batch) > settings.max_batch_items:
         raise ValidationError("body", "batch-size", f"at most {settings.max_batch_items} readings per batch")

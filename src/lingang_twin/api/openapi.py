@@ -104,19 +104,33 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"description": _WHY[s], "content": {PROBLEM_MEDIA: {"schema": PROBLEM_SCHEMA}}} for s in statuses}
 
 
-def json_body(schema: dict[str, Any], *, csv: bool = False) -> dict[str, Any]:
-    """``openapi_extra=`` declaring a required JSON request body (and optionally CSV)."""
+_BINARY_READINGS = (
+    "one row a reading, columns entity_id and attribute (string, large_string or dictionary<string> — a "
+    "dictionary is cheapest), observed_at (timestamp with a time zone, any unit; not int64: a typed timestamp "
+    "states its unit and epoch; nanoseconds must be whole microseconds), value (float64, float32 or an integer "
+    "type), optional unit (string, null = the series' unit); no other columns. A wrong schema or type is a 422 "
+    "naming the column and the rule; nothing is written. / 每行一个读数；observed_at 须为带时区的时间戳")
+
+
+def json_body(schema: dict[str, Any], *, csv: bool = False, binary_readings: bool = False) -> dict[str, Any]:
+    """``openapi_extra=`` declaring a required JSON request body (and optionally CSV, and the binary readings
+    formats: Arrow IPC stream and Parquet)."""
     content: dict[str, Any] = {"application/json": {"schema": schema}}
     if csv:
         content["text/csv"] = {"schema": {"type": "string", "description": "header entity_id,attribute,"
                                           "observed_at,value[,unit], then one reading a line"}}
+    if binary_readings:
+        for media, what in (("application/vnd.apache.arrow.stream", "An Arrow IPC stream (the streaming format)"),
+                            ("application/vnd.apache.parquet", "A Parquet file")):
+            content[media] = {"schema": {"type": "string", "format": "binary",
+                                         "description": f"{what}: {_BINARY_READINGS}"}}
     return {"requestBody": {"required": True, "content": content}}
 
 
 ENTITY_BODY = json_body(ENTITY_SCHEMA)
 BATCH_BODY = json_body({"type": "array", "items": ENTITY_SCHEMA})
 PATCH_BODY = json_body(PATCH_SCHEMA)
-OBSERVATIONS_BODY = json_body({"type": "array", "items": OBSERVATION_SCHEMA}, csv=True)
+OBSERVATIONS_BODY = json_body({"type": "array", "items": OBSERVATION_SCHEMA}, csv=True, binary_readings=True)
 
 
 def answers(status: int, description: str, *media: str) -> dict[int | str, dict[str, Any]]:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -193,9 +194,24 @@ def _ts_column(observed_at: Any) -> pa.Array:
     return pa.array(_utc_micros_from_datetimes(list(observed_at)), type=pa.int64())
 
 
+def _as_given(given: Any, column: pa.Array) -> pa.Array | str:
+    """What to encode: the caller's one string or dictionary array as given (already encoded), else the column."""
+    if isinstance(given, str):
+        return given
+    if isinstance(given, pa.Array | pa.ChunkedArray) and pa.types.is_dictionary(given.type):
+        return given
+    return column
+
+
+def _repeat(value: str, n: int) -> pa.Array:
+    """``value`` ``n`` times as a string column: one Arrow ``take`` (a Python list of a million references cost
+    ≈ 29 ms, this ≈ 5 ms)."""
+    return pc.take(pa.array([value], type=pa.string()), pa.array(np.zeros(n, dtype=np.int32)))
+
+
 def _string_column(values: Any, name: str, n: int) -> pa.Array:
     if isinstance(values, str):
-        return pa.array([values] * n, type=pa.string())  # one id or attribute for the whole batch
+        return _repeat(values, n)  # one id or attribute for the whole batch
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     try:
@@ -213,16 +229,102 @@ def _string_column(values: Any, name: str, n: int) -> pa.Array:
     return arr
 
 
-def _check_distinct(arr: pa.Array, name: str, check: Any) -> None:
-    uniques = pc.unique(arr)
-    for v in uniques.to_pylist():
-        if v is None:  # nulls are checked (or allowed) by the caller
-            continue
+def _check_distinct(values: list[str], codes: np.ndarray, name: str, check: Any) -> None:
+    """Run ``check`` once per distinct value (a dictionary from :func:`_encode`), naming the first reading that
+    carries an offending one."""
+    for k, v in enumerate(values):
         try:
             check(v)
         except ValidationError as err:
-            idx = _first_true(np.asarray(pc.equal(arr, v)))
-            raise ValidationError(name, err.rule, err.message, value=v, index=idx) from None
+            raise ValidationError(name, err.rule, err.message, value=v, index=_first_true(codes == k)) from None
+
+
+def _encode(values: pa.Array | str, n: int) -> tuple[list[str], np.ndarray]:
+    """``(distinct values, int32 code of each reading)``; a null is code -1 and not among the values. One string
+    for every reading costs nothing; a column is dictionary-encoded once (a hash pass in Arrow) and everything
+    after it — checks, series look-up, unit plans — works on the few distinct values and integer codes."""
+    if isinstance(values, str):
+        return [values], np.zeros(n, dtype=np.int32)
+    if isinstance(values, pa.ChunkedArray):
+        if pa.types.is_dictionary(values.type):
+            values = values.unify_dictionaries()
+        values = values.combine_chunks()
+    if not pa.types.is_dictionary(values.type):
+        values = pc.dictionary_encode(values)
+    dictionary = values.dictionary.to_pylist()
+    codes = values.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    if len(set(dictionary)) != len(dictionary) or None in dictionary:
+        # A caller's dictionary array may repeat a value (or hold a null): make the codes name distinct values.
+        distinct = [v for v in dict.fromkeys(dictionary) if v is not None]
+        position = {v: i for i, v in enumerate(distinct)}
+        remap = np.array([position.get(v, -1) for v in dictionary] + [-1], dtype=np.int32)
+        codes, dictionary = remap[codes], distinct
+    return dictionary, codes
+
+
+@dataclass(frozen=True)
+class BatchKeys:
+    """A batch's entity ids, attributes and units as small dictionaries plus one int32 code per reading
+    (``-1``: no unit), so the twin and the store resolve series with integer arithmetic on the distinct values
+    instead of string joins over every reading."""
+
+    entities: list[str]
+    entity_codes: np.ndarray
+    attributes: list[str]
+    attribute_codes: np.ndarray
+    units: list[str]
+    unit_codes: np.ndarray | None  # None: no reading names a unit
+
+    def pair_codes(self) -> np.ndarray:
+        """Per reading, ``entity code × len(attributes) + attribute code`` (int64): one integer per series."""
+        if len(self.attributes) == 1:
+            return self.entity_codes.astype(np.int64)
+        return self.entity_codes.astype(np.int64) * len(self.attributes) + self.attribute_codes
+
+    def combo_codes(self) -> np.ndarray:
+        """Per reading, one integer per ``(entity, attribute, unit sent)`` (see :meth:`combos`)."""
+        pairs = self.pair_codes()
+        if self.unit_codes is None:
+            return pairs
+        return pairs * (len(self.units) + 1) + (self.unit_codes + 1)
+
+    def combos(self) -> list[tuple[str, str, str | None]]:
+        """The distinct ``(entity id, attribute, unit or None)`` of the batch, in code order (computed once)."""
+        return self._combos
+
+    @cached_property
+    def _combos(self) -> list[tuple[str, str, str | None]]:
+        n_units = len(self.units) + 1 if self.unit_codes is not None else 1
+        out = []
+        for code in present_codes(self.combo_codes(), len(self.entities) * len(self.attributes) * n_units):
+            pair, unit = divmod(int(code), n_units)
+            e, a = divmod(pair, len(self.attributes))
+            out.append((self.entities[e], self.attributes[a], self.units[unit - 1] if unit else None))
+        return out
+
+
+def present_codes(codes: np.ndarray, size: int) -> np.ndarray:
+    """The distinct values of non-negative integer ``codes`` below ``size``, ascending: a counting pass when
+    ``size`` is small next to the batch (the usual case: a few thousand series), else a sort."""
+    if not len(codes):
+        return np.empty(0, dtype=np.int64)
+    if size <= max(4 * len(codes), 1 << 16):
+        return np.flatnonzero(np.bincount(codes, minlength=size))
+    ordered = np.sort(codes)
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+
+
+_WELL_FORMED_IDS: set[str] = set()  # ids already found well-formed: a feed sends the same meters every batch
+
+
+def _check_entity_id(value: str) -> None:
+    """:func:`parse_entity_id` once per id for the process's life (the regular expression cost ≈ 6 µs an id, 6 ms
+    a batch of 1,000 meters); only ids that passed are remembered, at most a million."""
+    if value in _WELL_FORMED_IDS:
+        return
+    parse_entity_id(value, "entity_id")
+    if len(_WELL_FORMED_IDS) < 1_000_000:
+        _WELL_FORMED_IDS.add(value)
 
 
 def _check_attribute(name: str) -> None:
@@ -273,13 +375,26 @@ def parse_date(text: str | None, field: str) -> date | None:
 
 
 class ObservationBatch:
-    """A validated, columnar batch of readings (see :data:`BATCH_SCHEMA`)."""
+    """A validated, columnar batch of readings (see :data:`BATCH_SCHEMA`); :meth:`keys` gives its dictionary
+    codes (computed once, by validation when it built them)."""
 
-    def __init__(self, table: pa.Table) -> None:
+    def __init__(self, table: pa.Table, keys: BatchKeys | None = None) -> None:
         self.table = table
+        self._keys = keys
 
     def __len__(self) -> int:
         return self.table.num_rows
+
+    def keys(self) -> BatchKeys:
+        """The batch's entity ids, attributes and units as dictionaries and per-reading codes."""
+        if self._keys is None:
+            n = self.table.num_rows
+            entities, e_codes = _encode(self.table["entity_id"], n)
+            attributes, a_codes = _encode(self.table["attribute"], n)
+            unit = self.table["unit"]
+            units, u_codes = _encode(unit, n) if unit.null_count < n else ([], None)
+            self._keys = BatchKeys(entities, e_codes, attributes, a_codes, units, u_codes)
+        return self._keys
 
     @classmethod
     def from_arrays(
@@ -322,21 +437,33 @@ class ObservationBatch:
         for name, col in (("entity_id", ids), ("attribute", attrs)):
             if len(col) != n:
                 raise ValidationError(name, "length", f"{len(col)} {name} values for {n} readings")
-        _check_distinct(ids, "entity_id", lambda v: parse_entity_id(v, "entity_id"))
-        _check_distinct(attrs, "attribute", _check_attribute)
+        # Checked once per distinct value; the codes are kept for the twin's series plan and the store.
+        entities, e_codes = _encode(_as_given(entity_id, ids), n)
+        attributes, a_codes = _encode(_as_given(attribute, attrs), n)
+        _check_distinct(entities, e_codes, "entity_id", _check_entity_id)
+        _check_distinct(attributes, a_codes, "attribute", _check_attribute)
+        unit_list: list[str] = []
+        u_codes: np.ndarray | None = None
         if unit is None:
             units = pa.nulls(n, type=pa.string())
         else:
             if isinstance(unit, str):
-                units = pa.array([unit] * n, type=pa.string())
+                units = _repeat(unit, n)
             else:
                 units = unit.combine_chunks() if isinstance(unit, pa.ChunkedArray) else unit
                 units = units if isinstance(units, pa.Array) else pa.array(list(units), type=pa.string())
                 if len(units) != n:
                     raise ValidationError("unit", "length", f"{len(units)} units for {n} readings")
-            _check_distinct(units, "unit", lambda v: check_unit(v, "unit"))
+                if units.type != pa.string():
+                    try:
+                        units = pc.cast(units, pa.string())
+                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+                        raise ValidationError("unit", "string", "unit must be text / 单位必须为文本") from err
+            unit_list, codes = _encode(unit if isinstance(unit, str) else units, n)
+            _check_distinct(unit_list, codes, "unit", lambda v: check_unit(v, "unit"))
+            u_codes = codes if unit_list else None
         table = pa.Table.from_arrays([ids, attrs, ts, pa.array(values), units], schema=BATCH_SCHEMA)
-        return cls(table)
+        return cls(table, BatchKeys(entities, e_codes, attributes, a_codes, unit_list, u_codes))
 
     @classmethod
     def from_records(cls, records: Iterable[Observation | Mapping[str, Any]]) -> ObservationBatch:

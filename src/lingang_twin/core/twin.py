@@ -601,18 +601,18 @@ class Twin:
                                       index=i)
 
     def _plan_series(self, batch: ObservationBatch) -> tuple[list[SeriesSpec], list[Conversion]]:
-        combos = batch.table.select(["entity_id", "attribute", "unit"]).group_by(
-            ["entity_id", "attribute", "unit"], use_threads=False).aggregate([]).to_pylist()
-        pairs = sorted({(c["entity_id"], c["attribute"]) for c in combos})
+        # From the batch's dictionary codes (a counting pass over integers), not a group-by over its strings.
+        combos = batch.keys().combos()
+        pairs = sorted({(e, a) for e, a, _ in combos})
         units: dict[tuple[str, str], str | None] = dict(self.store.series_units(pairs))
         missing = [p for p in pairs if p not in units]
         new_series: list[SeriesSpec] = []
         if missing:
             entities = self.store.get_entities(sorted({e for e, _ in missing}))
             sent_units: dict[tuple[str, str], list[str]] = {}
-            for c in combos:
-                if c["unit"] is not None:
-                    sent_units.setdefault((c["entity_id"], c["attribute"]), []).append(c["unit"])
+            for e, a, u in combos:
+                if u is not None:
+                    sent_units.setdefault((e, a), []).append(u)
             for eid, attr in missing:
                 entity = entities.get(eid)
                 if entity is None:
@@ -626,23 +626,22 @@ class Twin:
                 units[(eid, attr)] = unit
                 new_series.append(SeriesSpec(eid, attr, unit))
         conversions: list[Conversion] = []
-        for c in combos:
-            sent = c["unit"]
+        for eid, attr, sent in combos:
             if sent is None:
                 continue
-            target = units[(c["entity_id"], c["attribute"])]
+            target = units[(eid, attr)]
             if sent == target:
                 continue
-            idx = _row_of(batch, c["entity_id"], c["attribute"], sent)
+            idx = _row_of(batch, eid, attr, sent)
             if target is None:
                 raise ValidationError("unit", "unit-incompatible",
-                                      f"{c['attribute']} of {c['entity_id']} has no unit; got {sent!r}",
+                                      f"{attr} of {eid} has no unit; got {sent!r}",
                                       value=sent, index=idx)
             try:
                 scale, offset = conversion(sent, target)
             except ValidationError as err:
                 raise ValidationError("unit", err.rule, err.message, value=sent, index=idx) from None
-            conversions.append(Conversion(c["entity_id"], c["attribute"], sent, scale, offset))
+            conversions.append(Conversion(eid, attr, sent, scale, offset))
         return new_series, conversions
 
     def _series_unit(self, entity: Entity, attribute: str, sent: list[str]) -> str | None:

@@ -16,6 +16,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,7 +28,14 @@ import pyarrow as pa
 
 from lingang_twin.core.errors import SchemaVersionError, StoreError, ValidationError
 from lingang_twin.core.model import Entity
-from lingang_twin.core.observations import IngestResult, ObservationBatch, OnConflict
+from lingang_twin.core.observations import (
+    EARLIEST_US,
+    BatchKeys,
+    IngestResult,
+    ObservationBatch,
+    OnConflict,
+    present_codes,
+)
 from lingang_twin.core.q import Path as QPath
 from lingang_twin.core.store import (
     SHANGHAI_OFFSET_US,
@@ -68,10 +76,13 @@ class DuckDBStore:
     ``target_version`` exists for migration tests: it stops migrating at that schema version.
     ``compact_rows``: once this many readings newer than the last compaction have arrived, the newest part of the
     observations table is rewritten in ``(series_id, ts)`` order (see :meth:`compact`); 0 turns it off.
+    ``background_compaction``: do that on a thread of its own, in short steps that appends never wait for
+    (:func:`~lingang_twin.stores.open_store` turns it on); off, the append that crosses the threshold does it.
     """
 
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False,
-                 target_version: int | None = None, compact_rows: int = DEFAULT_COMPACT_ROWS) -> None:
+                 target_version: int | None = None, compact_rows: int = DEFAULT_COMPACT_ROWS,
+                 background_compaction: bool = False) -> None:
         self.path = ":memory:" if path in (None, ":memory:") else str(path)
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
@@ -98,7 +109,17 @@ class DuckDBStore:
         self.schema_version = self._migrate(target_version or LATEST_VERSION, read_only)
         row = self.con.execute("SELECT coalesce(max(series_id), 0) FROM series").fetchall()[0]
         self._next_series = int(row[0]) + 1 if row else 1
-        self._compaction = Compaction(self.con, self._tx, compact_rows if not read_only else 0) \
+        # (entity, attribute) → (series id, unit), the whole series table in memory (≈ 200 B a series: 20 MB
+        # for a district's 10⁵): appends resolve their series without a join. Changed only after a commit.
+        self._series: dict[tuple[str, str], tuple[int, str | None]] = {}
+        self._series_attrs: dict[str, set[str]] = {}
+        self._load_series()
+        self._max_ts: int | None = None  # see _max_ts_stored
+        # Held by whatever rewrites stored readings (corrections, deletions, a compaction step): DuckDB lets
+        # appends run beside them, but fails the second of two transactions touching one row.
+        self._rewrite_lock = threading.Lock()
+        self._compaction = Compaction(self.con.cursor(), compact_rows if not read_only else 0,
+                                      rewrite_lock=self._rewrite_lock, background=background_compaction) \
             if self.schema_version >= 3 else None
 
     # -- lifecycle of the store ------------------------------------------------------------------------------
@@ -132,6 +153,8 @@ class DuckDBStore:
 
     def close(self) -> None:
         """Checkpoint and close the file (a second call does nothing)."""
+        if self._compaction is not None:
+            self._compaction.stop()  # a step under way finishes first (it is short)
         with self._lock:
             if self._closed:
                 return
@@ -211,6 +234,11 @@ class DuckDBStore:
         """Rewrite the readings that arrived since the last compaction in ``(series_id, ts)`` order; returns how
         many were rewritten (see :mod:`lingang_twin.stores.compaction`)."""
         return self._compaction.run() if self._compaction is not None else 0
+
+    def wait_compacted(self) -> None:
+        """Wait until a background compaction that is due or under way has finished (tests, benchmarks)."""
+        if self._compaction is not None:
+            self._compaction.wait_idle()
 
     # -- entities ---------------------------------------------------------------------------------------------
     def count_entities(self) -> int:
@@ -322,13 +350,15 @@ class DuckDBStore:
     def delete_entity(self, entity_id: str) -> None:
         """Delete an entity with its relationships, lifecycle and time series."""
         with self._lock:
-            with self._tx() as con:
+            with self._rewrite_lock, self._tx() as con:
                 con.execute("DELETE FROM observations WHERE series_id IN "
                             "(SELECT series_id FROM series WHERE entity_id = ?)", [entity_id])
                 con.execute("DELETE FROM series WHERE entity_id = ?", [entity_id])
                 for table, col in (("entities", "id"), ("relationships", "entity_id"), ("lifecycle", "entity_id")):
                     con.execute(f"DELETE FROM {table} WHERE {col} = ?", [entity_id])
                 self._record_change(con, entity_id, "delete")
+            for attr in self._series_attrs.pop(entity_id, set()):
+                self._series.pop((entity_id, attr), None)
             self._evict([entity_id])
             self._geo.deleted(entity_id)
 
@@ -472,17 +502,8 @@ class DuckDBStore:
     # -- time series --------------------------------------------------------------------------------------------
     def series_units(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
         """The unit of each existing series among ``(entity_id, attribute)`` pairs."""
-        if not pairs:
-            return {}
-        t = pa.table({"entity_id": [p[0] for p in pairs], "attribute": [p[1] for p in pairs]})
-        con = self._reader()  # a registered view is private to its connection: this thread's cursor
-        con.register("q_pairs", t)
-        try:
-            rows = con.execute("SELECT s.entity_id, s.attribute, s.unit FROM series s "
-                               "JOIN q_pairs USING (entity_id, attribute)").fetchall()
-        finally:
-            con.unregister("q_pairs")
-        return {(r[0], r[1]): r[2] for r in rows}
+        series = self._series  # the in-memory map of committed series
+        return {(e, a): found[1] for e, a in pairs if (found := series.get((e, a))) is not None}
 
     def series_of(self, entity_id: str) -> Mapping[str, str | None]:
         """Attributes with a time series on ``entity_id`` and their units."""
@@ -498,7 +519,7 @@ class DuckDBStore:
         the watermark stays a lower bound of what is unsorted.
         """
         lo, hi = micros(start), micros(end)
-        with self._tx() as con:
+        with self._lock, self._rewrite_lock, self._tx() as con:
             row = con.execute("SELECT series_id FROM series WHERE entity_id = ? AND attribute = ?",
                               [entity_id, attribute]).fetchall()
             if not row:
@@ -535,112 +556,186 @@ class DuckDBStore:
 
     def append_observations(self, batch: ObservationBatch, new_series: Sequence[SeriesSpec],
                             conversions: Sequence[Conversion], on_conflict: OnConflict = "reject") -> IngestResult:
-        """Store a validated batch idempotently and atomically (see the Store protocol)."""
+        """Store a validated batch idempotently and atomically (see the Store protocol).
+
+        Integer keys end to end: series ids come from the in-memory series map through the batch's dictionary
+        codes (no string join), the batch goes in as one Arrow table, its own uniqueness is an O(n) order test
+        in NumPy, and a batch newer than everything stored is a plain insert (no stored row can match it).
+        Inside the transaction the resolved, deduplicated readings are the relation ``nb``
+        ``(series_id INTEGER, ts BIGINT, value DOUBLE, idx BIGINT)`` — what derived state maintained on write
+        (roll-ups) reads, after the insert and any replacement, before the commit.
+        """
         n = len(batch)
-        table = batch.table.drop_columns(["unit"]) if not conversions else batch.table
-        table = table.append_column("idx", pa.array(np.arange(n, dtype=np.int64)))
-        conv = pa.table({
-            "entity_id": pa.array([c.entity_id for c in conversions], type=pa.string()),
-            "attribute": pa.array([c.attribute for c in conversions], type=pa.string()),
-            "unit": pa.array([c.unit for c in conversions], type=pa.string()),
-            "scale": pa.array([c.scale for c in conversions], type=pa.float64()),
-            "off": pa.array([c.offset for c in conversions], type=pa.float64()),
-        })
-        with self._tx() as con:
+        keys = batch.keys()
+        ts = _column_numpy(batch.table["ts"], np.int64)
+        values = _column_numpy(batch.table["value"], np.float64)
+        if conversions:
+            values = _converted(keys, conversions, values)
+        lo, hi = int(ts.min()), int(ts.max())
+        with self._lock:
+            for name in ("nb", "nb_in", "nb_new"):  # a view left by a failed call would shadow this batch's
+                self.con.unregister(name)
+            # A correction rewrites stored rows: it must not meet a compaction step rewriting the same rows
+            # (DuckDB would fail the second writer of a row). Plain appends never conflict and do not wait.
+            rewrite = self._rewrite_lock if on_conflict == "replace" else nullcontext()
+            with rewrite, self._tx() as con:
+                created: dict[tuple[str, str], tuple[int, str | None]] = {}
+                if new_series:
+                    # As one Arrow table, not ``executemany``: that runs one statement per row holding the GIL
+                    # (118 ms for 1,000 new series, during which the API's event loop could not answer).
+                    first = self._next_series
+                    con.register("in_series", pa.table({
+                        "series_id": pa.array(range(first, first + len(new_series)), type=pa.int64()),
+                        "entity_id": pa.array([sp.entity_id for sp in new_series], type=pa.string()),
+                        "attribute": pa.array([sp.attribute for sp in new_series], type=pa.string()),
+                        "unit": pa.array([sp.unit for sp in new_series], type=pa.string())}))
+                    con.execute("INSERT INTO series SELECT series_id, entity_id, attribute, unit FROM in_series")
+                    con.unregister("in_series")
+                    created = {(sp.entity_id, sp.attribute): (first + i, sp.unit) for i, sp in enumerate(new_series)}
+                series_ids = self._series_ids(keys, created)
+                idx = np.arange(n, dtype=np.int64)
+                dup_in_batch = 0
+                if not _ordered_unique(series_ids, ts):
+                    # Neither series- nor time-major: DuckDB counts (a hash pass) and collapses repeats.
+                    dup_in_batch, (series_ids, ts, values, idx) = self._dedupe_batch(
+                        con, (series_ids, ts, values, idx), on_conflict)
+                nb = pa.table({"series_id": series_ids, "ts": ts, "value": values, "idx": idx})
+                con.register("nb", nb)
+                replaced = kept = same = 0
+                if self._max_ts_stored(con) < lo:
+                    # Newer than every stored reading: nothing can match, so no join at all.
+                    con.execute("INSERT INTO observations SELECT series_id, ts, value FROM nb")
+                    n_inserted = nb.num_rows
+                else:
+                    # One join finds the stored twins of the batch's readings; NumPy sorts them into resends
+                    # and conflicts, and the rest is inserted (one pass where an anti-join and a count took two).
+                    found = con.sql(
+                        "SELECT nb.idx, o.value FROM nb JOIN (SELECT series_id, ts, value FROM observations "
+                        "WHERE ts BETWEEN $lo AND $hi) o ON o.series_id = nb.series_id AND o.ts = nb.ts",
+                        params={"lo": lo, "hi": hi}).to_arrow_table()
+                    pos = _column_numpy(found["idx"], np.int64)
+                    if dup_in_batch:
+                        pos = np.searchsorted(idx, pos)  # idx stays ascending through the dedupe
+                    differs = _column_numpy(found["value"], np.float64) != values[pos]
+                    n_differ = int(differs.sum())
+                    same = len(pos) - n_differ
+                    if n_differ:
+                        replaced, kept = self._conflicts(con, on_conflict, n_differ, int(idx[pos[differs]].min()),
+                                                         lo, hi)
+                    fresh = np.ones(nb.num_rows, dtype=bool)
+                    fresh[pos] = False
+                    n_inserted = int(fresh.sum())
+                    if n_inserted == nb.num_rows:
+                        con.execute("INSERT INTO observations SELECT series_id, ts, value FROM nb")
+                    elif n_inserted:
+                        con.register("nb_new", nb.filter(pa.array(fresh)))
+                        con.execute("INSERT INTO observations SELECT series_id, ts, value FROM nb_new")
+                        con.unregister("nb_new")
+                duplicates = dup_in_batch + same
+                # Derived state maintained on write (roll-ups) hooks in here, reading ``nb``.
+                con.unregister("nb")
+            # Committed: only now may the in-memory state learn what the file holds.
+            for key, (sid, unit) in created.items():
+                self._remember_series(key, sid, unit)
             if new_series:
-                # As one Arrow table, not ``executemany``: that runs one statement per row holding the GIL (118 ms
-                # for 1,000 new series, during which the API's event loop could not answer).
-                first = self._next_series
-                con.register("in_series", pa.table({
-                    "series_id": pa.array(range(first, first + len(new_series)), type=pa.int64()),
-                    "entity_id": pa.array([s.entity_id for s in new_series], type=pa.string()),
-                    "attribute": pa.array([s.attribute for s in new_series], type=pa.string()),
-                    "unit": pa.array([s.unit for s in new_series], type=pa.string())}))
-                con.execute("INSERT INTO series SELECT series_id, entity_id, attribute, unit FROM in_series")
-                con.unregister("in_series")
-            con.register("in_batch", table)
-            con.register("in_conv", conv)
-            value = ("CASE WHEN c.scale IS NULL THEN b.value ELSE b.value * c.scale + c.off END"
-                     if conversions else "b.value")
-            conv_join = "LEFT JOIN in_conv c ON c.entity_id = b.entity_id AND c.attribute = b.attribute " \
-                        "AND c.unit = b.unit" if conversions else ""
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE nb AS SELECT s.series_id, b.ts, {value} AS value, b.idx "
-                f"FROM in_batch b JOIN series s ON s.entity_id = b.entity_id AND s.attribute = b.attribute "
-                f"{conv_join}")
-            con.unregister("in_batch")
-            con.unregister("in_conv")
-            lo, hi, distinct = con.execute(
-                "SELECT min(ts), max(ts), count(DISTINCT (series_id, ts)) FROM nb").fetchall()[0] or (0, 0, 0)
-            dup_in_batch = 0
-            if distinct != n:
-                dup_in_batch = self._dedupe_batch(con, on_conflict)
-            inserted = con.execute(
-                "INSERT INTO observations SELECT nb.series_id, nb.ts, nb.value FROM nb ANTI JOIN "
-                "(SELECT series_id, ts FROM observations WHERE ts BETWEEN $lo AND $hi) o "
-                "ON o.series_id = nb.series_id AND o.ts = nb.ts", {"lo": lo, "hi": hi}).fetchall()[0]
-            n_inserted = int(inserted[0]) if inserted else 0
-            replaced = kept = 0
-            duplicates = dup_in_batch
-            if n_inserted + dup_in_batch < n:
-                # Some readings exist already: identical ones are resends, differing ones are conflicts.
-                row = con.execute(
-                    "SELECT count(*) FILTER (WHERE o.value = nb.value), count(*) FILTER (WHERE o.value <> nb.value), "
-                    "min(nb.idx) FILTER (WHERE o.value <> nb.value) FROM nb JOIN (SELECT * FROM observations "
-                    "WHERE ts BETWEEN $lo AND $hi) o ON o.series_id = nb.series_id AND o.ts = nb.ts",
-                    {"lo": lo, "hi": hi}).fetchall()[0]
-                same, differ, first_idx = (int(row[0]), int(row[1]), row[2]) if row else (0, 0, None)
-                # Rows just inserted match themselves: they are neither resends nor conflicts.
-                duplicates += same - n_inserted
-                if differ:
-                    if on_conflict == "reject":
-                        raise ValidationError(
-                            "value", "conflicting-value",
-                            f"{differ} readings differ from values already stored for the same entity, attribute "
-                            "and instant; resend with on_conflict='replace' to correct them / 与已存读数冲突",
-                            index=int(first_idx) if first_idx is not None else None)
-                    if on_conflict == "replace":
-                        # A correction: the change feed says which series changed and how many readings (the
-                        # audit of who corrected what hooks in here once accounts exist).
-                        for eid, attr, cnt, t0, t1 in con.execute(
-                                "SELECT s.entity_id, s.attribute, count(*), min(nb.ts), max(nb.ts) FROM nb "
-                                "JOIN observations o ON o.series_id = nb.series_id AND o.ts = nb.ts "
-                                "AND o.ts BETWEEN $lo AND $hi JOIN series s ON s.series_id = nb.series_id "
-                                "WHERE o.value <> nb.value GROUP BY ALL ORDER BY ALL",
-                                {"lo": lo, "hi": hi}).fetchall():
-                            self._record_change(con, eid, "readings-replace", {
-                                "attribute": attr, "count": int(cnt), "first": iso(t0), "last": iso(t1)})
-                        con.execute(
-                            "UPDATE observations o SET value = nb.value FROM nb WHERE o.series_id = nb.series_id "
-                            "AND o.ts = nb.ts AND o.value <> nb.value AND o.ts BETWEEN $lo AND $hi",
-                            {"lo": lo, "hi": hi})
-                        replaced = differ
-                    else:
-                        kept = differ
-            con.execute("DROP TABLE nb")
-        if new_series:
-            self._next_series += len(new_series)
+                self._next_series += len(new_series)
+            if n_inserted:
+                self._max_ts = max(self._max_ts if self._max_ts is not None else hi, hi)
         if self._compaction is not None:
             self._compaction.appended(n_inserted)
         return IngestResult(received=n, inserted=n_inserted, duplicates=duplicates, replaced=replaced, kept=kept)
 
+    def _conflicts(self, con: duckdb.DuckDBPyConnection, on_conflict: OnConflict, differ: int, first_idx: int,
+                   lo: int, hi: int) -> tuple[int, int]:
+        """``differ`` readings of ``nb`` differ from stored ones: refuse the batch, replace them (recorded in the
+        change feed) or keep the stored values, by ``on_conflict``. Returns ``(replaced, kept)``."""
+        if on_conflict == "reject":
+            raise ValidationError(
+                "value", "conflicting-value",
+                f"{differ} readings differ from values already stored for the same entity, attribute "
+                "and instant; resend with on_conflict='replace' to correct them / 与已存读数冲突", index=first_idx)
+        if on_conflict != "replace":
+            return 0, differ
+        # A correction: the change feed says which series changed and how many readings (the audit of who
+        # corrected what hooks in here once accounts exist).
+        for eid, attr, cnt, t0, t1 in con.execute(
+                "SELECT s.entity_id, s.attribute, count(*), min(nb.ts), max(nb.ts) FROM nb "
+                "JOIN observations o ON o.series_id = nb.series_id AND o.ts = nb.ts "
+                "AND o.ts BETWEEN $lo AND $hi JOIN series s ON s.series_id = nb.series_id "
+                "WHERE o.value <> nb.value GROUP BY ALL ORDER BY ALL", {"lo": lo, "hi": hi}).fetchall():
+            self._record_change(con, eid, "readings-replace", {
+                "attribute": attr, "count": int(cnt), "first": iso(t0), "last": iso(t1)})
+        con.execute("UPDATE observations o SET value = nb.value FROM nb WHERE o.series_id = nb.series_id "
+                    "AND o.ts = nb.ts AND o.value <> nb.value AND o.ts BETWEEN $lo AND $hi", {"lo": lo, "hi": hi})
+        return differ, 0
+
     @staticmethod
-    def _dedupe_batch(con: duckdb.DuckDBPyConnection, on_conflict: OnConflict) -> int:
-        """Collapse readings repeated inside one batch; returns how many were dropped as identical repeats."""
-        row = con.execute(
-            "SELECT count(*) - count(DISTINCT (series_id, ts)), "
-            "(SELECT min(idx) FROM (SELECT series_id, ts, max(idx) idx, count(DISTINCT value) k FROM nb "
-            "GROUP BY ALL) WHERE k > 1) FROM nb").fetchall()[0]
-        dropped, conflict_idx = (int(row[0]), row[1]) if row else (0, None)
-        if conflict_idx is not None and on_conflict == "reject":
-            raise ValidationError("value", "conflicting-value",
-                                  "the batch holds two different readings for the same entity, attribute and "
-                                  "instant / 批次内同一时刻有不同读数", index=int(conflict_idx))
-        # replace: the last in the batch wins; keep: the first.
-        order = "DESC" if on_conflict == "replace" else "ASC"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE nb AS SELECT series_id, ts, value, idx FROM (SELECT *, "
-                    f"row_number() OVER (PARTITION BY series_id, ts ORDER BY idx {order}) rn FROM nb) WHERE rn = 1")
-        return dropped
+    def _dedupe_batch(con: duckdb.DuckDBPyConnection, cols: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                      on_conflict: OnConflict) -> tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Collapse readings repeated inside one batch (columns ``series_id, ts, value, idx``); returns how many
+        were dropped as identical repeats and the remaining columns, in batch order."""
+        con.register("nb_in", pa.table(dict(zip(("series_id", "ts", "value", "idx"), cols, strict=True))))
+        try:
+            row = con.execute(
+                "SELECT count(*) - count(DISTINCT (series_id, ts)), "
+                "(SELECT min(idx) FROM (SELECT series_id, ts, max(idx) idx, count(DISTINCT value) k FROM nb_in "
+                "GROUP BY ALL) WHERE k > 1) FROM nb_in").fetchall()[0]
+            dropped, conflict_idx = (int(row[0]), row[1]) if row else (0, None)
+            if not dropped:
+                return 0, cols
+            if conflict_idx is not None and on_conflict == "reject":
+                raise ValidationError("value", "conflicting-value",
+                                      "the batch holds two different readings for the same entity, attribute and "
+                                      "instant / 批次内同一时刻有不同读数", index=int(conflict_idx))
+            # replace: the last in the batch wins; keep: the first.
+            order = "DESC" if on_conflict == "replace" else "ASC"
+            kept = con.sql(f"SELECT series_id, ts, value, idx FROM (SELECT *, row_number() OVER (PARTITION BY "
+                           f"series_id, ts ORDER BY idx {order}) rn FROM nb_in) WHERE rn = 1 ORDER BY idx"
+                           ).to_arrow_table()
+        finally:
+            con.unregister("nb_in")
+        return dropped, (_column_numpy(kept["series_id"], np.int32), _column_numpy(kept["ts"], np.int64),
+                         _column_numpy(kept["value"], np.float64), _column_numpy(kept["idx"], np.int64))
+
+    def _series_ids(self, keys: BatchKeys, created: Mapping[tuple[str, str], tuple[int, str | None]]
+                    ) -> np.ndarray:
+        """The series id of every reading (int32), from the batch's codes and the in-memory series map: a
+        look-up table over the distinct ``(entity, attribute)`` codes, then one NumPy ``take``."""
+        codes = keys.pair_codes()
+        n_attr = len(keys.attributes)
+        size = len(keys.entities) * n_attr
+        present = present_codes(codes, size)
+        dense = size <= max(4 * len(codes), 1 << 16)
+        table = np.full(size if dense else len(present), -1, dtype=np.int32)
+        for k, code in enumerate(present.tolist()):
+            pair = (keys.entities[code // n_attr], keys.attributes[code % n_attr])
+            found = created.get(pair) or self._series.get(pair)
+            if found is None:
+                raise StoreError(f"no series for {pair[0]} {pair[1]}: the twin plans new series before appending")
+            table[code if dense else k] = found[0]
+        return table[codes] if dense else table[np.searchsorted(present, codes)]
+
+    def _max_ts_stored(self, con: duckdb.DuckDBPyConnection) -> int:
+        """An upper bound of every stored ``ts`` (exact after open; appends raise it, deletions leave it), read
+        once and then kept in memory: this process is the file's only writer."""
+        if self._max_ts is None:
+            row = con.execute("SELECT max(ts) FROM observations").fetchall()[0]
+            self._max_ts = int(row[0]) if row and row[0] is not None else EARLIEST_US - 1
+        return self._max_ts
+
+    def _remember_series(self, key: tuple[str, str], series_id: int, unit: str | None) -> None:
+        self._series[key] = (series_id, unit)
+        self._series_attrs.setdefault(key[0], set()).add(key[1])
+
+    def _load_series(self) -> None:
+        """Fill the in-memory series map (``(entity, attribute)`` → ``(series id, unit)``) from the file."""
+        self._series = {}
+        self._series_attrs = {}
+        if self.schema_version < 1:
+            return
+        for eid, attr, sid, unit in self.con.execute(
+                "SELECT entity_id, attribute, series_id, unit FROM series").fetchall():
+            self._remember_series((eid, attr), int(sid), unit)
 
     def _series_selection(self, query: SeriesQuery, params: dict[str, Any]) -> str:
         """SQL selecting ``series_id, grp, rmax, unit, etype, reg, sc, off, cum`` for the series a query covers:
@@ -820,6 +915,46 @@ class DuckDBStore:
         order = " ORDER BY grp NULLS FIRST, bucket_us" if query.ordered else ""
         return (f"{ctes}, {source} SELECT {bucket_us} AS bucket_us, grp, {final} AS value, "
                 f"sum(n)::BIGINT AS n{extra_final} FROM stage1 GROUP BY ALL{order}")
+
+
+def _column_numpy(column: pa.ChunkedArray | pa.Array, dtype: type) -> np.ndarray:
+    """A column without nulls as a NumPy array (no copy for one chunk)."""
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=dtype)
+
+
+def _converted(keys: BatchKeys, conversions: Sequence[Conversion], values: np.ndarray) -> np.ndarray:
+    """``values`` with readings sent in another unit turned into their series' unit (``v × scale + offset``,
+    the same two roundings as before); the others untouched, bit for bit."""
+    if keys.unit_codes is None:
+        return values
+    index = {(e, a, u): k for k, (e, a, u) in enumerate(keys.combos())}
+    codes = keys.combo_codes()
+    n_units = len(keys.units) + 1
+    scale = np.ones(len(index), dtype=np.float64)
+    offset = np.zeros(len(index), dtype=np.float64)
+    wanted = np.zeros(len(index), dtype=bool)
+    for c in conversions:
+        k = index.get((c.entity_id, c.attribute, c.unit))
+        if k is not None:
+            scale[k], offset[k], wanted[k] = c.scale, c.offset, True
+    # Each reading's combo position: combos() lists the present combo codes in ascending order.
+    present = present_codes(codes, len(keys.entities) * len(keys.attributes) * n_units)
+    pos = np.searchsorted(present, codes)
+    mask = wanted[pos]
+    out = values.copy()
+    out[mask] = values[mask] * scale[pos[mask]] + offset[pos[mask]]
+    return out
+
+
+def _ordered_unique(series_ids: np.ndarray, ts: np.ndarray) -> bool:
+    """Whether no ``(series, instant)`` repeats, proven in O(n) by order: the batch is strictly increasing by
+    series then time (meter by meter) or by time then series (instant by instant, as feeds send). Anything else
+    is left to a hash count. (A sort would cost 70 ms for 960 k readings; DuckDB's count(DISTINCT) 44 ms.)"""
+    s0, s1, t0, t1 = series_ids[:-1], series_ids[1:], ts[:-1], ts[1:]
+    if ((s1 > s0) | ((s1 == s0) & (t1 > t0))).all():
+        return True
+    return bool(((t1 > t0) | ((t1 == t0) & (s1 > s0))).all())
 
 
 def _time_filter(params: dict[str, Any], column: str, lo_op: str, hi_op: str) -> str:
