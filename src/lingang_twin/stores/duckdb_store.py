@@ -384,6 +384,10 @@ class DuckDBStore:
         if query.ids:
             params["ids"] = list(query.ids)
             conds.append("e.id IN (SELECT unnest($ids))")
+        if query.visible is not None:
+            # The caller's reach (a tenant's hundreds of ids): a list parameter, filtered before the order and count.
+            params["visible"] = sorted(query.visible)
+            conds.append("e.id IN (SELECT unnest($visible::VARCHAR[]))")
         if query.id_pattern is not None:
             try:
                 re.compile(query.id_pattern)
@@ -676,9 +680,13 @@ class DuckDBStore:
                 f"{sc} AS sc, {off} AS off, {cum} AS cum")
         if query.entity_id is not None:
             params["entity_id"] = query.entity_id
+            reach = ""
+            if query.visible is not None:
+                params["visible"] = sorted(query.visible)
+                reach = " AND s.entity_id IN (SELECT unnest($visible::VARCHAR[]))"
             return (f"SELECT {cols} FROM series s JOIN entities e "
-                    "ON e.id = s.entity_id WHERE s.attribute = $attribute AND s.entity_id = $entity_id")
-        eq = EntityQuery(types=query.types, q=query.q, under=query.under)
+                    f"ON e.id = s.entity_id WHERE s.attribute = $attribute AND s.entity_id = $entity_id{reach}")
+        eq = EntityQuery(types=query.types, q=query.q, under=query.under, visible=query.visible)
         joins, where, _ = self._where(eq, params)
         return (f"SELECT {cols} FROM series s JOIN entities e "
                 f"ON e.id = s.entity_id {joins} WHERE s.attribute = $attribute AND {where}")
