@@ -11,8 +11,8 @@ store, types, lock and clock, but
 * **writes** need the permission (``entities:write`` and the role's write types, ``lifecycle:write`` for a phase
   change, ``entities:delete``, ``readings:write``, ``readings:correct`` for replacing or deleting readings) and
   every entity touched — written, pointed at, or read into — inside the reach; else
-  :class:`~lingang_twin.core.access.AccessDenied` and nothing is written. For a restricted caller an id out of
-  reach is refused the same way whether or not it exists.
+  :class:`~lingang_twin.core.access.AccessDenied` (403) and nothing is written. For a restricted caller an id out
+  of reach is refused the same way whether or not it exists, so a refusal reveals nothing either.
 * every write (allowed or refused) and every escalation (:meth:`CallerTwin.elevated`) is recorded as an
   :class:`~lingang_twin.core.access.AuditEvent` when the twin has an audit sink (``Twin.audit``).
 
@@ -327,7 +327,7 @@ class CallerTwin(Twin):
             parse_entity_id(entity_id)
             reach = self.visible_ids()
             if not self._sees(entity_id, reach):
-                raise NotFoundError("entity", entity_id)
+                self._out_of_reach("entities:write", entity_id)  # missing or hidden: the same refusal
             if attrs or phase is None:
                 etype = parse_entity_id(entity_id)[0]
                 if not self.principal.may_write_type(etype):
@@ -350,7 +350,7 @@ class CallerTwin(Twin):
             self._need("entities:delete")
             parse_entity_id(entity_id)
             if not self._sees(entity_id):
-                raise NotFoundError("entity", entity_id)
+                self._out_of_reach("entities:delete", entity_id)
             self.root.delete(entity_id)
 
         with self.root._lock:
@@ -393,7 +393,7 @@ class CallerTwin(Twin):
             self._need("readings:correct")
             if entity_id is not None and entity_id != "" and not self._sees(entity_id):
                 parse_entity_id(entity_id, "entity_id")
-                raise NotFoundError("entity", entity_id)
+                self._out_of_reach("readings:correct", entity_id)
             return self.root.delete_readings(entity_id, attribute, start, end)
 
         return int(self._audited("readings.delete", [entity_id] if entity_id else [], run,
