@@ -74,6 +74,19 @@ def declared_permissions(route: APIRoute) -> tuple[str, ...] | None:
     return tuple(found) if seen else None
 
 
+def api_routes(app: Any) -> list[tuple[str, APIRoute]]:
+    """Every API route of ``app`` with its full path, those of included routers too (FastAPI keeps included
+    routers as branches of the route tree; this walks them)."""
+    from fastapi.routing import iter_route_contexts
+
+    out = []
+    for ctx in iter_route_contexts(app.routes):
+        route = ctx.original_route
+        if isinstance(route, APIRoute):
+            out.append((ctx.path or route.path, route))
+    return out
+
+
 def _calls(dependant: Any) -> Iterator[Callable[..., Any]]:
     for sub in dependant.dependencies:
         if sub.call is not None:
@@ -81,4 +94,4 @@ def _calls(dependant: Any) -> Iterator[Callable[..., Any]]:
         yield from _calls(sub)
 
 
-__all__ = ["PUBLIC", "caller", "caller_twin", "declared_permissions", "requires"]
+__all__ = ["PUBLIC", "api_routes", "caller", "caller_twin", "declared_permissions", "requires"]
