@@ -246,6 +246,12 @@ class Store(Protocol):
         no reading (or unknown) are absent from the answer."""
 
     # -- change feed -------------------------------------------------------------------------------------------
+    def changes_version(self) -> int:
+        """A number that grows whenever a transaction that wrote change-feed entries commits, and never
+        otherwise: "has anything changed since I last looked?" without reading the feed (the twin caches each
+        caller's reach by it). A store that is its file's only writer keeps it in memory; a store shared by
+        several processes answers its feed's newest ``seq``."""
+
     def changes_since(self, seq: int = 0, limit: int = 1000) -> list[Change]:
         """Up to ``limit`` changes with a sequence number above ``seq``, oldest first.
 

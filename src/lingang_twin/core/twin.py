@@ -154,9 +154,8 @@ class Twin:
         self.future_horizon = future_horizon
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.audit = None
-        # The callers' reach, by (tenant, entity scope): (change-feed head it was computed at, ids). See as_caller.
+        # The callers' reach, by (tenant, entity scope): (Store.changes_version it was computed at, ids).
         self._reach: dict[tuple[str | None, tuple[str, ...] | None], tuple[int, frozenset[str]]] = {}
-        self._head = 0
 
     # -- who is asking -----------------------------------------------------------------------------------------
     def as_caller(self, who: Principal) -> Twin:
@@ -186,12 +185,13 @@ class Twin:
     def reach_of(self, who: Principal) -> frozenset[str] | None:
         """The ids ``who`` may see (``None``: no restriction): for a ``tenant``, its Enterprise, what it
         ``occupies`` and everything contained in that, the meters whose ``tenant`` it is (and what they contain);
-        for an ``entity_scope``, the matching ids (both: the intersection). Computed once per change-feed
-        sequence and cached, so a read costs one look at the feed's head."""
+        for an ``entity_scope``, the matching ids (both: the intersection). Computed once per state of the change
+        feed (``Store.changes_version``: entity writes are in the feed; readings are not, and change no one's
+        reach) and cached, so a read pays a set look-up."""
         if who.unrestricted:
             return None
         key = (who.tenant, who.entity_scope)
-        head = self._feed_head()
+        head = self.store.changes_version()
         hit = self._reach.get(key)
         if hit is not None and hit[0] == head:
             return hit[1]
@@ -200,15 +200,6 @@ class Twin:
             self._reach.clear()
         self._reach[key] = (head, ids)
         return ids
-
-    def _feed_head(self) -> int:
-        """The newest change's ``seq``, read forward from the last one seen (one empty look-up when nothing
-        changed). Entity writes are in the feed; readings are not, and do not change anyone's reach."""
-        seq = self._head
-        while page := self.store.changes_since(seq, MAX_CHANGES_PAGE):
-            seq = page[-1].seq
-        self._head = max(self._head, seq)
-        return seq
 
     def _ids_where(self, **kwargs: Any) -> set[str]:
         """Every id matching an entity query (fields of :class:`EntityQuery`), page by page, straight from the

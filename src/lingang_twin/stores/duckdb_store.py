@@ -82,6 +82,10 @@ class DuckDBStore:
         # console's cheap reads or the writers.
         self._lock = threading.RLock()
         self._closed = False
+        # Commits that recorded a change-feed entry, counted in memory: this process is the file's only writer, so
+        # "anything new in the feed?" costs no query (changes_version).
+        self._changes_version = 0
+        self._tx_changed = False
         self._local = threading.local()
         self._readers: list[duckdb.DuckDBPyConnection] = []
         self._readers_lock = threading.Lock()
@@ -310,6 +314,7 @@ class DuckDBStore:
                             "AND l.since = w.since")
                 con.execute("INSERT INTO lifecycle SELECT entity_id, phase, since, now() FROM w_life")
                 if self.schema_version >= 2:
+                    self._tx_changed = True
                     con.execute("INSERT INTO changes (changed_at, entity_id, op) SELECT now(), w.id, "
                                 "CASE WHEN o.id IS NULL THEN 'create' ELSE 'update' END FROM w_ent w "
                                 "LEFT JOIN w_old o USING (id)")
@@ -516,9 +521,14 @@ class DuckDBStore:
                     "attribute": attribute, "start": start.isoformat(), "end": end.isoformat(), "count": n})
         return n
 
+    def changes_version(self) -> int:
+        """A number that grows with every committed change-feed entry (see the Store protocol)."""
+        return self._changes_version
+
     def _record_change(self, con: duckdb.DuckDBPyConnection, entity_id: str, op: str,
                        detail: dict[str, Any] | None = None) -> None:
         """One change-feed row (inside the caller's transaction)."""
+        self._tx_changed = True
         if self.schema_version >= 4:
             con.execute("INSERT INTO changes (changed_at, entity_id, op, detail) VALUES (now(), ?, ?, ?)",
                         [entity_id, op, dumps(detail) if detail is not None else None])
@@ -848,6 +858,7 @@ class _Transaction:
 
     def __enter__(self) -> duckdb.DuckDBPyConnection:
         self.store._lock.acquire()
+        self.store._tx_changed = False
         self.store.con.begin()
         return self.store.con
 
@@ -859,6 +870,8 @@ class _Transaction:
                 except duckdb.Error as err:
                     self.store.con.rollback()
                     raise StoreError(f"commit failed: {err}") from err
+                if self.store._tx_changed:
+                    self.store._changes_version += 1
                 return False
             self.store.con.rollback()
             if isinstance(exc, duckdb.Error):
