@@ -127,3 +127,21 @@ def test_changes_refuses_a_bad_cursor_or_limit(twin: Twin, since: object, limit:
     with pytest.raises(ValidationError) as err:
         twin.changes(since, limit)  # type: ignore[arg-type]
     assert err.value.field == field
+
+
+def test_changes_version_grows_with_the_feed_and_only_with_it(lingang: Twin) -> None:
+    store = lingang.store
+    v0 = store.changes_version()
+    lingang.append(_rows(M_ELEC, 4))  # new readings are not in the feed
+    assert store.changes_version() == v0
+    with pytest.raises(ValidationError):
+        lingang.upsert([{"id": "urn:ngsi-ld:Space:x", "type": "Space", "relationships": {"containedIn": "urn:nope"}}])
+    assert store.changes_version() == v0  # refused: nothing committed
+    lingang.patch(HQ_TOWER, properties={"name": "v"})
+    v1 = store.changes_version()
+    assert v1 > v0
+    lingang.correct([{**_rows(M_ELEC, 1)[0], "value": 99.0}])
+    v2 = store.changes_version()
+    assert v2 > v1
+    lingang.delete_readings(M_ELEC, "reading", T0, T0 + timedelta(hours=1))
+    assert store.changes_version() > v2

@@ -2,8 +2,8 @@
 
 A DuckDB file is opened by one process, so an operator next to a live server cannot open it: the server makes the
 snapshot itself (:meth:`~lingang_twin.stores.duckdb_store.DuckDBStore.backup`) and sends it back; ``lingang-twin
-db backup DEST --server URL`` is the client. Until accounts exist these routes answer only clients on this
-machine (loopback); then they will need the administrator role.
+db backup DEST --server URL`` is the client. They need ``store:admin`` (the administrator) and, besides, answer
+only clients on this machine (loopback).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
 
-from lingang_twin.api.deps import TwinDep
+from lingang_twin.api.deps import TwinDep, requires
 from lingang_twin.api.problems import ProblemError
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -35,8 +35,9 @@ def _local_only(request: Request) -> None:
              response_class=FileResponse,
              responses={200: {"content": {"application/octet-stream": {}},
                               "description": "a DuckDB file holding the whole twin"},
-                        403: {"description": "not from this machine"},
-                        501: {"description": "the store cannot make a backup file (e.g. in memory)"}})
+                        403: {"description": "not from this machine, or not an administrator"},
+                        501: {"description": "the store cannot make a backup file (e.g. in memory)"}},
+             dependencies=[requires("store:admin")])
 def backup(request: Request, twin: TwinDep) -> Response:
     """Snapshot the twin under the store's write lock (writes wait, reads go on) into a new DuckDB file and send
     it. The file opens with ``lingang-twin serve --db`` as it is, or goes back with ``lingang-twin db restore``."""
@@ -60,7 +61,8 @@ def backup(request: Request, twin: TwinDep) -> Response:
 
 
 @router.post("/compact", summary="Compact the newest readings now / 立即整理最新读数",
-             responses={403: {"description": "not from this machine"}})
+             responses={403: {"description": "not from this machine, or not an administrator"}},
+             dependencies=[requires("store:admin")])
 def compact(request: Request, twin: TwinDep) -> Response:
     """Rewrite the readings that arrived since the last compaction in (series, time) order now, instead of
     waiting for the store's own trigger (``LINGANG_COMPACT_ROWS``); answers how many were rewritten. One

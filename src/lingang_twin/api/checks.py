@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from lingang_twin.api.deps import TwinDep
+from lingang_twin.api.deps import TwinDep, requires
 from lingang_twin.api.openapi import problems
 from lingang_twin.core.findings import FindingOut
 from lingang_twin.core.jsonable import jsonable
@@ -78,7 +78,8 @@ def router(installed: Installed) -> APIRouter:
     """The routes over the checks of ``installed`` (the packs the app was created with)."""
     r = APIRouter(prefix="/api/v1/checks", tags=["checks"])
 
-    @r.get("", summary="Every installed pack's checks / 检查项", response_model=ChecksOut)
+    @r.get("", summary="Every installed pack's checks / 检查项", response_model=ChecksOut,
+           dependencies=[requires("checks:read")])
     def list_checks() -> dict[str, Any]:
         """Name, pack, title (中文, English), default window and longest window of every check, packs in
         dependency order."""
@@ -86,7 +87,7 @@ def router(installed: Installed) -> APIRouter:
         return {"data": data, "count": len(data)}
 
     @r.post("/{name}:run", summary="Run a check / 运行检查", response_model=CheckRunOut,
-            responses=problems(404, 422))
+            responses=problems(401, 403, 404, 422), dependencies=[requires("checks:run")])
     def run(
         twin: TwinDep,
         name: str,

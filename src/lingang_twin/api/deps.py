@@ -12,14 +12,17 @@ from pydantic import BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
 from lingang_twin.api.problems import ProblemError
+from lingang_twin.core.access import Principal
+from lingang_twin.core.guard import caller, caller_twin, requires
 from lingang_twin.core.twin import Twin
 from lingang_twin.json_readings import parse_json
 from lingang_twin.settings import Settings
 
 
-def get_twin(request: Request) -> Twin:
-    """The twin this app serves (set by ``create_app``)."""
-    twin: Twin = request.app.state.twin
+def get_twin(twin: Twin = Depends(caller_twin)) -> Twin:  # noqa: B008 - FastAPI's idiom
+    """The twin this app serves, as the request's caller sees it (``twin.as_caller(principal)``; the principal is
+    :func:`lingang_twin.core.guard.caller`: ``request.state.principal``, else SYSTEM for an app without an
+    authenticator, else ANONYMOUS)."""
     return twin
 
 
@@ -30,6 +33,8 @@ def get_settings(request: Request) -> Settings:
 
 
 TwinDep = Annotated[Twin, Depends(get_twin)]
+CallerDep = Annotated[Principal, Depends(caller)]
+__all__ = ["CallerDep", "SettingsDep", "TwinDep", "caller", "requires"]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

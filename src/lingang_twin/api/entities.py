@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 from starlette.responses import Response
 
-from lingang_twin.api.deps import IsoDate, SettingsDep, TwinDep, json_body, off_loop
+from lingang_twin.api.deps import IsoDate, SettingsDep, TwinDep, json_body, off_loop, requires
 from lingang_twin.api.names import check_order_by
 from lingang_twin.api.openapi import (
     BATCH_BODY,
@@ -55,7 +55,7 @@ class EntityList(BaseModel):
 
 
 @router.get("/entities", response_model=EntityList, summary="List and query entities / 查询实体",
-            responses=problems(400, 404, 422, 503))
+            responses=problems(400, 401, 403, 404, 422, 503), dependencies=[requires("entities:read")])
 def list_entities(
     twin: TwinDep,
     type: Annotated[str | None, Query(description="types, comma-separated: Building,Meter")] = None,
@@ -103,7 +103,8 @@ def list_entities(
 
 @router.post("/entities", status_code=201, summary="Create an entity / 创建实体", openapi_extra=ENTITY_BODY,
              responses={**answers(201, "created; Location names it / 已创建", "application/json"),
-                        **problems(400, 409, 413, 415, 422, 503)})
+                        **problems(400, 401, 403, 409, 413, 415, 422, 503)},
+             dependencies=[requires("entities:write")])
 async def create_entity(request: Request, twin: TwinDep) -> Response:
     """Create one entity (body: the entity JSON, as returned by GET)."""
     body = await json_body(request)
@@ -119,10 +120,11 @@ def _create(twin: Twin, body: dict[str, Any]) -> dict[str, Any]:
              openapi_extra=BATCH_BODY, responses={
                  **answers(200, "every item stored / 全部写入", "application/json"),
                  **answers(207, "some items stored, the others reported per item / 部分写入", "application/json"),
-                 **problems(400, 413, 415, 503),
+                 **problems(400, 401, 403, 413, 415, 503),
                  422: {"description": "no item stored (per-item results), or the body is not a batch (a problem) "
                        "/ 均未写入", "content": {"application/json": {"schema": {}},
-                                             PROBLEM_MEDIA: {"schema": PROBLEM_SCHEMA}}}})
+                                             PROBLEM_MEDIA: {"schema": PROBLEM_SCHEMA}}}},
+             dependencies=[requires("entities:write")])
 async def batch_upsert(request: Request, twin: TwinDep, settings: SettingsDep) -> Response:
     """Upsert a JSON array of entities. Every valid item is stored; every invalid one is reported with its
     error (and items that point at a failed item fail too). 200 when all are stored, 207 when some are, 422 when
@@ -142,7 +144,8 @@ async def batch_upsert(request: Request, twin: TwinDep, settings: SettingsDep) -
     return _json({"stored": stored, "failed": len(results) - stored, "results": out}, status)
 
 
-@router.get("/entities/{entity_id}", summary="One entity / 单个实体", responses=problems(404, 422, 503))
+@router.get("/entities/{entity_id}", summary="One entity / 单个实体", responses=problems(401, 403, 404, 422, 503),
+            dependencies=[requires("entities:read")])
 def get_entity(entity_id: str, twin: TwinDep) -> Response:
     """One entity with its lifecycle history and the series recorded on it."""
     e = twin.get(entity_id)
@@ -165,7 +168,7 @@ class EntityPatch(BaseModel):
 
 
 @router.patch("/entities/{entity_id}", summary="Change an entity / 修改实体", openapi_extra=PATCH_BODY,
-              responses=problems(400, 404, 413, 415, 422, 503))
+              responses=problems(400, 401, 403, 404, 413, 415, 422, 503), dependencies=[requires("entities:write")])
 async def patch_entity(entity_id: str, request: Request, twin: TwinDep) -> Response:
     """Add, replace or remove attributes, or move the entity to another lifecycle phase."""
     body = await json_body(request)
@@ -181,7 +184,7 @@ async def patch_entity(entity_id: str, request: Request, twin: TwinDep) -> Respo
 
 
 @router.delete("/entities/{entity_id}", status_code=204, summary="Delete an entity / 删除实体",
-               responses=problems(404, 409, 422, 503))
+               responses=problems(401, 403, 404, 409, 422, 503), dependencies=[requires("entities:delete")])
 def delete_entity(entity_id: str, twin: TwinDep) -> Response:
     """Delete an entity and its time series (refused with 409 while other entities point at it)."""
     twin.delete(entity_id)

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from lingang_twin.api.binary_readings import ARROW_STREAM, PARQUET, readings_from_body
-from lingang_twin.api.deps import SettingsDep, TwinDep, media_type, off_loop
+from lingang_twin.api.deps import SettingsDep, TwinDep, media_type, off_loop, requires
 from lingang_twin.api.names import check_attribute
 from lingang_twin.api.openapi import OBSERVATIONS_BODY, answers, problems
 from lingang_twin.api.parse_pool import ParsePool
@@ -46,7 +46,7 @@ def batch_from_csv(data: bytes) -> ObservationBatch:
 
 
 @router.post("/observations", summary="Ingest a batch of readings / 批量写入观测值", openapi_extra=OBSERVATIONS_BODY,
-             responses=problems(400, 413, 415, 422, 503))
+             responses=problems(400, 401, 403, 413, 415, 422, 503), dependencies=[requires("readings:write")])
 async def post_observations(
     request: Request, twin: TwinDep, settings: SettingsDep,
     on_conflict: Annotated[Literal["reject", "replace", "keep"], Query(
@@ -141,7 +141,7 @@ def _csv_chunks(twin: Twin, query: SeriesQuery) -> Iterator[bytes]:
 
 @router.get("/observations", summary="Read or aggregate readings / 查询与聚合观测值",
             responses={**answers(200, "readings or aggregates / 观测值或聚合", "application/json", "text/csv"),
-                       **problems(400, 404, 422, 503)})
+                       **problems(400, 401, 403, 404, 422, 503)}, dependencies=[requires("readings:read")])
 def get_observations(
     request: Request,
     twin: TwinDep,
@@ -221,7 +221,7 @@ def get_observations(
 
 @router.delete("/observations", summary="Delete readings of one series in a time range / 删除某序列一段时间的读数",
                responses={**answers(200, "how many readings were deleted / 删除的读数条数", "application/json"),
-                          **problems(404, 422, 503)})
+                          **problems(401, 403, 404, 422, 503)}, dependencies=[requires("readings:correct")])
 def delete_observations(
     twin: TwinDep,
     entity_id: Annotated[str | None, Query(description="the entity (required)")] = None,

@@ -90,7 +90,9 @@ OBSERVATION_SCHEMA: dict[str, Any] = {
 
 _WHY: dict[int, str] = {
     400: "malformed JSON or a q expression that does not parse / JSON 或 q 表达式语法错误",
-    404: "no such entity / 实体不存在",
+    401: "not signed in: send a bearer token or an API key / 未登录",
+    403: "the caller lacks the permission this needs / 无权限",
+    404: "no such entity (or none the caller may see) / 实体不存在",
     409: "conflicts with what is stored / 与已存数据冲突",
     413: "body larger than the server accepts / 请求体过大",
     415: "unsupported content type / 不支持的内容类型",
@@ -154,6 +156,9 @@ def problem_answers_everywhere(schema: dict[str, Any]) -> dict[str, Any]:
             fastapi_422 = responses.get("422", {}).get("content", {}).get("application/json", {})
             if "HTTPValidationError" in str(fastapi_422.get("schema", {}).get("$ref", "")):
                 responses["422"] = problems(422)[422]
+            if own:  # every route but /health needs a caller who may: refusals are problems too
+                for status in ("401", "403"):
+                    responses.setdefault(status, problems(int(status))[int(status)])
             if not own:  # a route that lists no errors of its own (a pack's): any client error is a problem
                 responses["4XX"] = {"description": "a client error / 客户端错误",
                                     "content": {PROBLEM_MEDIA: {"schema": PROBLEM_SCHEMA}}}

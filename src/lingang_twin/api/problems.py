@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
+from lingang_twin.core.access import AccessDenied
 from lingang_twin.core.errors import (
     ConflictError,
     NotFoundError,
@@ -66,7 +67,18 @@ def problem(status: int, title: str, detail: str, *, rule: str | None = None, fi
 
 
 def from_twin_error(err: TwinError) -> Response:
-    """Translate one of our errors."""
+    """Translate one of our errors. A refusal (:class:`~lingang_twin.core.access.AccessDenied`) is 401 with a
+    ``WWW-Authenticate`` challenge for a caller that has not signed in, 403 for one that lacks the permission; the
+    body names the permission, never what lies out of reach."""
+    if isinstance(err, AccessDenied):
+        if err.principal.kind == "anonymous":
+            response = problem(401, "Unauthorized / 未登录", "sign in first: send a bearer token or an API key / "
+                               "请先登录（Bearer 令牌或 API 密钥）", rule="unauthenticated",
+                               extra={"permission": err.permission})
+            response.headers["WWW-Authenticate"] = 'Bearer realm="lingang-twin"'
+            return response
+        return problem(403, "Forbidden / 无权访问", err.message, rule="forbidden",
+                       extra={"permission": err.permission})
     status, title = next((s, t) for cls, s, t in STATUS_OF if isinstance(err, cls))
     if isinstance(err, ValidationError):
         extra: dict[str, Any] = {"errors": [err.to_dict()]}

@@ -191,12 +191,15 @@ PageBuilder = Callable[["PageContext"], Awaitable[None] | None]
 
 @dataclass(frozen=True)
 class ConsolePageSpec:
-    """A console page of a pack: its path (below the console's mount), title, builder and icon."""
+    """A console page of a pack: its path (below the console's mount), title, builder, icon, and the
+    ``permission`` a caller needs to open it (``area:verb``, see :mod:`lingang_twin.core.access`; every page
+    declares one — ``None`` is caught by the tests that walk the pages)."""
 
     path: str
     title: Words
     build: PageBuilder
     icon: str = "extension"
+    permission: str | None = None
 
 
 @dataclass(frozen=True)
@@ -398,6 +401,19 @@ class Installed:
             if pack.words is not None:
                 out.update(pack.words())
         return out
+
+    def grants(self) -> dict[str, tuple[str, ...]]:
+        """Every pack's ``grants`` merged: role → the pack permissions it holds (what
+        :func:`lingang_twin.core.access.principal` takes as ``grants``)."""
+        out: dict[str, tuple[str, ...]] = {}
+        for pack in self.packs:
+            for role, perms in pack.grants.items():
+                out[role] = tuple(dict.fromkeys((*out.get(role, ()), *perms)))
+        return out
+
+    def permissions(self) -> dict[str, Words]:
+        """Every pack's own permissions (``area:verb`` → (中文, English))."""
+        return {k: v for pack in self.packs for k, v in pack.permissions.items()}
 
     def checks(self) -> list[tuple[Pack, Check]]:
         """Every pack's checks with their pack, packs in dependency order."""

@@ -41,6 +41,9 @@ class EntityQuery:
     ``as_of``: see the district as it was (or was planned to be) on that date: only entities that existed
     (had a lifecycle phase) then, each with its phase of that date.
     ``order_by``: names, ``-`` for descending; ``id``, ``type``, ``phase`` or a property.
+    ``visible``: when set, only entities among these ids match (the caller's reach, filled in by
+    :meth:`~lingang_twin.core.twin.Twin.as_caller` views; ``None``: no restriction). Counts and pages are over the
+    restricted set, so a page never reveals what lies outside it.
     """
 
     types: tuple[str, ...] = ()
@@ -56,6 +59,7 @@ class EntityQuery:
     order_by: tuple[str, ...] = ("id",)
     limit: int = 100
     offset: int = 0
+    visible: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,8 @@ class SeriesQuery:
     unit is ``unit`` become ``value * scale + offset``; series not listed are taken as they are. ``cumulative``:
     for ``agg="consumption"``, the entities whose series are cumulative registers (their ``delta`` is taken; every
     other series is summed).
+    ``visible``: when set, only series of entities among these ids are read (the caller's reach; see
+    :class:`EntityQuery`).
     """
 
     attribute: str
@@ -104,6 +110,7 @@ class SeriesQuery:
     unit: str | None = None
     scales: tuple[tuple[str | None, str | None, float, float], ...] = ()
     cumulative: Expr | None = None
+    visible: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -239,6 +246,12 @@ class Store(Protocol):
         no reading (or unknown) are absent from the answer."""
 
     # -- change feed -------------------------------------------------------------------------------------------
+    def changes_version(self) -> int:
+        """A number that grows whenever a transaction that wrote change-feed entries commits, and never
+        otherwise: "has anything changed since I last looked?" without reading the feed (the twin caches each
+        caller's reach by it). A store that is its file's only writer keeps it in memory; a store shared by
+        several processes answers its feed's newest ``seq``."""
+
     def changes_since(self, seq: int = 0, limit: int = 1000) -> list[Change]:
         """Up to ``limit`` changes with a sequence number above ``seq``, oldest first.
 

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from lingang_twin.core.access import SYSTEM, AuditSink, Principal
 from lingang_twin.core.base_types import register_base_types
 from lingang_twin.core.calendar import SHANGHAI
 from lingang_twin.core.errors import ConflictError, NotFoundError, ValidationError
@@ -134,7 +135,14 @@ class Twin:
 
     ``future_horizon``: how far past ``clock()`` a reading may be stamped (default one day); ``clock``: the time
     now, time-zone aware (tests inject a fixed one, so no check depends on the real date).
+
+    This object acts as :data:`~lingang_twin.core.access.SYSTEM` (the platform itself). Faces hand packs and routes
+    :meth:`as_caller` views instead, whose every read and write checks the caller. ``audit``: where those views
+    record operator writes and escalations (``None``: not recorded; the accounts face sets one).
     """
+
+    principal: Principal = SYSTEM
+    audit: AuditSink | None = None
 
     def __init__(self, store: Store, types: TypeRegistry | None = None, *,
                  future_horizon: timedelta = FUTURE_HORIZON,
@@ -145,6 +153,92 @@ class Twin:
         self._lock = threading.RLock()
         self.future_horizon = future_horizon
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.audit = None
+        # The callers' reach, by (tenant, entity scope): (Store.changes_version it was computed at, ids).
+        self._reach: dict[tuple[str | None, tuple[str, ...] | None], tuple[int, frozenset[str]]] = {}
+
+    # -- who is asking -----------------------------------------------------------------------------------------
+    def as_caller(self, who: Principal) -> Twin:
+        """A view of this twin (same store, types, lock and clock) whose every read and write checks ``who``:
+        reads answer only what it may see (an entity out of its reach is the same NotFoundError as a missing
+        one), writes need the permission and an entity in reach (else :class:`~lingang_twin.core.access.
+        AccessDenied`), and operator writes are audited. :data:`~lingang_twin.core.access.SYSTEM` gets this twin
+        itself. See :class:`lingang_twin.core.caller.CallerTwin`."""
+        if who is SYSTEM or (who.kind == "system" and who.unrestricted and who.can("*")):
+            return self
+        from lingang_twin.core.caller import CallerTwin
+
+        return CallerTwin(self, who)
+
+    def elevated(self, reason: str) -> Twin:
+        """The SYSTEM twin, for a derived figure that needs what the caller may not read raw (a tenant's bill
+        allocates the building's meters). This twin is SYSTEM already: it answers itself; a caller's view records
+        the escalation in the audit log first."""
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValidationError("reason", "required", "an escalation needs a reason / 提权须说明原因")
+        return self
+
+    def visible_ids(self) -> frozenset[str] | None:
+        """The ids this twin's caller may see (``None``: everything)."""
+        return None
+
+    def reach_of(self, who: Principal) -> frozenset[str] | None:
+        """The ids ``who`` may see (``None``: no restriction): for a ``tenant``, its Enterprise, what it
+        ``occupies`` and everything contained in that, the meters whose ``tenant`` it is (and what they contain);
+        for an ``entity_scope``, the matching ids (both: the intersection). Computed once per state of the change
+        feed (``Store.changes_version``: entity writes are in the feed; readings are not, and change no one's
+        reach) and cached, so a read pays a set look-up."""
+        if who.unrestricted:
+            return None
+        key = (who.tenant, who.entity_scope)
+        head = self.store.changes_version()
+        hit = self._reach.get(key)
+        if hit is not None and hit[0] == head:
+            return hit[1]
+        ids = self._compute_reach(who)
+        if len(self._reach) > 1024:  # one entry per tenant and key scope: bounded, never a leak of memory
+            self._reach.clear()
+        self._reach[key] = (head, ids)
+        return ids
+
+    def _ids_where(self, **kwargs: Any) -> set[str]:
+        """Every id matching an entity query (fields of :class:`EntityQuery`), page by page, straight from the
+        store."""
+        out: set[str] = set()
+        offset = 0
+        while True:
+            page = self.store.query_entities(EntityQuery(limit=10_000, offset=offset, **kwargs))
+            out.update(e.id for e in page.entities)
+            offset += len(page.entities)
+            if not page.entities or offset >= page.total:
+                return out
+
+    def _compute_reach(self, who: Principal) -> frozenset[str]:
+        reach: set[str] | None = None
+        if who.tenant is not None:
+            tenant = self.store.get_entities([who.tenant]).get(who.tenant)
+            reach = set()
+            if tenant is not None and tenant.type == "Enterprise":
+                rel = tenant.relationships.get("occupies")
+                places = self.store.existing_ids(list(rel.targets)) if rel is not None else set()
+                meters = self._ids_where(types=("Meter",), related=("tenant", tenant.id))
+                reach = {tenant.id} | places | meters
+                for root in sorted(places | meters):
+                    reach |= self._ids_where(under=root)
+        if who.entity_scope is not None:
+            exact = [p for p in who.entity_scope if "*" not in p]
+            scoped = self.store.existing_ids(exact) if exact else set()
+            for pattern in (p for p in who.entity_scope if "*" in p):
+                scoped |= self._ids_where(id_pattern=_glob_regex(pattern))
+            reach = scoped if reach is None else reach & scoped
+        return frozenset(reach or ())
+
+    def _present(self, entity: Entity) -> Entity:
+        """The entity as it is shown to this twin's caller (``self.principal``): the ONE place every entity read
+        through a caller's view passes (:class:`~lingang_twin.core.caller.CallerTwin`). Data governance fills it
+        in (masking personal data for a caller without ``data:personal``); today it answers the entity as
+        stored."""
+        return entity
 
     def close(self) -> None:
         """Close the store."""
@@ -510,6 +604,10 @@ class Twin:
 
     def query(self, query: EntityQuery | None = None, **kwargs: Any) -> EntityPage:
         """Entities matching a query (an :class:`EntityQuery`, or its fields as keywords; ``q`` may be text)."""
+        return self.store.query_entities(self._entity_query(query, kwargs))
+
+    def _entity_query(self, query: EntityQuery | None, kwargs: dict[str, Any]) -> EntityQuery:
+        """``query``, or one built from keywords, checked (limit, offset, types, phases, date, order names)."""
         if query is None:
             if isinstance(kwargs.get("q"), str):
                 kwargs["q"] = parse_q(kwargs["q"])
@@ -531,7 +629,7 @@ class Twin:
             check_date(query.as_of, "asOf")
         for name in query.order_by:
             _check_order_name(name)
-        return self.store.query_entities(query)
+        return query
 
     def query_all(self, **kwargs: Any) -> list[Entity]:
         """Every entity matching a query (the fields of :class:`EntityQuery` as keywords), page by page."""
@@ -847,6 +945,14 @@ class Twin:
         else:
             names = [t.name for t in self.types]
         return any(query.attribute in self.types.get(n).period_series for n in names if n in self.types)
+
+
+def _glob_regex(pattern: str) -> str:
+    """An entity-scope pattern (``*`` any run of characters) as an anchored regular expression that Python and
+    DuckDB (RE2) read alike."""
+    import re
+
+    return "^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$"
 
 
 def page_cursor(table: pa.Table) -> tuple[str, int]:

@@ -128,14 +128,31 @@ def _demo_settings(twin: Twin, seed: int) -> None:
     demo(twin, seed)
 
 
+PERMISSIONS = {
+    "energy:read": ("查看能耗核算、报告与分析", "read energy accounts, reports and analyses"),
+    "energy:write": ("将能耗检查结果生成告警", "raise energy findings as alerts"),
+}
+"""The energy pack's permissions. A tenant's ``energy:read`` shows its own account and report only: the twin
+narrows every read to what it may see (``Twin.as_caller``)."""
+GRANTS = {
+    "operator": ("energy:read", "energy:write"),
+    "energy_manager": ("energy:read", "energy:write"),
+    "property_manager": ("energy:read",),
+    "planner": ("energy:read",),
+    "enterprise_tenant": ("energy:read",),
+}
+"""Which roles hold them (the auditor reads no readings, so no energy figures either)."""
+
 PACK = Pack(
     "energy", ("能源", "Energy"), setup,
     config_model=EnergyConfig,
     api=api_router,
-    pages=(ConsolePageSpec("/energy", ("能源", "Energy"), _energy_page, icon="bolt"),
-           ConsolePageSpec("/energy/tenants", ("租户", "Tenants"), _tenant_page, icon="apartment")),
+    pages=(ConsolePageSpec("/energy", ("能源", "Energy"), _energy_page, icon="bolt", permission="energy:read"),
+           ConsolePageSpec("/energy/tenants", ("租户", "Tenants"), _tenant_page, icon="apartment",
+                           permission="energy:read")),
     cli=_cli, tiles=TILES, layers=LAYERS, metrics=METRICS, panels=(entity_panel,), words=words, checks=CHECKS,
     demo=_demo_settings,
-    demo_layout=DemoLayout(building=_demo_meters, car_park=_demo_chargers, district=_demo_district))
+    demo_layout=DemoLayout(building=_demo_meters, car_park=_demo_chargers, district=_demo_district),
+    permissions=PERMISSIONS, grants=GRANTS)
 
 __all__ = ["PACK", "setup"]

@@ -156,7 +156,12 @@ def account(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
     cfg = check_inputs(start, end, factors, electricity_basis, config)
     now = check_now(now)
     priced = tariff_from(tariff)
-    scope = twin.get(scope_entity_id)
+    scope = twin.get(scope_entity_id)  # the caller may see the scope (a tenant: its own Enterprise), or NotFound
+    reach = twin.visible_ids()
+    if scope.type == "Enterprise" and reach is not None:
+        # A tenant's bill allocates its buildings' main meters and deducts other tenants' meters, which it may not
+        # read raw: computed by the SYSTEM twin (audited), and the ids it may not see are taken out of the answer.
+        twin = twin.elevated(f"energy account of tenant {scope.id} / 租户能耗核算")
     # A meter counts once (weight 1) for the entities it lies in; a tenant's plan weighs its own meters 1 and the
     # buildings' meters by its floor-area share (.tenants), so one pricing path serves both.
     weights: dict[str, float] = {}
@@ -275,7 +280,55 @@ def account(twin: Twin, scope_entity_id: str, start: datetime, end: datetime, *,
         # Counted under the same entities as the figures (a tenant: its buildings), kept to the meters counted.
         covered = coverage(twin, meters, start, end, now=now, reads=reads)
         issues.extend(covered.issues())
-    return Account(scope_entity_id, start, end, carriers, basis, issues, covered)
+    out = Account(scope_entity_id, start, end, carriers, basis, issues, covered)
+    if reach is not None:
+        out = redact_account(out, {m.id for m in meters} - reach)
+    return out
+
+
+HIDDEN_METER = "urn:ngsi-ld:Meter:(hidden)"
+"""What stands for a meter the caller may not see in an account computed for it (a tenant's bill)."""
+
+
+def scrub(value: Any, hidden: set[str] | frozenset[str]) -> Any:
+    """``value`` (JSON-able data) without the ids in ``hidden``: list items that are one are dropped, text that
+    names one names :data:`HIDDEN_METER` instead."""
+    if not hidden:
+        return value
+    if isinstance(value, str):
+        for h in hidden:
+            if h in value:
+                value = value.replace(h, HIDDEN_METER)
+        return value
+    if isinstance(value, list):
+        return [scrub(v, hidden) for v in value if not (isinstance(v, str) and v in hidden)]
+    if isinstance(value, dict):
+        return {k: scrub(v, hidden) for k, v in value.items()}
+    return value
+
+
+def redact_account(acc: Account, hidden: set[str] | frozenset[str]) -> Account:
+    """``acc`` without the meters in ``hidden`` (other tenants' meters, the building's main meters) for a caller
+    that may see the figures but not those meters: their ids leave the carriers' meter lists, the allocations
+    (which say how many were hidden) and the issues; coverage keeps its counts, its per-meter rows say
+    :data:`HIDDEN_METER`. The figures are unchanged."""
+    if not hidden:
+        return acc
+    from dataclasses import replace
+
+    for c in acc.carriers.values():
+        c.meters = [m for m in c.meters if m not in hidden]
+    tenant = acc.basis.get("tenant")
+    if tenant is not None:
+        for a in tenant.get("allocations", []):
+            a["hidden_meters"] = sum(m in hidden for m in (*a["meters"], *a["deducted"]))
+        acc.basis = {**acc.basis, "tenant": scrub(tenant, hidden)}
+    acc.issues = scrub(acc.issues, hidden)
+    if acc.coverage is not None:
+        carriers = {k: replace(c, meters=[replace(m, meter=HIDDEN_METER) if m.meter in hidden else m
+                                          for m in c.meters]) for k, c in acc.coverage.carriers.items()}
+        acc.coverage = replace(acc.coverage, carriers=carriers)
+    return acc
 
 
 def backward_steps(twin: Twin, meter: Entity, start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -302,4 +355,5 @@ def backward_steps(twin: Twin, meter: Entity, start: datetime, end: datetime) ->
     return out
 
 
-__all__ = ["Account", "CarrierAccount", "account", "meters_in_scope", "month_range"]
+__all__ = ["HIDDEN_METER", "Account", "CarrierAccount", "account", "meters_in_scope", "month_range",
+           "redact_account", "scrub"]

@@ -61,9 +61,15 @@ def _demo_route(plan: DemoPlan) -> list[dict[str, Any]]:
     return route_entities(plan)
 
 
+PERMISSIONS = {"mobility:read": ("查看停车与接驳车运行", "see parking and the shuttle")}
+"""The mobility pack's permissions (its page; it has no routes of its own: parking and vehicles are entities)."""
+GRANTS = {role: ("mobility:read",) for role in ("operator", "mobility_operator", "property_manager", "planner")}
+
 PACK = Pack("mobility", ("出行", "Mobility"), setup,
-            pages=(ConsolePageSpec("/mobility", ("出行", "Mobility"), _page, icon="commute"),),
+            pages=(ConsolePageSpec("/mobility", ("出行", "Mobility"), _page, icon="commute",
+                                   permission="mobility:read"),),
             cli=_cli, tiles=TILES, layers=LAYERS, words=words,
-            demo_layout=DemoLayout(car_park=_demo_car_park, district=_demo_route))
+            demo_layout=DemoLayout(car_park=_demo_car_park, district=_demo_route),
+            permissions=PERMISSIONS, grants=GRANTS)
 
 __all__ = ["PACK", "setup"]

@@ -93,6 +93,10 @@ class DuckDBStore:
         # console's cheap reads or the writers.
         self._lock = threading.RLock()
         self._closed = False
+        # Commits that recorded a change-feed entry, counted in memory: this process is the file's only writer, so
+        # "anything new in the feed?" costs no query (changes_version).
+        self._changes_version = 0
+        self._tx_changed = False
         self._local = threading.local()
         self._readers: list[duckdb.DuckDBPyConnection] = []
         self._readers_lock = threading.Lock()
@@ -338,6 +342,7 @@ class DuckDBStore:
                             "AND l.since = w.since")
                 con.execute("INSERT INTO lifecycle SELECT entity_id, phase, since, now() FROM w_life")
                 if self.schema_version >= 2:
+                    self._tx_changed = True
                     con.execute("INSERT INTO changes (changed_at, entity_id, op) SELECT now(), w.id, "
                                 "CASE WHEN o.id IS NULL THEN 'create' ELSE 'update' END FROM w_ent w "
                                 "LEFT JOIN w_old o USING (id)")
@@ -414,6 +419,10 @@ class DuckDBStore:
         if query.ids:
             params["ids"] = list(query.ids)
             conds.append("e.id IN (SELECT unnest($ids))")
+        if query.visible is not None:
+            # The caller's reach (a tenant's hundreds of ids): a list parameter, filtered before the order and count.
+            params["visible"] = sorted(query.visible)
+            conds.append("e.id IN (SELECT unnest($visible::VARCHAR[]))")
         if query.id_pattern is not None:
             try:
                 re.compile(query.id_pattern)
@@ -533,9 +542,14 @@ class DuckDBStore:
                     "attribute": attribute, "start": start.isoformat(), "end": end.isoformat(), "count": n})
         return n
 
+    def changes_version(self) -> int:
+        """A number that grows with every committed change-feed entry (see the Store protocol)."""
+        return self._changes_version
+
     def _record_change(self, con: duckdb.DuckDBPyConnection, entity_id: str, op: str,
                        detail: dict[str, Any] | None = None) -> None:
         """One change-feed row (inside the caller's transaction)."""
+        self._tx_changed = True
         if self.schema_version >= 4:
             con.execute("INSERT INTO changes (changed_at, entity_id, op, detail) VALUES (now(), ?, ?, ?)",
                         [entity_id, op, dumps(detail) if detail is not None else None])
@@ -771,9 +785,13 @@ class DuckDBStore:
                 f"{sc} AS sc, {off} AS off, {cum} AS cum")
         if query.entity_id is not None:
             params["entity_id"] = query.entity_id
+            reach = ""
+            if query.visible is not None:
+                params["visible"] = sorted(query.visible)
+                reach = " AND s.entity_id IN (SELECT unnest($visible::VARCHAR[]))"
             return (f"SELECT {cols} FROM series s JOIN entities e "
-                    "ON e.id = s.entity_id WHERE s.attribute = $attribute AND s.entity_id = $entity_id")
-        eq = EntityQuery(types=query.types, q=query.q, under=query.under)
+                    f"ON e.id = s.entity_id WHERE s.attribute = $attribute AND s.entity_id = $entity_id{reach}")
+        eq = EntityQuery(types=query.types, q=query.q, under=query.under, visible=query.visible)
         joins, where, _ = self._where(eq, params)
         return (f"SELECT {cols} FROM series s JOIN entities e "
                 f"ON e.id = s.entity_id {joins} WHERE s.attribute = $attribute AND {where}")
@@ -975,6 +993,7 @@ class _Transaction:
 
     def __enter__(self) -> duckdb.DuckDBPyConnection:
         self.store._lock.acquire()
+        self.store._tx_changed = False
         self.store.con.begin()
         return self.store.con
 
@@ -986,6 +1005,8 @@ class _Transaction:
                 except duckdb.Error as err:
                     self.store.con.rollback()
                     raise StoreError(f"commit failed: {err}") from err
+                if self.store._tx_changed:
+                    self.store._changes_version += 1
                 return False
             self.store.con.rollback()
             if isinstance(exc, duckdb.Error):

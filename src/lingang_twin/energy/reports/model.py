@@ -29,7 +29,7 @@ from lingang_twin.core.calendar import shift_month
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.model import Entity
 from lingang_twin.core.twin import Twin
-from lingang_twin.energy.accounting import Account, account, check_config, check_inputs, month_range
+from lingang_twin.energy.accounting import Account, account, check_config, check_inputs, month_range, scrub
 from lingang_twin.energy.carriers import CARRIER_LABELS
 from lingang_twin.energy.consumption import SHANGHAI, consumption_grid
 from lingang_twin.energy.coverage import Coverage, check_now, percent
@@ -310,21 +310,32 @@ def monthly_report(twin: Twin, scope: str, month: str, *, lang: str = "zh", fact
     check_inputs(start, end, factors, electricity_basis, cfg)
     now = check_now(now)
     tariff_from(tariff)
-    entity = twin.get(scope)  # unknown scope: NotFoundError before any work starts
+    entity = twin.get(scope)  # unknown scope (or one the caller may not see): NotFoundError before any work starts
+    # A tenant's own report draws on meters it may not read raw (its buildings' mains, other tenants' meters): the
+    # daily trend and the anomalies are computed by the SYSTEM twin (audited) and those meters' ids taken out; the
+    # accounts do the same themselves (.accounting.account).
+    reach = twin.visible_ids()
+    full = twin
+    hidden: set[str] = set()
+    if entity.type == "Enterprise" and reach is not None:
+        full = twin.elevated(f"energy report of tenant {entity.id} / 租户能耗报告")
+        hidden = {m.id for m in tenant_plan(full, entity).meters} - reach
     # The month's data-quality checks are the longest part (15-minute data of every meter); they run beside the
     # accounts and trends (the store reads on a cursor per thread; numpy and DuckDB release the GIL). Both only
     # read: if the account refuses (a factor missing for a carrier in use …) nothing has been written.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-anomalies") as pool:
-        found = pool.submit(_anomalies, twin, entity, start, end, now)
+        found = pool.submit(_anomalies, full, entity, start, end, now)
         current = account(twin, scope, start, end, now=now, **kwargs)
-        report = _gather(twin, entity, scope, month, lang, start, end, current, cfg, kwargs, now)
-        report.anomalies = found.result()
+        report = _gather(twin, entity, scope, month, lang, start, end, current, cfg, kwargs, now, full)
+        report.anomalies = scrub(found.result(), hidden)
     return report
 
 
 def _gather(twin: Twin, entity: Entity, scope: str, month: str, lang: str, start: datetime, end: datetime,
-            current: Account, cfg: EnergyConfig, kwargs: dict[str, Any], now: datetime) -> Report:
-    """Everything of the report but its anomalies: comparisons, daily trend, ranking."""
+            current: Account, cfg: EnergyConfig, kwargs: dict[str, Any], now: datetime,
+            full: Twin | None = None) -> Report:
+    """Everything of the report but its anomalies: comparisons, daily trend, ranking. ``full``: the twin a
+    tenant's daily trend is computed with (its elevated twin; default ``twin``)."""
     comparisons: list[Account | None] = []
     for shift in (-1, -12):
         s, e = month_range(shift_month(month, shift))
@@ -334,7 +345,7 @@ def _gather(twin: Twin, entity: Entity, scope: str, month: str, lang: str, start
     days = [(start + timedelta(days=k)).date() for k in range((end.date() - start.date()).days)]
     daily: dict[str, np.ndarray] = {c: np.zeros(len(days)) for c in current.carriers}
     if entity.type == "Enterprise":
-        per_meter, meters = _tenant_days(twin, entity, start, end, cfg, daily)
+        per_meter, meters = _tenant_days(full or twin, entity, start, end, cfg, daily)
     else:
         per_meter, meters = _meter_days(twin, entity, start, len(days), cfg)
         main_ids = {mid for c in current.carriers.values() for mid in c.meters}

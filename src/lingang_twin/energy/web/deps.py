@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from lingang_twin.core.guard import caller_twin
 from lingang_twin.core.twin import Twin
 from lingang_twin.energy.accounting import check_config
 from lingang_twin.energy.factors import EnergyConfig
@@ -28,13 +29,15 @@ class EnergyContext:
     config: EnergyConfig | None
 
 
-def energy_context(request: Request) -> EnergyContext:
-    """The twin of the app and the energy settings in force: the deployment's when the face set them, else those
-    stored in the twin (:func:`..settings.config_in_force`)."""
-    twin = request.app.state.twin
+def energy_context(request: Request, twin: Twin = Depends(caller_twin)) -> EnergyContext:  # noqa: B008
+    """The twin of the app as the request's caller sees it (:func:`lingang_twin.core.guard.caller_twin`: every
+    read and write checks the caller) and the energy settings in force: the deployment's when the face set them,
+    else those stored in the twin (:func:`..settings.config_in_force`)."""
     if not isinstance(twin, Twin):  # pragma: no cover - create_app always sets it
         raise RuntimeError("the app has no twin (request.app.state.twin)")
-    config = config_in_force(twin, getattr(request.state, "energy_config", None))
+    # The settings are the deployment's figures, not anyone's data: read from the twin itself (the District that
+    # stores them lies outside a tenant's reach, and a tenant's bill needs the same factors as everyone's).
+    config = config_in_force(request.app.state.twin, getattr(request.state, "energy_config", None))
     return EnergyContext(twin, None if config is None else check_config(config))
 
 

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from lingang_twin.core.calendar import SHANGHAI, month_range
 from lingang_twin.core.errors import ValidationError
+from lingang_twin.core.guard import requires
 from lingang_twin.core.jsonable import jsonable
 from lingang_twin.core.observations import parse_instant
 from lingang_twin.energy.accounting import account
@@ -85,6 +86,7 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
     r = APIRouter(prefix="/api/v1/energy", tags=["energy"], dependencies=[Depends(bind)])
 
     @r.get("/account", summary="Energy account of an entity for a month / 月度能耗核算",
+           dependencies=[requires("energy:read")],
            response_model=AccountOut)
     def get_account(
         ctx: Energy,
@@ -101,6 +103,7 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         return result.to_dict(lang)
 
     @r.get("/report", summary="Monthly energy report / 月度能耗报告",
+           dependencies=[requires("energy:read")],
            response_model=None,
            responses={200: {"model": ReportOut, "description": "the report as JSON, or the HTML, XLSX or PDF file",
                             "content": {media: {} for media in MEDIA_TYPES.values()}}})
@@ -131,6 +134,7 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @r.get("/quality", summary="Data-quality findings of meters / 计量数据质量",
+           dependencies=[requires("energy:read")],
            response_model=QualityOut)
     def get_quality(
         ctx: Energy,
@@ -145,6 +149,7 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         return {"scope": scope, "count": len(findings), "findings": [jsonable(f.to_dict()) for f in findings]}
 
     @r.post("/quality/alerts", summary="Raise the findings as Alert entities / 生成告警",
+           dependencies=[requires("energy:write")],
            response_model=AlertsOut)
     def post_quality_alerts(
         ctx: Energy,
@@ -162,6 +167,7 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         return {"scope": scope, "count": len(ids), "alerts": ids}
 
     @r.get("/tenants", summary="Tenants' energy for a month / 租户月度能耗",
+           dependencies=[requires("energy:read")],
            response_model=TenantsOut)
     def get_tenants(
         ctx: Energy,
@@ -180,6 +186,7 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
                 "tenants": [a.to_dict(lang) for a in accounts]}
 
     @r.get("/unmetered-loss", summary="A main meter minus its sub-meters / 未计量损耗",
+           dependencies=[requires("energy:read")],
            response_model=UnmeteredLossOut)
     def get_unmetered_loss(
         ctx: Energy,
@@ -210,6 +217,7 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         return jsonable(out)
 
     @r.get("/baseline", summary="Weather baseline of an entity (CalTRACK daily) / 能耗基准模型",
+           dependencies=[requires("energy:read")],
            response_model=BaselineOut)
     def get_baseline(
         ctx: Energy,
@@ -230,6 +238,7 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         return jsonable(model.to_dict())
 
     @r.get("/savings", summary="Savings after a retrofit with their uncertainty / 节能量及其不确定度",
+           dependencies=[requires("energy:read")],
            response_model=SavingsOut)
     def get_savings(
         ctx: Energy,
@@ -256,6 +265,7 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         return jsonable(result.to_dict(days=days))
 
     @r.get("/weather-normalised", summary="Weather-normalised month comparison / 气候修正对比",
+           dependencies=[requires("energy:read")],
            response_model=WeatherNormalisedOut)
     def get_weather_normalised(
         ctx: Energy,
@@ -273,6 +283,7 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
             ctx.twin, scope, month, against=against, carrier=carrier, config=config))
 
     @r.get("/gapfill", summary="A meter's consumption with gaps filled as marked estimates / 缺数补齐（标注估算）",
+           dependencies=[requires("energy:read")],
            response_model=GapfillOut)
     def get_gapfill(
         ctx: Energy,
@@ -291,6 +302,7 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         return jsonable({**filled.to_dict(), "rows": filled.table.to_pylist()})
 
     @r.get("/forecast", summary="Day-ahead / week-ahead forecast with intervals / 能耗预测",
+           dependencies=[requires("energy:read")],
            response_model=ForecastsOut)
     def get_forecast(
         ctx: Energy,
@@ -320,6 +332,7 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
                           "forecasts": [f.to_dict() for f in found]})
 
     @r.get("/intensity", summary="Energy intensity of buildings / 建筑能耗强度",
+           dependencies=[requires("energy:read")],
            response_model=IntensityOut)
     def get_intensity(
         ctx: Energy,
