@@ -260,7 +260,9 @@ def mask_text(text: str) -> str:
     s = text.strip()
     if not s:
         return s
-    if not _ID_CARD.fullmatch(s) and _PHONE.fullmatch(s) and sum(c.isdigit() for c in s) >= 7:
+    # Digits or stars (a number masked before), ending in four digits: a phone number, masked or not.
+    if not _ID_CARD.fullmatch(s) and _PHONE.fullmatch(s) and s[-4:].isdigit() and \
+            sum(c.isdigit() or c == MASK for c in s) >= 7:
         return s[:3] + MASK * (len(s) - 7) + s[-4:]
     return s[0] + MASK * (len(s) - 1)
 
