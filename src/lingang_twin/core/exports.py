@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from lingang_twin.core.access import AccessDenied, AuditEvent, AuditSink, Principal
+from lingang_twin.core.access import CLASSIFICATIONS, AccessDenied, AuditEvent, AuditSink, Principal
 from lingang_twin.core.classification import RESTRICTED, Classifier, mask_with_report
 from lingang_twin.core.errors import ConflictError, NotFoundError, ValidationError
 from lingang_twin.core.model import Entity
@@ -304,7 +304,7 @@ class ExportGovernance:
         detail = manifest.detail()
 
         def deny(why: str) -> AccessDenied:
-            return self._deny(who, "export:approval", f"{why} / 导出{'、'.join(restricted)}数据至区外须有有效审批",
+            return self._deny(who, "export:approval", f"{why} / 向区外提供{'、'.join(CLASSIFICATIONS[g][0] for g in restricted)}须有有效审批",
                               action, manifest.target, detail)
 
         if call.approval is None:
