@@ -302,10 +302,11 @@ class ExportGovernance:
             return
         who = call.principal
         detail = manifest.detail()
+        zh = "、".join(CLASSIFICATIONS[g][0] for g in restricted)
 
         def deny(why: str) -> AccessDenied:
-            return self._deny(who, "export:approval", f"{why} / 向区外提供{'、'.join(CLASSIFICATIONS[g][0] for g in restricted)}须有有效审批",
-                              action, manifest.target, detail)
+            return self._deny(who, "export:approval", f"{why} / 向区外提供{zh}须有有效审批", action,
+                              manifest.target, detail)
 
         if call.approval is None:
             raise deny(f"exporting {', '.join(restricted)} data to {call.recipient!r} needs an approved export "
