@@ -12,6 +12,7 @@ from lingang_twin.core.packs import Installed, Pack, configure, install
 from lingang_twin.settings import Settings
 
 if TYPE_CHECKING:  # the twin and its store load on first use: ``lingang-twin --help`` does not wait for them
+    from lingang_twin.core.classification import Classifier
     from lingang_twin.core.twin import Twin
 
 # The built-in packs every face loads (put in dependency order by the core). Explicit on purpose: no import-time
@@ -54,10 +55,47 @@ def open_twin(db: str | Path | None, settings: Settings | None = None, *, compac
     from lingang_twin.core.twin import Twin
     from lingang_twin.stores import open_store
 
-    horizon = timedelta(hours=(settings or Settings()).future_horizon_hours)
+    settings = settings or Settings()
+    horizon = timedelta(hours=settings.future_horizon_hours)
     twin = Twin(open_store(db, compact_rows=compact_rows), future_horizon=horizon)
-    install(twin, deployment_packs(settings))
+    try:
+        install(twin, deployment_packs(settings))
+        configure_governance(twin, settings)
+    except BaseException:
+        twin.close()
+        raise
     return twin
+
+
+def load_classification(twin: Twin, settings: Settings) -> Classifier:
+    """The twin's classifier with the deployment's overrides (``Settings.classification_file``), checked whole
+    against the twin's types before any is applied: a bad file is a ValidationError naming the field
+    (``classification.<Type>.<attribute>``) and the rule."""
+    import json
+
+    from lingang_twin.core.classification import Classifier, parse_overrides
+    from lingang_twin.core.errors import ValidationError
+
+    overrides = {}
+    if settings.classification_file is not None:
+        try:
+            raw = json.loads(Path(settings.classification_file).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise ValidationError("classification_file", "config-file",
+                                  f"{settings.classification_file}: cannot read a JSON object: {err} "
+                                  "/ 无法读取分级配置") from None
+        overrides = parse_overrides(raw, twin.types)
+    return Classifier(twin.types, overrides)
+
+
+def configure_governance(twin: Twin, settings: Settings) -> None:
+    """Give ``twin`` its classifier (``twin.classification``) and its export governance (``twin.governance``:
+    classification, approval requests in the twin's store, the audit log at ``twin.audit`` when accounts set
+    one). Every face opens the twin through here, so all of them share one guard of what leaves."""
+    from lingang_twin.stores.export_requests import governance_for
+
+    twin.classification = load_classification(twin, settings)  # type: ignore[attr-defined]
+    governance_for(twin)
 
 
 def load_pack_configs(packs: list[Pack], settings: Settings) -> Installed:

@@ -55,6 +55,15 @@ checks_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(checks_app, name="checks")
+exports_app = typer.Typer(
+    help="Governed data sharing · 数据对外提供审批: request, approve, reject and list approvals for exporting personal "
+         "or important data to a recipient outside the district. The CLI acts as cli:<your OS user>; the approver "
+         "must be someone other than the requester.\n\n"
+         "Example: lingang-twin exports request --recipient 'Acme GmbH' --reason 'fleet study' "
+         "--legal-basis standard-contract --type Vehicle --classification personal",
+    no_args_is_help=True,
+)
+app.add_typer(exports_app, name="exports")
 out = Console()
 err_console = Console(stderr=True)
 
@@ -278,13 +287,22 @@ def export(
     attribute: Annotated[str, typer.Option(help="the series to export (observations)")] = "reading",
     start: Annotated[str | None, typer.Option(help="ISO 8601 with offset, inclusive")] = None,
     end: Annotated[str | None, typer.Option(help="ISO 8601 with offset, exclusive")] = None,
+    recipient: Annotated[str | None, typer.Option(help="the organisation outside the district that receives the "
+                                                  "file (personal or important data then need --approval)")] = None,
+    approval: Annotated[str | None, typer.Option(help="the approved export request (lingang-twin exports "
+                                                 "request)")] = None,
 ) -> None:
-    """Export entities as GeoJSON, or observations as CSV / Parquet, by type, parent and time range.
+    """Export entities as GeoJSON, or observations as CSV / Parquet, by type, parent and time range. Every export
+    is checked against the data's classification and logged; personal or important data for a --recipient outside
+    the district need an approved request (lingang-twin exports request).
 
     Examples: lingang-twin export buildings.geojson --type Building;
     lingang-twin export meters.parquet --type Meter --start 2026-01-01T00:00+08:00
     """
     from lingang_twin import interchange as twin_io
+    from lingang_twin.core.exports import ExportCall
+
+    call = ExportCall(cli_principal(), recipient=recipient, approval=approval)
 
     suffix = out_path.suffix.lower()
     if suffix not in (".geojson", ".json", ".csv", ".parquet"):
@@ -297,16 +315,123 @@ def export(
         twin = _open(db)
         try:
             if suffix in (".geojson", ".json"):
-                n = twin_io.write_geojson(twin, out_path, types=tuple(type_ or ()), under=under)
-                out.print(f"exported {n} entities to {out_path}")
+                m = twin_io.export_geojson(twin, out_path, call, types=tuple(type_ or ()), under=under)
+                out.print(f"exported {m.count} entities to {out_path}")
             else:
-                n = twin_io.write_observations(twin, out_path, attribute=attribute, entity_id=entity,
-                                               types=tuple(type_ or ()), under=under, start=t0, end=t1)
-                out.print(f"exported {n} readings to {out_path}")
+                m = twin_io.export_observations(twin, out_path, call, attribute=attribute, entity_id=entity,
+                                                types=tuple(type_ or ()), under=under, start=t0, end=t1)
+                out.print(f"exported {m.count} readings to {out_path}")
+            if m.masked or m.removed:
+                out.print(f"masked / 已脱敏: {', '.join(m.masked) or '-'}; removed / 已移除: "
+                          f"{', '.join(m.removed) or '-'}", highlight=False)
         finally:
             twin.close()
     except TwinError as err:
         fail(str(err))
+
+
+def cli_principal() -> Any:
+    """Who the CLI acts as: the machine's operator (``cli:<OS user>``), who holds the twin file and so every
+    permission; what leaves the district still needs someone else's approval."""
+    import getpass
+
+    from lingang_twin.core.access import ALL, Principal
+
+    return Principal(subject=f"cli:{getpass.getuser()}", roles=frozenset({"admin"}), permissions=frozenset({ALL}),
+                     kind="system", write_types=None)
+
+
+def _governance(db: Path) -> tuple[Any, Any]:
+    if not db.exists():
+        fail(f"{db}: no such twin file / 数据库文件不存在")
+    from lingang_twin.stores.export_requests import governance_for
+
+    twin = _open(db)
+    return twin, governance_for(twin)
+
+
+def _show_request(r: Any) -> None:
+    out.print(f"{r.id}  {r.status}  {r.requester} → {r.recipient}  {r.legal_basis}  "
+              f"{','.join(r.types)} [{','.join(r.classifications)}]"
+              + (f"  by {r.decided_by} until {r.expires_at.isoformat()}" if r.expires_at else "")
+              + (f"  ({r.note})" if r.note else ""), highlight=False, soft_wrap=True)
+
+
+@exports_app.command("request")
+def exports_request(
+    recipient: Annotated[str, typer.Option(help="the organisation outside the district that receives the data")],
+    reason: Annotated[str, typer.Option(help="why the data leave / 用途")],
+    legal_basis: Annotated[str, typer.Option("--legal-basis", help="e.g. standard-contract, "
+                                             "cac-security-assessment (see docs/security.md)")],
+    type_: Annotated[list[str], typer.Option("--type", help="entity types the export covers (repeatable)")],
+    classification: Annotated[list[str], typer.Option(help="personal and/or important (repeatable)")],
+    db: DbOption = Path("lingang-twin.duckdb"),
+) -> None:
+    """File a request to export personal or important data to a recipient outside the district.
+
+    Example: lingang-twin exports request --recipient 'Acme GmbH' --reason 'fleet study' --legal-basis
+    standard-contract --type Vehicle --classification personal
+    """
+    twin, gov = _governance(db)
+    try:
+        r = gov.request(cli_principal(), reason=reason, recipient=recipient, legal_basis=legal_basis,
+                        types=type_, classifications=classification)
+        out.print(f"requested / 已提交申请: {r.id} (pending / 待审批)", highlight=False)
+    except TwinError as err:
+        fail(str(err))
+    finally:
+        twin.close()
+
+
+@exports_app.command("approve")
+def exports_approve(
+    request_id: Annotated[str, typer.Argument(metavar="ID")],
+    days: Annotated[int, typer.Option(min=1, max=365, help="days the approval is valid")] = 30,
+    note: Annotated[str | None, typer.Option(help="the approver's note")] = None,
+    db: DbOption = Path("lingang-twin.duckdb"),
+) -> None:
+    """Approve a pending export request (not one's own). Example: lingang-twin exports approve exp-1a2b3c --days 30"""
+    twin, gov = _governance(db)
+    try:
+        r = gov.approve(cli_principal(), request_id, valid_days=days, note=note)
+        out.print(f"approved / 已批准: {r.id} until {r.expires_at.isoformat()}", highlight=False)
+    except TwinError as err:
+        fail(str(err))
+    finally:
+        twin.close()
+
+
+@exports_app.command("reject")
+def exports_reject(
+    request_id: Annotated[str, typer.Argument(metavar="ID")],
+    note: Annotated[str | None, typer.Option(help="why / 驳回理由")] = None,
+    db: DbOption = Path("lingang-twin.duckdb"),
+) -> None:
+    """Reject a pending export request (not one's own). Example: lingang-twin exports reject exp-1a2b3c --note x"""
+    twin, gov = _governance(db)
+    try:
+        r = gov.reject(cli_principal(), request_id, note=note)
+        out.print(f"rejected / 已驳回: {r.id}", highlight=False)
+    except TwinError as err:
+        fail(str(err))
+    finally:
+        twin.close()
+
+
+@exports_app.command("list")
+def exports_list(
+    status: Annotated[str | None, typer.Option(help="pending | approved | rejected")] = None,
+    db: DbOption = Path("lingang-twin.duckdb"),
+) -> None:
+    """List export requests, newest first. Example: lingang-twin exports list --status pending"""
+    twin, gov = _governance(db)
+    try:
+        for r in gov.list_requests(cli_principal(), status=status):
+            _show_request(r)
+    except TwinError as err:
+        fail(str(err))
+    finally:
+        twin.close()
 
 
 @readings_app.command("delete")

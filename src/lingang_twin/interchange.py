@@ -21,11 +21,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from lingang_twin.core.errors import ValidationError
+from lingang_twin.core.exports import ExportCall, ExportManifest
 from lingang_twin.core.ids import _URN
 from lingang_twin.core.model import Entity
 from lingang_twin.core.observations import ObservationBatch, OnConflict
 from lingang_twin.core.store import SeriesQuery
 from lingang_twin.core.twin import Twin
+from lingang_twin.stores.export_requests import governance_for
 
 OBSERVATION_COLUMNS = ("entity_id", "attribute", "observed_at", "value")
 CHUNK_ROWS = 500_000
@@ -79,12 +81,32 @@ def entity_to_feature(e: Entity) -> dict[str, Any]:
     return {"type": "Feature", "id": e.id, "geometry": e.location, "properties": props}
 
 
-def write_geojson(twin: Twin, path: Path, *, types: tuple[str, ...] = (), under: str | None = None) -> int:
-    """Write the chosen entities as a FeatureCollection; returns how many."""
-    features = [entity_to_feature(e) for e in twin.query_all(types=types, under=under)]
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False,
-                               default=_default), encoding="utf-8")
-    return len(features)
+def geojson_text(entities: list[Entity]) -> str:
+    """``entities`` as the text of a GeoJSON FeatureCollection."""
+    features = [entity_to_feature(e) for e in entities]
+    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False, default=_default)
+
+
+def export_geojson(twin: Twin, path: Path, call: ExportCall, *, types: tuple[str, ...] = (),
+                   under: str | None = None) -> ExportManifest:
+    """Write the chosen entities as a FeatureCollection, through the export guard (masked for ``call``'s caller,
+    refused without ``export:read`` or a needed approval, logged); the manifest's ``count`` is how many."""
+    entities = twin.query_all(types=types, under=under)
+
+    def write(shown: list[Entity]) -> None:
+        _write_atomically(path, geojson_text(shown).encode("utf-8"))
+
+    return governance_for(twin).export_entities(call, entities, write, format="geojson", target=path.name)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and move it into place: no half file on a failure."""
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _default(v: Any) -> Any:
@@ -440,10 +462,12 @@ def append_batches(twin: Twin, batches: list[ObservationBatch], on_conflict: OnC
     return {"inserted": r.inserted, "duplicates": r.duplicates, "replaced": r.replaced, "kept": r.kept}
 
 
-def write_observations(twin: Twin, path: Path, *, attribute: str, entity_id: str | None = None,
-                       types: tuple[str, ...] = (), under: str | None = None, start: datetime | None = None,
-                       end: datetime | None = None, chunk_rows: int = EXPORT_CHUNK_ROWS) -> int:
-    """Write raw readings as CSV (ISO 8601 with +08:00) or Parquet (tz-aware timestamps); returns how many.
+def export_observations(twin: Twin, path: Path, call: ExportCall, *, attribute: str, entity_id: str | None = None,
+                        types: tuple[str, ...] = (), under: str | None = None, start: datetime | None = None,
+                        end: datetime | None = None, chunk_rows: int = EXPORT_CHUNK_ROWS) -> ExportManifest:
+    """Write raw readings as CSV (ISO 8601 with +08:00) or Parquet (tz-aware timestamps) through the export guard
+    (refused without ``export:read``, the grade's permission, or a needed approval; logged); the manifest's
+    ``count`` is how many readings.
 
     Streamed: readings are read in keyset chunks of ``chunk_rows`` and appended to the file, so memory holds one
     chunk whatever the size of the export. Written to a temporary file beside ``path`` and moved into place, so
@@ -451,6 +475,16 @@ def write_observations(twin: Twin, path: Path, *, attribute: str, entity_id: str
     if entity_id is None and under is None and not types:
         raise ValidationError("type", "scope", "choose the readings: --entity, --under or --type")
     query = SeriesQuery(attribute=attribute, entity_id=entity_id, under=under, types=types, start=start, end=end)
+    groups = twin.store.series_groups(query)
+    fmt = "parquet" if path.suffix.lower() == ".parquet" else "csv"
+    return governance_for(twin).export_readings(
+        call, groups, query, lambda: _write_observations(twin, query, path, chunk_rows), format=fmt,
+        target=path.name)
+
+
+def _write_observations(twin: Twin, query: SeriesQuery, path: Path, chunk_rows: int) -> int:
+    """The readings of ``query`` into ``path`` (see :func:`export_observations`, which alone calls it)."""
+    attribute = query.attribute
     parquet = path.suffix.lower() == ".parquet"
     schema = pa.schema([("entity_id", pa.string()), ("attribute", pa.string()),
                         ("observed_at", pa.timestamp("us", tz="Asia/Shanghai") if parquet else pa.string()),

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
         "LINGANG_PACK_CONFIGS='{\"energy\": \"energy.json\"}'); LINGANG_<PACK>_CONFIG names one pack's file "
         "(e.g. LINGANG_ENERGY_CONFIG, see README, Energy management)")
 
+    classification_file: Path | None = Field(
+        default=None, description="JSON file overriding data grades (数据分级): type → attribute → grade, e.g. "
+        "{\"Building\": {\"occupants\": \"personal\"}}; see docs/security.md")
+
     def pack_config_file(self, name: str) -> Path | None:
         """The JSON file of pack ``name``'s configuration: ``pack_configs[name]``, else the file named by
         ``LINGANG_<NAME>_CONFIG``; ``None`` when neither is set. Read for every pack the faces load, so that a new

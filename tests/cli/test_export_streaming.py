@@ -1,4 +1,4 @@
-"""``interchange.write_observations`` streams: chunk by chunk into CSV or Parquet, every reading once, and a
+"""``interchange.export_observations`` streams: chunk by chunk into CSV or Parquet, every reading once, and a
 failure leaves no half file. In process, over a real DuckDB file."""
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from lingang_fixtures import DISTRICT, M_ELEC_SUB, M_WATER
+from lingang_twin.core.access import SYSTEM
 from lingang_twin.core.errors import ValidationError
+from lingang_twin.core.exports import ExportCall
 from lingang_twin.core.twin import Twin
-from lingang_twin.interchange import write_observations
+from lingang_twin.interchange import export_observations
 
 CST = timezone(timedelta(hours=8))
 
@@ -35,7 +37,8 @@ def readings(file_twin: Twin) -> dict[tuple[str, str], float]:
 def test_export_in_small_chunks_writes_every_reading_once(file_twin: Twin, readings: dict, tmp_path: Path,
                                                           suffix: str) -> None:
     path = tmp_path / f"out.{suffix}"
-    n = write_observations(file_twin, path, attribute="reading", under=DISTRICT, chunk_rows=17)
+    n = export_observations(file_twin, path, ExportCall(SYSTEM), attribute="reading", under=DISTRICT,
+                            chunk_rows=17).count
     assert n == len(readings) == 202
     if suffix == "csv":
         with path.open(encoding="utf-8") as f:
@@ -54,5 +57,5 @@ def test_export_in_small_chunks_writes_every_reading_once(file_twin: Twin, readi
 def test_a_refused_export_leaves_no_file(file_twin: Twin, readings: dict, tmp_path: Path) -> None:
     path = tmp_path / "nothing.csv"
     with pytest.raises(ValidationError):
-        write_observations(file_twin, path, attribute="reading", types=("NoSuchType",))
+        export_observations(file_twin, path, ExportCall(SYSTEM), attribute="reading", types=("NoSuchType",))
     assert not path.exists() and not list(tmp_path.glob(".*.part"))

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from lingang_twin import __version__
-from lingang_twin.api import admin, checks, entities, meta, observations
+from lingang_twin.api import admin, checks, entities, exports, meta, observations
 from lingang_twin.api.limits import BodyLimit
 from lingang_twin.api.openapi import problem_answers_everywhere
 from lingang_twin.api.parse_pool import ParsePool
@@ -55,6 +55,7 @@ def create_app(twin: Twin, settings: Settings | None = None, packs: list[Pack] |
     app.include_router(entities.router)
     app.include_router(observations.router)
     app.include_router(admin.router)
+    app.include_router(exports.router)  # governed data sharing: bulk exports and their approvals
     app.include_router(checks.router(installed))  # every pack's checks, run by name
     for pack in installed.packs:
         if pack.api is not None:

@@ -91,7 +91,7 @@ OBSERVATION_SCHEMA: dict[str, Any] = {
 _WHY: dict[int, str] = {
     400: "malformed JSON or a q expression that does not parse / JSON 或 q 表达式语法错误",
     401: "not signed in: send a bearer token or an API key / 未登录",
-    403: "the caller lacks the permission this needs / 无权限",
+    403: "the caller may not do this (a permission, or an approval, is missing) / 无权限或缺少审批",
     404: "no such entity (or none the caller may see) / 实体不存在",
     409: "conflicts with what is stored / 与已存数据冲突",
     413: "body larger than the server accepts / 请求体过大",

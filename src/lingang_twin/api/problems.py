@@ -31,6 +31,7 @@ PROBLEM_TYPE = "application/problem+json"
 
 # Most specific first: the first match decides the status.
 STATUS_OF: tuple[tuple[type[TwinError], int, str], ...] = (
+    (AccessDenied, 403, "Forbidden / 禁止访问"),
     (QuerySyntaxError, 400, "Query syntax error / 查询语法错误"),
     (ValidationError, 422, "Invalid input / 输入无效"),
     (NotFoundError, 404, "Not found / 未找到"),
@@ -87,7 +88,7 @@ def from_twin_error(err: TwinError) -> Response:
         if isinstance(err, QuerySyntaxError):
             extra["position"] = err.position
         return problem(status, title, str(err), rule=err.rule, field=err.field, extra=extra)
-    rule = {404: "not-found", 409: "conflict", 503: "store-unavailable"}.get(status, "error")
+    rule = {403: "forbidden", 404: "not-found", 409: "conflict", 503: "store-unavailable"}.get(status, "error")
     return problem(status, title, str(err), rule=rule)
 
 

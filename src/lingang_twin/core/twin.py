@@ -235,10 +235,15 @@ class Twin:
 
     def _present(self, entity: Entity) -> Entity:
         """The entity as it is shown to this twin's caller (``self.principal``): the ONE place every entity read
-        through a caller's view passes (:class:`~lingang_twin.core.caller.CallerTwin`). Data governance fills it
-        in (masking personal data for a caller without ``data:personal``); today it answers the entity as
-        stored."""
-        return entity
+        through a caller's view passes (:class:`~lingang_twin.core.caller.CallerTwin`): personal data masked for a
+        caller without ``data:personal``, important data removed without ``data:important``
+        (:func:`lingang_twin.core.classification.mask`, by the root twin's classifier)."""
+        from lingang_twin.core.classification import classifier_for, mask
+
+        who = self.principal
+        if who.can("data:personal") and who.can("data:important"):
+            return entity
+        return mask(entity, who, classifier_for(getattr(self, "root", self)))
 
     def close(self) -> None:
         """Close the store."""

@@ -25,6 +25,7 @@ from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lingang_twin.core.classification import Grade, check_declaration
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.ids import TYPE_NAME
 from lingang_twin.core.pydantic_messages import bilingual
@@ -71,6 +72,8 @@ class EntityType:
     ``relationships``: relationship names this type may have, or ``None`` for any.
     ``label``: (中文, English) for the console.
     ``smart_data_model``: the FIWARE Smart Data Model this type follows, if any.
+    ``classification``: the grade of the type (``"*"``) and of its attributes, each with its reason (see
+    :mod:`lingang_twin.core.classification`; what is not declared here falls back to the core's table).
     """
 
     name: str
@@ -82,6 +85,7 @@ class EntityType:
     smart_data_model: str | None = None
     nonnegative_series: tuple[str, ...] = ()
     register_series: tuple[str, ...] = ()
+    classification: Mapping[str, Grade] = field(default_factory=dict)
 
     def property_units(self) -> dict[str, str]:
         """Canonical unit of each property that declares one (from ``Unit`` metadata)."""
@@ -157,10 +161,13 @@ def register_type(
     smart_data_model: str | None = None,
     nonnegative_series: tuple[str, ...] = (),
     register_series: tuple[str, ...] = (),
+    classification: Mapping[str, Any] | None = None,
 ) -> EntityType:
     """Register an entity type: the one function a pack calls for each type it brings.
 
-    Returns the :class:`EntityType`. ``label`` is (中文, English).
+    Returns the :class:`EntityType`. ``label`` is (中文, English). ``classification``: attribute (or ``"*"`` for
+    the type) → ``(grade, reason)``, e.g. ``{"vehiclePlateIdentifier": ("personal", "PIPL art. 4: …")}``; a bad
+    grade is a ValidationError naming ``classification.<attribute>``.
     """
     return registry.add(
         EntityType(
@@ -173,6 +180,7 @@ def register_type(
             smart_data_model=smart_data_model,
             nonnegative_series=tuple(nonnegative_series),
             register_series=tuple(register_series),
+            classification=check_declaration(classification or {}, "classification"),
         )
     )
 

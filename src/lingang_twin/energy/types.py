@@ -71,6 +71,23 @@ VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
 under ``value.<property>.<value>``."""
 
 
+CLASSIFICATION: dict[str, dict[str, tuple[str, str]]] = {
+    "EVChargingStation": {
+        "*": ("public", "charging stations, sockets and power are published to drivers (charging maps)"),
+        "power": ("internal", "the load a station draws is the operator's working data"),
+        "energy": ("internal", "energy delivered is the operator's commercial data"),
+    },
+    "HydrogenStation": {
+        "*": ("internal", "a refuelling station's equipment is the operator's working data"),
+        "storageCapacity": ("sensitive", "how much hydrogen is stored where is hazardous-chemicals information "
+                            "for the emergency services, not for general release (危险化学品安全管理条例 art. 2)"),
+        "storageLevel": ("sensitive", "as storageCapacity"),
+    },
+}
+"""The grade of each energy type and of its attributes (数据分级), with the reason; the deployment's classification
+file overrides it (see :mod:`lingang_twin.core.classification`)."""
+
+
 def register_energy_types(twin: Twin) -> None:
     """Register the energy types on ``twin`` (idempotent: a type already registered is left alone)."""
     specs: list[tuple[str, type[BaseModel], dict[str, str], tuple[str, str], str | None]] = [
@@ -82,5 +99,6 @@ def register_energy_types(twin: Twin) -> None:
     ]
     for name, model, series, label, sdm in specs:
         if name not in twin.types:
-            twin.register_type(name, model, series=series, label=label, smart_data_model=sdm)
+            twin.register_type(name, model, series=series, label=label, smart_data_model=sdm,
+                               classification=CLASSIFICATION.get(name))
     register_alert_type(twin)  # the core's Alert type: the data-quality findings are raised as alerts

@@ -206,7 +206,9 @@ def register_virtual_meter_type(twin: Twin) -> None:
     """Register the ``VirtualMeter`` type on ``twin`` (idempotent). Formulas are checked when evaluated, not
     when stored (the referenced meters may arrive later)."""
     if "VirtualMeter" not in twin.types:
-        twin.register_type("VirtualMeter", VirtualMeterProperties, label=("虚拟表", "Virtual meter"))
+        twin.register_type("VirtualMeter", VirtualMeterProperties, label=("虚拟表", "Virtual meter"),
+                           classification={"*": ("internal", "a formula over the district's meters: the energy "
+                                                 "managers' working data, as the meters it combines")})
 
 
 # ------------------------------------------------------------------------------------------- resolution

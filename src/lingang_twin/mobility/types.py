@@ -114,6 +114,27 @@ VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
 (中文, English), handed to the console through ``PACK.words`` under ``value.<property>.<value>``."""
 
 
+_TRACK = ("PIPL art. 28: where a privately driven vehicle goes is its driver's whereabouts (行踪轨迹, sensitive "
+          "personal information)")
+CLASSIFICATION: dict[str, dict[str, tuple[str, str]]] = {
+    "OffStreetParking": {"*": ("public", "car parks and their free spots are published to drivers (parking "
+                               "guidance)")},
+    "ParkingSpot": {"*": ("public", "spot availability is published to drivers (parking guidance)")},
+    "Vehicle": {
+        "*": ("internal", "the district's fleet and its operation are the operator's working data"),
+        "vehiclePlateIdentifier": ("personal", "PIPL art. 4: a plate identifies the person who keeps the vehicle "
+                                   "(MPS: plates are personal information when linked to an owner)"),
+        "lon": ("internal", "the driverless shuttle carries no driver; a deployment with private vehicles "
+                "grades it personal: " + _TRACK),
+        "lat": ("internal", "as lon"),
+    },
+    "TransitRoute": {"*": ("public", "lines and timetables are published to riders (GTFS)")},
+    "TransitStop": {"*": ("public", "stops are published to riders (GTFS)")},
+}
+"""The grade of each mobility type and of its attributes (数据分级), with the reason; the deployment's
+classification file overrides it (see :mod:`lingang_twin.core.classification`)."""
+
+
 def register_mobility_types(twin: Twin) -> None:
     """Register the mobility types on ``twin`` (idempotent: a type already registered is left alone)."""
     specs: list[tuple[str, type[BaseModel], dict[str, str], tuple[str, str], str | None]] = [
@@ -128,4 +149,5 @@ def register_mobility_types(twin: Twin) -> None:
     ]
     for name, model, series, label, sdm in specs:
         if name not in twin.types:
-            twin.register_type(name, model, series=series, label=label, smart_data_model=sdm)
+            twin.register_type(name, model, series=series, label=label, smart_data_model=sdm,
+                               classification=CLASSIFICATION.get(name))

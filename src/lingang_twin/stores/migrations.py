@@ -58,6 +58,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         "change feed detail: what a readings deletion or correction touched (attribute, range, count)",
         ("ALTER TABLE changes ADD COLUMN detail VARCHAR",),
     ),
+    Migration(
+        7,
+        "export requests: approvals of personal or important data leaving the district (governed data sharing)",
+        (
+            """CREATE TABLE export_requests (
+                id VARCHAR PRIMARY KEY, requester VARCHAR NOT NULL, reason VARCHAR NOT NULL,
+                recipient VARCHAR NOT NULL, legal_basis VARCHAR NOT NULL, types JSON NOT NULL,
+                classifications JSON NOT NULL, requested_at TIMESTAMPTZ NOT NULL, status VARCHAR NOT NULL,
+                decided_by VARCHAR, decided_at TIMESTAMPTZ, expires_at TIMESTAMPTZ, note VARCHAR)""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
