@@ -475,7 +475,7 @@ def export_observations(twin: Twin, path: Path, call: ExportCall, *, attribute: 
     if entity_id is None and under is None and not types:
         raise ValidationError("type", "scope", "choose the readings: --entity, --under or --type")
     query = SeriesQuery(attribute=attribute, entity_id=entity_id, under=under, types=types, start=start, end=end)
-    groups = twin.store.series_groups(query)
+    groups = twin.series_groups(query)
     fmt = "parquet" if path.suffix.lower() == ".parquet" else "csv"
     return governance_for(twin).export_readings(
         call, groups, query, lambda: _write_observations(twin, query, path, chunk_rows), format=fmt,

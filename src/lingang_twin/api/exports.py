@@ -19,15 +19,16 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
 
-from lingang_twin.api.deps import TwinDep, off_loop
+from lingang_twin.api.deps import TwinDep, off_loop, requires
 from lingang_twin.api.openapi import answers, problems
-from lingang_twin.core.access import ANONYMOUS, SYSTEM, Principal
+from lingang_twin.core.access import Principal
 from lingang_twin.core.exports import LEGAL_BASES, ExportCall, ExportRequest
+from lingang_twin.core.guard import caller
 from lingang_twin.core.observations import parse_instant
 from lingang_twin.interchange import export_observations, geojson_text
 from lingang_twin.stores.export_requests import governance_for
@@ -35,16 +36,8 @@ from lingang_twin.stores.export_requests import governance_for
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 
 
-def get_caller(request: Request) -> Principal:
-    """Who calls: the principal the sign-in middleware put on the request; :data:`SYSTEM` in an app without
-    accounts; :data:`ANONYMOUS` otherwise."""
-    found = getattr(request.state, "principal", None)
-    if isinstance(found, Principal):
-        return found
-    return SYSTEM if getattr(request.app.state, "authenticator", None) is None else ANONYMOUS
-
-
-CallerDep = Annotated[Principal, Depends(get_caller)]
+# Who calls: the one principal source of every route (core.guard.caller).
+CallerDep = Annotated[Principal, Depends(caller)]
 
 
 class ExportRequestIn(BaseModel):
@@ -92,6 +85,7 @@ def _out(r: ExportRequest) -> ExportRequestOut:
 
 
 @router.post("/requests", status_code=201, response_model=ExportRequestOut,
+             dependencies=[requires("export:read")],
              summary="Request approval to export personal or important data / 申请对外提供数据",
              responses=problems(403, 422))
 async def create_request(body: ExportRequestIn, twin: TwinDep, caller: CallerDep) -> ExportRequestOut:
@@ -102,6 +96,7 @@ async def create_request(body: ExportRequestIn, twin: TwinDep, caller: CallerDep
 
 
 @router.get("/requests", response_model=ExportRequestsOut, summary="Export requests / 数据导出申请",
+            dependencies=[requires("entities:read")],
             responses=problems(403, 422))
 async def list_requests(twin: TwinDep, caller: CallerDep,
                         status: Literal["pending", "approved", "rejected"] | None = None) -> ExportRequestsOut:
@@ -111,6 +106,7 @@ async def list_requests(twin: TwinDep, caller: CallerDep,
 
 
 @router.get("/requests/{request_id}", response_model=ExportRequestOut, summary="One export request / 单个申请",
+            dependencies=[requires("entities:read")],
             responses=problems(404))
 async def get_request(request_id: str, twin: TwinDep, caller: CallerDep) -> ExportRequestOut:
     """One request, if the caller may see it (else 404: not even whether it exists)."""
@@ -118,6 +114,7 @@ async def get_request(request_id: str, twin: TwinDep, caller: CallerDep) -> Expo
 
 
 @router.post("/requests/{request_id}/approve", response_model=ExportRequestOut,
+             dependencies=[requires("export:approve")],
              summary="Approve an export request / 批准申请", responses=problems(403, 404, 409, 422))
 async def approve(request_id: str, body: DecisionIn, twin: TwinDep, caller: CallerDep) -> ExportRequestOut:
     """Approve a pending request for ``valid_days`` (``export:approve``; not one's own: 403)."""
@@ -126,6 +123,7 @@ async def approve(request_id: str, body: DecisionIn, twin: TwinDep, caller: Call
 
 
 @router.post("/requests/{request_id}/reject", response_model=ExportRequestOut,
+             dependencies=[requires("export:approve")],
              summary="Reject an export request / 驳回申请", responses=problems(403, 404, 409, 422))
 async def reject(request_id: str, body: DecisionIn, twin: TwinDep, caller: CallerDep) -> ExportRequestOut:
     """Reject a pending request (``export:approve``; not one's own)."""
@@ -138,6 +136,7 @@ _APPROVAL = Query(None, max_length=64, description="the approved export request 
 
 
 @router.get("/entities", summary="Export entities as GeoJSON / 导出实体（GeoJSON）",
+            dependencies=[requires("export:read")],
             responses={**answers(200, "a GeoJSON FeatureCollection, masked for the caller",
                                  "application/geo+json"), **problems(403, 422)})
 async def export_entities(twin: TwinDep, caller: CallerDep,
@@ -160,6 +159,7 @@ async def export_entities(twin: TwinDep, caller: CallerDep,
 
 
 @router.get("/readings", summary="Export raw readings as CSV or Parquet / 导出读数（CSV、Parquet）",
+            dependencies=[requires("export:read")],
             response_class=FileResponse,
             responses={**answers(200, "the readings file", "text/csv", "application/vnd.apache.parquet"),
                        **problems(403, 422)})

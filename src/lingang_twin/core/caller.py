@@ -36,7 +36,7 @@ from lingang_twin.core.errors import NotFoundError, ValidationError
 from lingang_twin.core.ids import parse_entity_id
 from lingang_twin.core.model import Entity, Phase
 from lingang_twin.core.observations import IngestResult, Observation, ObservationBatch, OnConflict
-from lingang_twin.core.store import Change, EntityPage, EntityQuery, SeriesQuery, Store
+from lingang_twin.core.store import Change, EntityPage, EntityQuery, SeriesGroup, SeriesQuery, Store
 from lingang_twin.core.twin import MAX_CHANGES_PAGE, ItemResult, Twin
 
 
@@ -221,8 +221,8 @@ class CallerTwin(Twin):
         return self.root.validate(entities)
 
     # -- readings ------------------------------------------------------------------------------------------------
-    def series(self, query: SeriesQuery) -> pa.Table:
-        """A read or an aggregate over the series in reach; an entity or ``under`` out of reach is NotFound."""
+    def _in_reach(self, query: SeriesQuery) -> SeriesQuery:
+        """``query`` narrowed to the series in reach; an entity or ``under`` out of reach is NotFound."""
         self._need("readings:read")
         reach = self.visible_ids()
         if reach is not None:
@@ -232,7 +232,15 @@ class CallerTwin(Twin):
                     parse_entity_id(target, name)
                     raise NotFoundError("entity", target)
             query = replace(query, visible=reach if query.visible is None else query.visible & reach)
-        return self.root.series(query)
+        return query
+
+    def series(self, query: SeriesQuery) -> pa.Table:
+        """A read or an aggregate over the series in reach; an entity or ``under`` out of reach is NotFound."""
+        return self.root.series(self._in_reach(query))
+
+    def series_groups(self, query: SeriesQuery) -> list[SeriesGroup]:
+        """What a series query covers, counted over the series in reach."""
+        return self.root.series_groups(self._in_reach(query))
 
     def iter_series(self, query: SeriesQuery, chunk_rows: int = 100_000) -> Iterator[pa.Table]:
         """Raw readings in chunks, of the series in reach."""

@@ -833,6 +833,11 @@ class Twin:
                                        agg=agg, group_by=group_by, ordered=ordered,  # type: ignore[arg-type]
                                        unit=unit))
 
+    def series_groups(self, query: SeriesQuery) -> list[SeriesGroup]:
+        """What ``query`` covers, per group: how many series, of which entity type, unit and register (what an
+        export states before it reads a reading)."""
+        return self.store.series_groups(query)
+
     def series(self, query: SeriesQuery) -> pa.Table:
         """Run a :class:`SeriesQuery` after checking it.
 
