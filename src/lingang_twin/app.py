@@ -128,8 +128,9 @@ def exit_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, _stop)
 
 
-def serve(twin: Twin, settings: Settings) -> None:
-    """Serve the API and the operations-centre console (``/console``) for ``twin`` until interrupted (blocking).
+def serve(twin: Twin, settings: Settings, accounts: Accounts | None = None) -> None:
+    """Serve the API and the operations-centre console (``/console``) for ``twin`` until interrupted (blocking),
+    signing callers in through ``accounts`` (default: :func:`open_accounts` of ``twin``).
 
     SIGINT and SIGTERM both stop it gracefully: uvicorn finishes, then ``SystemExit`` / ``KeyboardInterrupt``
     unwinds to the caller, whose ``finally`` closes the twin (see :func:`exit_on_sigterm`)."""
@@ -139,7 +140,9 @@ def serve(twin: Twin, settings: Settings) -> None:
     from lingang_twin.api import create_app
 
     installed = load_pack_configs(deployment_packs(settings), settings)  # validated once, handed to both faces alike
-    app = create_app(twin, settings, installed)
+    if accounts is None:
+        accounts = open_accounts(twin, settings, list(installed.packs))
+    app = create_app(twin, settings, installed, authenticator=accounts)
     console.mount(app, twin, settings, installed)  # same process, same twin: one writer of the DuckDB file
     exit_on_sigterm()
     app.state.parse_pool.start()  # the JSON parsing children import now, not during the first large ingest
@@ -218,3 +221,47 @@ def open_accounts(twin: Twin, settings: Settings | None = None, packs: list[Pack
                            lock_after=settings.lock_after, lock_minutes=settings.lock_minutes)
     return Accounts(DuckDBAccountStore(twin.store), signing_key(settings), policy=policy, grants=grants,
                     permissions=permissions)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (127.0.0.0/8, ::1) or ``localhost``: only this machine can connect."""
+    import ipaddress
+
+    if host.strip().lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def generated_password() -> str:
+    """A password for a bootstrap administrator: 96 random bits, URL-safe (16 characters)."""
+    import secrets
+
+    return secrets.token_urlsafe(12)
+
+
+def ensure_admin(accounts: Accounts, *, reset: bool) -> str | None:
+    """The demo's and a first ``serve``'s administrator ``admin``: created with a generated password when no user
+    exists; with ``reset`` (the demo) its password is replaced by a new generated one on every start (only a hash
+    is kept, so a password can be shown only when it is made). Returns the password to print once, or None when
+    nothing was made (users exist and ``reset`` is off)."""
+    from lingang_twin.core.errors import NotFoundError
+
+    password = generated_password()
+    try:
+        user = accounts.user("admin")
+    except NotFoundError:
+        if accounts.has_users() and not reset:
+            return None
+        accounts.add_user("admin", password, ["admin"], display_name="Administrator / 系统管理员")
+        return password
+    if not reset:
+        return None
+    if user.disabled or "admin" not in user.roles:
+        accounts.set_roles("admin", ["admin"])
+        if user.disabled:
+            accounts.set_disabled("admin", False)
+    accounts.set_password("admin", password)
+    return password

@@ -340,7 +340,10 @@ class Accounts:
             self._sessions.clear()
 
     # -- users ---------------------------------------------------------------------------------------------------
-    def _check_roles(self, roles: Iterable[str], tenant: str | None) -> tuple[tuple[str, ...], str | None]:
+    @staticmethod
+    def check_roles(roles: Iterable[str], tenant: str | None) -> tuple[tuple[str, ...], str | None]:
+        """Roles (at least one, each from ROLES) and the tenant (an Enterprise URN, for an enterprise_tenant
+        only, which takes no other role), sorted; a ValidationError naming ``roles`` or ``tenant`` otherwise."""
         found = tuple(sorted(set(roles)))
         if not found:
             raise ValidationError("roles", "roles-required", "give at least one role / 至少指定一个角色")
@@ -367,7 +370,9 @@ class Accounts:
                                   "/ 仅入驻企业用户可指定企业", value=tenant)
         return found, tenant or None
 
-    def _check_password(self, password: str) -> None:
+    @staticmethod
+    def check_password(password: str) -> None:
+        """At least 8 and at most 1024 characters; a ValidationError naming ``password`` otherwise."""
         if not isinstance(password, str) or len(password) < MIN_PASSWORD:
             raise ValidationError("password", "password-length", f"a password needs at least {MIN_PASSWORD} "
                                   f"characters / 密码至少 {MIN_PASSWORD} 个字符")
@@ -393,8 +398,8 @@ class Accounts:
         and a taken name a ConflictError; nothing is written then."""
         by.require("accounts:manage")
         key = self.check_name(name)
-        found_roles, found_tenant = self._check_roles(roles, tenant)
-        self._check_password(password)
+        found_roles, found_tenant = self.check_roles(roles, tenant)
+        self.check_password(password)
         if self.store.get_user(key) is not None:
             raise ConflictError(f"user {key} exists / 用户已存在")
         now = self.clock()
@@ -424,7 +429,7 @@ class Accounts:
         """Change a user's roles (and tenant); applies to its tokens and keys at once. Audited."""
         by.require("accounts:manage")
         user = self.user(name)
-        found_roles, found_tenant = self._check_roles(roles, tenant)
+        found_roles, found_tenant = self.check_roles(roles, tenant)
         if user.name == by.subject and "admin" in user.roles and "admin" not in found_roles:
             raise ValidationError("roles", "own-admin", "an administrator cannot remove its own admin role "
                                   "/ 管理员不能移除自己的管理员角色")
@@ -459,7 +464,7 @@ class Accounts:
         if by.subject != (name or "").strip().lower():
             by.require("accounts:manage")
         user = self.user(name)
-        self._check_password(password)
+        self.check_password(password)
         now = self.clock()
         changed = replace(user, password_hash=self.hasher.hash(password), failed_logins=0, locked_until=None,
                           modified_at=now)
