@@ -396,6 +396,9 @@ def db_backup(
     db: DbOption = Path("lingang-twin.duckdb"),
     server: Annotated[str | None, typer.Option(
         help="URL of the server running on the twin (e.g. http://127.0.0.1:8000): it makes the snapshot")] = None,
+    token: Annotated[str | None, typer.Option(
+        envvar="LINGANG_TOKEN", help="access token or API key for --server (best from LINGANG_TOKEN, not the "
+        "command line)")] = None,
 ) -> None:
     """A consistent copy of the twin in a new DuckDB file — safe while the server runs (give --server; the file
     is open in the server's process, which makes the snapshot). Never copy the .duckdb file by hand: a copy can
@@ -409,7 +412,7 @@ def db_backup(
     if not dest.parent.is_dir():
         fail(f"{dest}: no such directory {dest.parent} / 目录不存在")
     if server is not None:
-        count = _backup_from_server(server.rstrip("/"), dest)
+        count = _backup_from_server(server.rstrip("/"), dest, token)
     else:
         from lingang_twin.stores.duckdb_store import DuckDBStore
 
@@ -430,7 +433,7 @@ def db_backup(
               soft_wrap=True, highlight=False)
 
 
-def _backup_from_server(url: str, dest: Path) -> int:
+def _backup_from_server(url: str, dest: Path, token: str | None = None) -> int:
     """Ask the server for a snapshot and write it to ``dest`` (through a temporary file, then checked)."""
     import os
     import shutil
@@ -441,7 +444,8 @@ def _backup_from_server(url: str, dest: Path) -> int:
 
     tmp = dest.with_name(f".{dest.name}.part")
     try:
-        request = urllib.request.Request(f"{url}/api/v1/admin/backup", method="POST")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        request = urllib.request.Request(f"{url}/api/v1/admin/backup", method="POST", headers=headers)
         with urllib.request.urlopen(request, timeout=600) as answer, tmp.open("wb") as sink:
             shutil.copyfileobj(answer, sink, 1 << 20)
         store = DuckDBStore(tmp, read_only=True)  # the copy must open before it takes the name
