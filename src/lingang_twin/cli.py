@@ -647,10 +647,11 @@ def users_list(db: DbOption = Path("lingang-twin.duckdb")) -> None:
     twin, accounts = _accounts(db)
     try:
         users = accounts.list_users()
+        now = accounts.clock()
     finally:
         twin.close()
     for u in users:
-        state = "disabled" if u.disabled else ("locked" if u.locked_until else "enabled")
+        state = "disabled" if u.disabled else ("locked" if u.locked_until and u.locked_until > now else "enabled")
         sys.stdout.write(f"{u.name}\t{','.join(u.roles)}\t{u.tenant or '-'}\t{state}\n")
 
 
