@@ -12,6 +12,7 @@ from lingang_twin.core.packs import Installed, Pack, configure, install
 from lingang_twin.settings import Settings
 
 if TYPE_CHECKING:  # the twin and its store load on first use: ``lingang-twin --help`` does not wait for them
+    from lingang_twin.core.accounts import Accounts
     from lingang_twin.core.classification import Classifier
     from lingang_twin.core.twin import Twin
 
@@ -165,8 +166,9 @@ def exit_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, _stop)
 
 
-def serve(twin: Twin, settings: Settings) -> None:
-    """Serve the API and the operations-centre console (``/console``) for ``twin`` until interrupted (blocking).
+def serve(twin: Twin, settings: Settings, accounts: Accounts | None = None) -> None:
+    """Serve the API and the operations-centre console (``/console``) for ``twin`` until interrupted (blocking),
+    signing callers in through ``accounts`` (default: :func:`open_accounts` of ``twin``).
 
     SIGINT and SIGTERM both stop it gracefully: uvicorn finishes, then ``SystemExit`` / ``KeyboardInterrupt``
     unwinds to the caller, whose ``finally`` closes the twin (see :func:`exit_on_sigterm`)."""
@@ -176,9 +178,128 @@ def serve(twin: Twin, settings: Settings) -> None:
     from lingang_twin.api import create_app
 
     installed = load_pack_configs(deployment_packs(settings), settings)  # validated once, handed to both faces alike
-    app = create_app(twin, settings, installed)
+    if accounts is None:
+        accounts = open_accounts(twin, settings, list(installed.packs))
+    app = create_app(twin, settings, installed, authenticator=accounts)
     console.mount(app, twin, settings, installed)  # same process, same twin: one writer of the DuckDB file
     exit_on_sigterm()
     app.state.parse_pool.start()  # the JSON parsing children import now, not during the first large ingest
     warm_up()  # … and so does this process (an import in a worker thread holds the GIL: the loop stalls)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+
+
+# -- accounts (docs/security.md) -------------------------------------------------------------------------------------
+SECRET_KEY_SUFFIX = ".secret-key"
+
+
+def signing_key(settings: Settings) -> bytes:
+    """The key that signs access tokens: ``LINGANG_SECRET_KEY``, else the file ``LINGANG_SECRET_KEY_FILE`` names,
+    else (development and the demo) a key file beside the DB, ``<db>.secret-key``, created once with mode 0600 from
+    256 random bits — never in the repository. An in-memory twin gets a key for this process only. With
+    ``LINGANG_ENV=production`` one of the first two is required: a ValidationError naming ``secret_key``."""
+    import os
+    import secrets
+
+    from lingang_twin.core.accounts import MIN_SECRET_BYTES
+    from lingang_twin.core.errors import ValidationError
+
+    if settings.secret_key is not None:
+        key = settings.secret_key.get_secret_value().strip().encode()
+        where = "LINGANG_SECRET_KEY"
+    elif settings.secret_key_file is not None:
+        try:
+            key = Path(settings.secret_key_file).read_bytes().strip()
+        except OSError as err:
+            raise ValidationError("secret_key_file", "file-readable", f"{settings.secret_key_file}: {err} "
+                                  "/ 无法读取密钥文件") from None
+        where = str(settings.secret_key_file)
+    elif settings.env == "production":
+        raise ValidationError("secret_key", "secret-required", "production needs LINGANG_SECRET_KEY or "
+                              "LINGANG_SECRET_KEY_FILE (at least 32 random bytes, e.g. `openssl rand -hex 32`) "
+                              "/ 生产环境须配置令牌签名密钥")
+    elif str(settings.db) in ("", ":memory:"):
+        return secrets.token_bytes(32)
+    else:
+        path = Path(f"{settings.db}{SECRET_KEY_SUFFIX}")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            key = path.read_bytes().strip()
+            where = str(path)
+        else:
+            key = secrets.token_hex(32).encode()
+            with os.fdopen(fd, "wb") as sink:
+                sink.write(key + b"\n")
+            return key
+    if len(key) < MIN_SECRET_BYTES:
+        raise ValidationError("secret_key", "secret-length", f"{where}: the signing key must be at least "
+                              f"{MIN_SECRET_BYTES} bytes (e.g. `openssl rand -hex 32`) / 签名密钥至少 "
+                              f"{MIN_SECRET_BYTES} 字节")
+    return key
+
+
+def open_accounts(twin: Twin, settings: Settings | None = None, packs: list[Pack] | None = None) -> Accounts:
+    """The :class:`~lingang_twin.core.accounts.Accounts` of ``twin`` (kept in its own DuckDB file), with the
+    packs' grants and permissions, the settings' token lifetimes and lock-out, and :func:`signing_key`."""
+    from lingang_twin.core.accounts import AccountPolicy, Accounts
+    from lingang_twin.core.errors import StoreError
+    from lingang_twin.stores.duckdb_accounts import DuckDBAccountStore
+    from lingang_twin.stores.duckdb_store import DuckDBStore
+
+    if not isinstance(twin.store, DuckDBStore):
+        raise StoreError("accounts are kept in a DuckDB twin file; this store has none / 该存储不支持账户")
+    settings = settings or Settings()
+    grants: dict[str, set[str]] = {}
+    permissions: set[str] = set()
+    for pack in packs if packs is not None else deployment_packs(settings):
+        permissions |= set(pack.permissions)
+        for role, perms in pack.grants.items():
+            grants.setdefault(role, set()).update(perms)
+    policy = AccountPolicy(access_minutes=settings.access_token_minutes, refresh_hours=settings.refresh_token_hours,
+                           lock_after=settings.lock_after, lock_minutes=settings.lock_minutes)
+    return Accounts(DuckDBAccountStore(twin.store), signing_key(settings), policy=policy, grants=grants,
+                    permissions=permissions)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (127.0.0.0/8, ::1) or ``localhost``: only this machine can connect."""
+    import ipaddress
+
+    if host.strip().lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def generated_password() -> str:
+    """A password for a bootstrap administrator: 96 random bits, URL-safe (16 characters)."""
+    import secrets
+
+    return secrets.token_urlsafe(12)
+
+
+def ensure_admin(accounts: Accounts, *, reset: bool) -> str | None:
+    """The demo's and a first ``serve``'s administrator ``admin``: created with a generated password when no user
+    exists; with ``reset`` (the demo) its password is replaced by a new generated one on every start (only a hash
+    is kept, so a password can be shown only when it is made). Returns the password to print once, or None when
+    nothing was made (users exist and ``reset`` is off)."""
+    from lingang_twin.core.errors import NotFoundError
+
+    password = generated_password()
+    try:
+        user = accounts.user("admin")
+    except NotFoundError:
+        if accounts.has_users() and not reset:
+            return None
+        accounts.add_user("admin", password, ["admin"], display_name="Administrator / 系统管理员")
+        return password
+    if not reset:
+        return None
+    if user.disabled or "admin" not in user.roles:
+        accounts.set_roles("admin", ["admin"])
+        if user.disabled:
+            accounts.set_disabled("admin", False)
+    accounts.set_password("admin", password)
+    return password

@@ -64,6 +64,26 @@ exports_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(exports_app, name="exports")
+users_app = typer.Typer(
+    help="Users · 用户: add, list, disable, change roles (on the twin file; while a server runs, use its API: "
+         "/api/v1/users).\n\n"
+         "Example: lingang-twin users add ada --role admin --db twin.duckdb   (asks for the password)",
+    no_args_is_help=True,
+)
+app.add_typer(users_app, name="users")
+keys_app = typer.Typer(
+    help="API keys · 密钥 for devices and integrators: create (shown once), list, revoke.\n\n"
+         "Example: lingang-twin keys create --owner gateway --label 'building 7 meters' --scope readings:write "
+         "--entity 'urn:ngsi-ld:Meter:b7-*' --expires-days 365",
+    no_args_is_help=True,
+)
+app.add_typer(keys_app, name="keys")
+audit_app = typer.Typer(
+    help="The audit log · 审计日志: verify its hash chain, list records.\n\nExample: lingang-twin audit verify "
+         "--db twin.duckdb",
+    no_args_is_help=True,
+)
+app.add_typer(audit_app, name="audit")
 out = Console()
 err_console = Console(stderr=True)
 
@@ -149,6 +169,7 @@ def demo(
     except SystemExit:  # SIGTERM while the history is built (exit_on_sigterm): checkpoint and close the file
         twin.close()
         raise
+    accounts, password = _accounts_for_serving(twin, db, host, port, reset=True)
     sim = LiveSimulator(twin, speed=speed, seed=seed) if speed > 0 else None  # continues where the backfill ended
     if sim is not None:
         sim.start()
@@ -156,12 +177,13 @@ def demo(
               f"{_summary(report)}", soft_wrap=True)
     # soft_wrap: a URL must stay on one line, whatever the terminal (or log file) width.
     out.print(f"  console / 控制台:    {url}/console", soft_wrap=True)
+    _print_admin(password, url)
     out.print(f"  API docs / 接口文档: {url}/docs", soft_wrap=True)
     out.print(f"  entities / 实体:    {url}/api/v1/entities?type=Building&limit=5", soft_wrap=True)
     out.print(f"  live data / 实时:   {url}/api/v1/observations?type=Meter&attribute=reading&bucket=hour&"
               f"groupBy=carrier", soft_wrap=True)
     try:
-        serve(twin, _settings(db, host, port))
+        serve(twin, _settings(db, host, port), accounts)
     except TwinError as err:
         fail(str(err))
     finally:
@@ -201,13 +223,43 @@ def serve(
     from lingang_twin.app import serve as run
 
     twin = _open(db)
+    accounts, password = _accounts_for_serving(twin, db, host, port, reset=False)
     out.print(f"Lingang Twin serving {db} at http://{host}:{port} (docs: /docs)")
+    _print_admin(password, f"http://{host}:{port}")
     try:
-        run(twin, _settings(db, host, port))
+        run(twin, _settings(db, host, port), accounts)
     except TwinError as err:
         fail(str(err))
     finally:
         twin.close()
+
+
+def _accounts_for_serving(twin: Any, db: Path, host: str, port: int, *, reset: bool) -> tuple[Any, str | None]:
+    """The accounts of the twin about to be served and the administrator's password to print once (None: none
+    made). Without users: on a loopback address an ``admin`` with a generated password is made; on any other
+    address the server refuses to start (exit 2), since anyone who reaches it could otherwise claim it."""
+    from lingang_twin.app import ensure_admin, is_loopback, open_accounts
+
+    try:
+        accounts = open_accounts(twin, _settings(db, host, port))
+        if not reset and not accounts.has_users() and not is_loopback(host):
+            twin.close()
+            fail(f"no accounts in {db}, and {host} is not a loopback address: create an administrator first "
+                 f"(lingang-twin users add admin --role admin --db {db}), then serve / 尚无账户：请先创建管理员再在"
+                 "非本机地址上提供服务")
+        return accounts, ensure_admin(accounts, reset=reset)
+    except TwinError as err:
+        twin.close()
+        fail(str(err))
+
+
+def _print_admin(password: str | None, url: str) -> None:
+    if password is None:
+        return
+    # Printed once: only its argon2 hash is kept. soft_wrap keeps it on one line for copy and paste.
+    out.print(f"  sign in / 登录:     user admin, password [bold]{password}[/] (shown once / 仅显示一次; "
+              f"token: curl -d username=admin -d password=… {url}/api/v1/auth/token)", soft_wrap=True,
+              highlight=False)
 
 
 def _kind(path: Path) -> str:
@@ -469,6 +521,9 @@ def db_backup(
     db: DbOption = Path("lingang-twin.duckdb"),
     server: Annotated[str | None, typer.Option(
         help="URL of the server running on the twin (e.g. http://127.0.0.1:8000): it makes the snapshot")] = None,
+    token: Annotated[str | None, typer.Option(
+        envvar="LINGANG_TOKEN", help="access token or API key for --server (best from LINGANG_TOKEN, not the "
+        "command line)")] = None,
 ) -> None:
     """A consistent copy of the twin in a new DuckDB file — safe while the server runs (give --server; the file
     is open in the server's process, which makes the snapshot). Never copy the .duckdb file by hand: a copy can
@@ -482,7 +537,7 @@ def db_backup(
     if not dest.parent.is_dir():
         fail(f"{dest}: no such directory {dest.parent} / 目录不存在")
     if server is not None:
-        count = _backup_from_server(server.rstrip("/"), dest)
+        count = _backup_from_server(server.rstrip("/"), dest, token)
     else:
         from lingang_twin.stores.duckdb_store import DuckDBStore
 
@@ -503,7 +558,7 @@ def db_backup(
               soft_wrap=True, highlight=False)
 
 
-def _backup_from_server(url: str, dest: Path) -> int:
+def _backup_from_server(url: str, dest: Path, token: str | None = None) -> int:
     """Ask the server for a snapshot and write it to ``dest`` (through a temporary file, then checked)."""
     import os
     import shutil
@@ -514,7 +569,8 @@ def _backup_from_server(url: str, dest: Path) -> int:
 
     tmp = dest.with_name(f".{dest.name}.part")
     try:
-        request = urllib.request.Request(f"{url}/api/v1/admin/backup", method="POST")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        request = urllib.request.Request(f"{url}/api/v1/admin/backup", method="POST", headers=headers)
         with urllib.request.urlopen(request, timeout=600) as answer, tmp.open("wb") as sink:
             shutil.copyfileobj(answer, sink, 1 << 20)
         store = DuckDBStore(tmp, read_only=True)  # the copy must open before it takes the name
@@ -616,6 +672,305 @@ def checks_run(
                "end": result.end.isoformat(), "count": len(result.findings),
                "findings": [jsonable(f.to_dict()) for f in result.findings], "alerts": result.alerts}
     sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+
+
+# -- accounts ---------------------------------------------------------------------------------------------------------
+def _cli_actor() -> Any:
+    """The CLI acts as the machine's operator: SYSTEM, recorded in the audit log as ``cli:<login name>``."""
+    import getpass
+    from dataclasses import replace
+
+    from lingang_twin.core.access import SYSTEM
+
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (a container): still say it came from the CLI
+        login = "unknown"
+    return replace(SYSTEM, subject=f"cli:{login}")
+
+
+def _accounts(db: Path, *, must_exist: bool = True) -> tuple[Any, Any]:
+    """(twin, accounts) of ``db``; a missing file is refused (exit 2) unless ``must_exist`` is off."""
+    from lingang_twin.app import open_accounts
+    from lingang_twin.settings import Settings
+
+    if must_exist and not db.exists():
+        fail(f"{db}: no such twin file / 数据库文件不存在")
+    twin = _open(db)
+    try:
+        return twin, open_accounts(twin, Settings(db=db))
+    except TwinError as err:
+        twin.close()
+        fail(str(err))
+
+
+def _read_password(stdin: bool, env: str | None) -> str:
+    """The new password: from stdin's first line, from the environment variable ``env``, or typed twice at a
+    prompt — never from an argument (it would sit in the shell history and the process list)."""
+    import os
+
+    if stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if env:
+        if env not in os.environ:
+            fail(f"--password-env: the environment variable {env} is not set / 环境变量未设置")
+        return os.environ[env]
+    if not sys.stdin.isatty():
+        fail("password: give it with --password-stdin or --password-env VAR, or run in a terminal to be asked "
+             "/ 请通过标准输入、环境变量或交互方式提供密码")
+    value: str = typer.prompt("password / 密码", hide_input=True, confirmation_prompt=True)
+    return value
+
+
+RoleOption = Annotated[list[str], typer.Option("--role", help="a role (repeatable): operator, energy_manager, "
+                                               "property_manager, mobility_operator, planner, integrator, "
+                                               "enterprise_tenant, auditor, admin")]
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="user name: a-z 0-9 . _ @ - / 用户名")],
+    role: RoleOption,
+    db: DbOption = Path("lingang-twin.duckdb"),
+    tenant: Annotated[str | None, typer.Option(help="the Enterprise URN of an enterprise_tenant / 所属企业")] = None,
+    display_name: Annotated[str | None, typer.Option(help="shown name / 显示名")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin's "
+                                                 "first line")] = False,
+    password_env: Annotated[str | None, typer.Option("--password-env", metavar="VAR", help="read the password "
+                                                     "from this environment variable")] = None,
+) -> None:
+    """Add a user with its roles; the password is asked for (or read from stdin / an environment variable),
+    never given as an argument. Bad input (name, role, tenant, password, a taken name) writes nothing.
+
+    Example: printf '%s\n' "$PW" | lingang-twin users add ada --role admin --password-stdin --db twin.duckdb
+    """
+    from lingang_twin.core.accounts import Accounts
+
+    try:  # everything that can be checked without the file is checked before it is opened (or created)
+        Accounts.check_name(name)
+        Accounts.check_roles(role, tenant)
+        password = _read_password(password_stdin, password_env)
+        Accounts.check_password(password)
+    except TwinError as err:
+        fail(str(err))
+    twin, accounts = _accounts(db, must_exist=False)
+    try:
+        user = accounts.add_user(name, password, role, display_name=display_name, tenant=tenant, by=_cli_actor())
+    except TwinError as err:
+        fail(str(err))
+    finally:
+        twin.close()
+    out.print(f"added user {user.name} ({', '.join(user.roles)}) / 已添加用户", soft_wrap=True, highlight=False)
+
+
+@users_app.command("list")
+def users_list(db: DbOption = Path("lingang-twin.duckdb")) -> None:
+    """Every user, one a line, tab-separated: name, roles, tenant, state (enabled / disabled / locked).
+
+    Example: lingang-twin users list --db twin.duckdb
+    """
+    twin, accounts = _accounts(db)
+    try:
+        users = accounts.list_users()
+        now = accounts.clock()
+    finally:
+        twin.close()
+    for u in users:
+        state = "disabled" if u.disabled else ("locked" if u.locked_until and u.locked_until > now else "enabled")
+        sys.stdout.write(f"{u.name}\t{','.join(u.roles)}\t{u.tenant or '-'}\t{state}\n")
+
+
+@users_app.command("disable")
+def users_disable(
+    name: Annotated[str, typer.Argument(help="user name / 用户名")],
+    db: DbOption = Path("lingang-twin.duckdb"),
+    enable: Annotated[bool, typer.Option("--enable", help="enable the user again / 重新启用")] = False,
+) -> None:
+    """Disable a user (its sessions end, its keys stop working), or enable it again with --enable.
+
+    Example: lingang-twin users disable olga --db twin.duckdb
+    """
+    twin, accounts = _accounts(db)
+    try:
+        accounts.set_disabled(name, not enable, by=_cli_actor())
+    except TwinError as err:
+        fail(str(err))
+    finally:
+        twin.close()
+    out.print(f"{'enabled' if enable else 'disabled'} {name} / 已{'启用' if enable else '停用'}", highlight=False)
+
+
+@users_app.command("roles")
+def users_roles(
+    name: Annotated[str, typer.Argument(help="user name / 用户名")],
+    role: RoleOption,
+    db: DbOption = Path("lingang-twin.duckdb"),
+    tenant: Annotated[str | None, typer.Option(help="the Enterprise URN of an enterprise_tenant")] = None,
+) -> None:
+    """Replace a user's roles (audited as a rights change).
+
+    Example: lingang-twin users roles olga --role operator --role auditor --db twin.duckdb
+    """
+    from lingang_twin.core.accounts import Accounts
+
+    try:
+        Accounts.check_roles(role, tenant)
+    except TwinError as err:
+        fail(str(err))
+    twin, accounts = _accounts(db)
+    try:
+        user = accounts.set_roles(name, role, tenant=tenant, by=_cli_actor())
+    except TwinError as err:
+        fail(str(err))
+    finally:
+        twin.close()
+    out.print(f"{user.name}: {', '.join(user.roles)} / 角色已更新", highlight=False)
+
+
+@users_app.command("password")
+def users_password(
+    name: Annotated[str, typer.Argument(help="user name / 用户名")],
+    db: DbOption = Path("lingang-twin.duckdb"),
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+    password_env: Annotated[str | None, typer.Option("--password-env", metavar="VAR")] = None,
+) -> None:
+    """Set a user's password (unlocks it and ends its sessions).
+
+    Example: lingang-twin users password ada --db twin.duckdb
+    """
+    from lingang_twin.core.accounts import Accounts
+
+    try:
+        password = _read_password(password_stdin, password_env)
+        Accounts.check_password(password)
+    except TwinError as err:
+        fail(str(err))
+    twin, accounts = _accounts(db)
+    try:
+        accounts.set_password(name, password, by=_cli_actor())
+    except TwinError as err:
+        fail(str(err))
+    finally:
+        twin.close()
+    out.print(f"password of {name} changed / 密码已修改", highlight=False)
+
+
+@keys_app.command("create")
+def keys_create(
+    owner: Annotated[str, typer.Option(help="the user the key acts for (its roles, narrowed) / 所有者")],
+    label: Annotated[str, typer.Option(help="what the key is for / 用途")],
+    db: DbOption = Path("lingang-twin.duckdb"),
+    scope: Annotated[list[str] | None, typer.Option("--scope", help="a permission the key keeps, e.g. "
+                                                    "readings:write (repeatable; none: all of the owner's)")] = None,
+    entity: Annotated[list[str] | None, typer.Option("--entity", help="an entity id or pattern with * the key "
+                                                     "may touch (repeatable; none: all the owner's)")] = None,
+    expires_days: Annotated[float | None, typer.Option(min=0.001, max=3660, help="days until it expires "
+                                                       "(none: never)")] = None,
+) -> None:
+    """Create an API key and print it on stdout — this once: only its hash is kept.
+
+    Example: lingang-twin keys create --owner gateway --label 'building 7 meters' --scope readings:write
+    --entity 'urn:ngsi-ld:Meter:b7-*' --expires-days 365 --db twin.duckdb
+    """
+    from datetime import timedelta
+
+    twin, accounts = _accounts(db)
+    try:
+        expires = accounts.clock() + timedelta(days=expires_days) if expires_days is not None else None
+        created = accounts.create_key(owner, label, permission_scope=scope, entity_scope=entity,
+                                      expires_at=expires, by=_cli_actor())
+    except TwinError as err:
+        fail(str(err))
+    finally:
+        twin.close()
+    err_console.print(f"API key {created.key.id} for {created.key.owner}; store it now, it is shown once "
+                      "/ 密钥仅显示一次，请妥善保存", highlight=False, soft_wrap=True)
+    sys.stdout.write(created.secret + "\n")
+
+
+@keys_app.command("list")
+def keys_list(
+    db: DbOption = Path("lingang-twin.duckdb"),
+    owner: Annotated[str | None, typer.Option(help="only this user's keys")] = None,
+) -> None:
+    """Keys, one a line, tab-separated: id, owner, label, scope, entities, expires, state.
+
+    Example: lingang-twin keys list --db twin.duckdb
+    """
+    twin, accounts = _accounts(db)
+    try:
+        keys = accounts.list_keys(owner, by=_cli_actor())
+    finally:
+        twin.close()
+    for k in keys:
+        state = "revoked" if k.revoked_at else "active"
+        sys.stdout.write(f"{k.id}\t{k.owner}\t{k.label}\t{','.join(k.permission_scope or ['*'])}\t"
+                         f"{','.join(k.entity_scope or ['*'])}\t"
+                         f"{k.expires_at.isoformat() if k.expires_at else 'never'}\t{state}\n")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(metavar="ID", help="the key's id (the 12 hex digits after ltk_)")],
+    db: DbOption = Path("lingang-twin.duckdb"),
+) -> None:
+    """Revoke an API key: it stops working at once.
+
+    Example: lingang-twin keys revoke 3f2a9c0d1e7b --db twin.duckdb
+    """
+    twin, accounts = _accounts(db)
+    try:
+        key = accounts.revoke_key(key_id, by=_cli_actor())
+    except TwinError as err:
+        fail(str(err))
+    finally:
+        twin.close()
+    out.print(f"revoked key {key.id} of {key.owner} / 密钥已撤销", highlight=False)
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOption = Path("lingang-twin.duckdb")) -> None:
+    """Check the audit log's hash chain: exit 0 when intact (and print the head hash, to note down elsewhere),
+    exit 1 naming the first bad record.
+
+    Example: lingang-twin audit verify --db twin.duckdb
+    """
+    twin, accounts = _accounts(db)
+    try:
+        verdict = accounts.verify_audit()
+        head = accounts.store.audit_head()
+    finally:
+        twin.close()
+    if not verdict.ok:
+        err_console.print(f"[bold red]audit log broken[/] at record {verdict.bad_seq}: {verdict.reason} "
+                          f"({verdict.count} records before it intact) / 审计日志已被篡改", soft_wrap=True,
+                          highlight=False)
+        raise typer.Exit(1)
+    out.print(f"audit log intact / 审计日志完整: {verdict.count} records, head {head[1] if head else '-'}",
+              soft_wrap=True, highlight=False)
+
+
+@audit_app.command("list")
+def audit_list(
+    db: DbOption = Path("lingang-twin.duckdb"),
+    limit: Annotated[int, typer.Option(min=1, max=1_000_000, help="how many, newest first")] = 50,
+    actor: Annotated[str | None, typer.Option(help="only this actor")] = None,
+    action: Annotated[str | None, typer.Option(help="only this action, or a prefix ending in '.' (auth.)")] = None,
+) -> None:
+    """Audit records, newest first, one JSON object a line (seq, at, actor, roles, action, target, outcome,
+    detail, hashes).
+
+    Example: lingang-twin audit list --db twin.duckdb --action auth. --limit 20
+    """
+    import json
+
+    twin, accounts = _accounts(db)
+    try:
+        records = accounts.audit(limit=limit, actor=actor, action=action, newest_first=True, by=_cli_actor())
+    finally:
+        twin.close()
+    for r in records:
+        sys.stdout.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
 
 
 class PackCli:

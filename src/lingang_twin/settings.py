@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     classification_file: Path | None = Field(
         default=None, description="JSON file overriding data grades (数据分级): type → attribute → grade, e.g. "
         "{\"Building\": {\"occupants\": \"personal\"}}; see docs/security.md")
+    # -- accounts (docs/security.md) -----------------------------------------------------------------------------
+    secret_key: SecretStr | None = Field(default=None, description="the key that signs access tokens (JWT HS256), at "
+                                         "least 32 characters; or name a file in LINGANG_SECRET_KEY_FILE. Neither: "
+                                         "a key file beside the DB (<db>.secret-key, mode 0600), made on first use")
+    secret_key_file: Path | None = Field(default=None, description="file holding the token signing key")
+    access_token_minutes: float = Field(default=15.0, gt=0, le=24 * 60, description="lifetime of an access token "
+                                        "[min]")
+    refresh_token_hours: float = Field(default=12.0, gt=0, le=24 * 90, description="lifetime of a session (its "
+                                       "refresh token) [h]")
+    lock_after: int = Field(default=20, ge=1, le=1000, description="wrong passwords in a row that lock an account")
+    lock_minutes: float = Field(default=15.0, gt=0, le=24 * 60, description="how long a locked account stays "
+                                "locked [min]")
 
     def pack_config_file(self, name: str) -> Path | None:
         """The JSON file of pack ``name``'s configuration: ``pack_configs[name]``, else the file named by

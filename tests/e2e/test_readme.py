@@ -174,14 +174,15 @@ def oracle_hourly(url: str) -> dict[tuple[str, str], float]:
     counts for the hour it closes; a cumulative register counts the rise between consecutive readings (a fall is a
     rollover at ``registerMax``)."""
     midnight = datetime.now(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
+    auth = {"Authorization": f"Bearer {os.environ.get('LINGANG_README_TOKEN', '')}"}
     meters = httpx.get(f"{url}/api/v1/entities", params={"type": "Meter", "q": "!submeterOf", "limit": 5000},
-                       timeout=300).json()["data"]
+                       headers=auth, timeout=300).json()["data"]
     info = {m["id"]: (m["properties"]["carrier"]["value"], m["properties"]["register"]["value"],
                       (m["properties"].get("registerMax") or {}).get("value")) for m in meters}
     # CSV without a limit streams every reading (JSON comes in pages).
     raw = httpx.get(f"{url}/api/v1/observations", params={
         "type": "Meter", "q": "!submeterOf", "attribute": "reading", "start": midnight.isoformat(),
-        "format": "csv"}, timeout=300).text
+        "format": "csv"}, headers=auth, timeout=300).text
     by_meter: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
     for row in csv.DictReader(io.StringIO(raw)):
         by_meter[row["entity_id"]].append((datetime.fromisoformat(row["observed_at"]), float(row["value"])))
@@ -359,12 +360,18 @@ def check_restore(r: Run) -> None:
     assert (r.cwd / "lingang.duckdb").stat().st_size > 1e6, r.stdout
 
 
+def check_me(r: Run) -> None:
+    body = r.json()
+    assert body["subject"] == "admin" and body["permissions"] == ["*"], body
+
+
 def check_assignment(r: Run) -> None:
     assert r.stdout == "", r.stdout
 
 
 CHECKS: list[tuple[str, Callable[[Run], None]]] = [
-    (r"^B=", check_assignment),
+    (r"^(B|P|TOKEN)=", check_assignment),
+    (r"/api/v1/auth/me", check_me),
     (r"\$B/health", check_health),
     (r"/api/v1/types", check_types),
     (r"use==%22lab%22", check_labs),
@@ -410,8 +417,9 @@ def check_for(command: str) -> Callable[[Run], None]:
     return matches[0]
 
 
-def shell_env(root: Path, url: str) -> dict[str, str]:
-    """``lingang-twin`` (this checkout's code, this interpreter) first on PATH, and ``B``."""
+def shell_env(root: Path, url: str, password: str = "", token: str = "") -> dict[str, str]:
+    """``lingang-twin`` (this checkout's code, this interpreter) first on PATH, and ``B``, ``P`` (the admin password
+    the demo printed) and ``TOKEN`` (an access token got with it), as the README's first lines set them."""
     bindir = root / "bin"
     bindir.mkdir(exist_ok=True)
     src = Path(lingang_twin.__file__).resolve().parents[1]
@@ -419,7 +427,15 @@ def shell_env(root: Path, url: str) -> dict[str, str]:
     wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={shlex.quote(str(src))}${{PYTHONPATH:+:$PYTHONPATH}} '
                        f'exec {shlex.quote(sys.executable)} -m lingang_twin.cli "$@"\n', encoding="utf-8")
     wrapper.chmod(0o755)
-    return {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "B": url}
+    return {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "B": url, "P": password,
+            "TOKEN": token}
+
+
+def admin_password(output: str) -> str:
+    """The administrator's password the demo printed ("sign in / 登录: user admin, password …")."""
+    found = re.search(r"user admin, password (\S+)", output)
+    assert found, output[-3000:]
+    return found.group(1)
 
 
 def test_readme_commands_are_found() -> None:
@@ -439,12 +455,20 @@ def test_readme_commands_are_found() -> None:
     assert commands(text) == ["echo 'a\nb' \\\n  c", "d"]
 
 
-def test_every_readme_command_works_on_the_demo(server_factory: Callable[..., Any], tmp_path: Path) -> None:
+def test_every_readme_command_works_on_the_demo(server_factory: Callable[..., Any], tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """A real ``lingang-twin demo`` with a short history (the e2e ``server_factory`` stops it afterwards)."""
     root = tmp_path
-    server = server_factory(root / "lingang-demo.duckdb", ("demo", "--days", str(HISTORY_DAYS)))
+    # A token for the whole run (a reader signs in again after 15 minutes; this run may take longer on a busy box).
+    server = server_factory(root / "lingang-demo.duckdb", ("demo", "--days", str(HISTORY_DAYS)),
+                            env={"LINGANG_ACCESS_TOKEN_MINUTES": "240"})
     server.start(timeout=1800)  # the build runs first; a busy 2-core box may take minutes
-    env = shell_env(root, server.url)
+    password = admin_password(server.output())
+    signed = httpx.post(f"{server.url}/api/v1/auth/token", data={"username": "admin", "password": password})
+    assert signed.status_code == 200, signed.text
+    token = signed.json()["access_token"]
+    monkeypatch.setenv("LINGANG_README_TOKEN", token)  # the oracle reads the demo as the README does: signed in
+    env = shell_env(root, server.url, password, token)
     work = root / "work"
     work.mkdir()
     seen: dict[str, Any] = {}

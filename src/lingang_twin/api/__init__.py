@@ -11,11 +11,12 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from lingang_twin import __version__
-from lingang_twin.api import admin, checks, entities, exports, meta, observations
+from lingang_twin.api import admin, auth, checks, entities, exports, meta, observations
 from lingang_twin.api.limits import BodyLimit
 from lingang_twin.api.openapi import problem_answers_everywhere
 from lingang_twin.api.parse_pool import ParsePool
 from lingang_twin.api.problems import install_handlers
+from lingang_twin.core.access import AuditSink, Authenticator
 from lingang_twin.core.observations import ObservationBatch
 from lingang_twin.core.packs import Installed, Pack, as_installed
 from lingang_twin.core.twin import Twin
@@ -31,10 +32,15 @@ time series of everything measured, aggregated in Asia/Shanghai calendar buckets
 
 
 def create_app(twin: Twin, settings: Settings | None = None, packs: list[Pack] | Installed | None = None, *,
-               configs: Mapping[str, Any] | None = None) -> FastAPI:
+               configs: Mapping[str, Any] | None = None, authenticator: Authenticator | None = None) -> FastAPI:
     """The API over ``twin`` with the routes of ``packs``, each handed its pack's validated configuration (from
     :class:`~lingang_twin.core.packs.Installed`, or ``configs`` by pack name, validated here). Docs at ``/docs``
-    work offline (no CDN)."""
+    work offline (no CDN).
+
+    ``authenticator`` (``lingang_twin.app.open_accounts``) turns each request's credentials into its caller
+    (``request.state.principal``, :class:`~lingang_twin.api.auth.Authenticate`); without one every request acts
+    as :data:`~lingang_twin.core.access.SYSTEM` (embedded use, tests). When it is also an
+    :class:`~lingang_twin.core.access.AuditSink` it is ``app.state.audit``."""
     installed = as_installed(packs, configs)
     settings = settings or Settings()
     pool = ParsePool(settings.parse_workers, settings.parse_offload_bytes)
@@ -49,9 +55,12 @@ def create_app(twin: Twin, settings: Settings | None = None, packs: list[Pack] |
     app.state.twin = twin
     app.state.parse_pool = pool
     app.state.settings = settings
+    app.state.authenticator = authenticator
+    app.state.audit = authenticator if isinstance(authenticator, AuditSink) else None
     twin.future_horizon = timedelta(hours=settings.future_horizon_hours)
     install_handlers(app)
     app.include_router(meta.router)
+    app.include_router(auth.router)
     app.include_router(entities.router)
     app.include_router(observations.router)
     app.include_router(admin.router)
@@ -60,6 +69,7 @@ def create_app(twin: Twin, settings: Settings | None = None, packs: list[Pack] |
     for pack in installed.packs:
         if pack.api is not None:
             app.include_router(pack.api(installed.config(pack.name)))
+    app.add_middleware(auth.Authenticate)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     _describe_problems(app)
     return app

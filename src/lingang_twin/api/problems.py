@@ -92,12 +92,30 @@ def from_twin_error(err: TwinError) -> Response:
     return problem(status, title, str(err), rule=rule)
 
 
+def from_access_denied(err: AccessDenied) -> Response:
+    """401 (with ``WWW-Authenticate``) for a caller that has not signed in or whose credentials were refused;
+    403 for a signed-in caller that lacks the permission or the entity."""
+    if err.principal.kind == "anonymous":
+        response = problem(401, "Unauthorized / 未认证", err.message, rule="unauthenticated",
+                           extra={"permission": err.permission})
+        response.headers["WWW-Authenticate"] = 'Bearer realm="lingang-twin"'
+        return response
+    extra: dict[str, Any] = {"permission": err.permission}
+    if err.entity is not None:
+        extra["entity"] = err.entity
+    return problem(403, "Forbidden / 无权限", err.message, rule="forbidden", extra=extra)
+
+
 def install_handlers(app: FastAPI) -> None:
     """Register the translations on ``app``."""
 
     @app.exception_handler(TwinError)
     async def _twin(_: Request, err: TwinError) -> Response:
         return from_twin_error(err)
+
+    @app.exception_handler(AccessDenied)
+    async def _denied(_: Request, err: AccessDenied) -> Response:
+        return from_access_denied(err)
 
     @app.exception_handler(BodyError)
     async def _problem(_: Request, err: BodyError) -> Response:

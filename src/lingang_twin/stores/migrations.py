@@ -59,6 +59,26 @@ MIGRATIONS: tuple[Migration, ...] = (
         ("ALTER TABLE changes ADD COLUMN detail VARCHAR",),
     ),
     Migration(
+        6,
+        "accounts: users, sessions (refresh tokens, hashed), API keys (hashed) and the hash-chained audit log",
+        (
+            """CREATE TABLE users (name VARCHAR PRIMARY KEY, display_name VARCHAR NOT NULL, roles VARCHAR[] NOT NULL,
+                password_hash VARCHAR NOT NULL, tenant VARCHAR, disabled BOOLEAN NOT NULL,
+                failed_logins INTEGER NOT NULL, locked_until TIMESTAMPTZ, created_at TIMESTAMPTZ NOT NULL,
+                modified_at TIMESTAMPTZ NOT NULL)""",
+            """CREATE TABLE sessions (id VARCHAR PRIMARY KEY, user_name VARCHAR NOT NULL, refresh_hash VARCHAR NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL, expires_at TIMESTAMPTZ NOT NULL, revoked_at TIMESTAMPTZ,
+                client VARCHAR)""",
+            """CREATE TABLE api_keys (id VARCHAR PRIMARY KEY, owner VARCHAR NOT NULL, label VARCHAR NOT NULL,
+                secret_hash VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL, expires_at TIMESTAMPTZ,
+                permission_scope VARCHAR[], entity_scope VARCHAR[], revoked_at TIMESTAMPTZ, created_by VARCHAR)""",
+            # Append-only: the store never updates or deletes a row; the chain's head is in store_meta.
+            """CREATE TABLE audit_log (seq BIGINT PRIMARY KEY, recorded_at TIMESTAMPTZ NOT NULL, actor VARCHAR NOT NULL,
+                roles VARCHAR[] NOT NULL, action VARCHAR NOT NULL, target VARCHAR, outcome VARCHAR NOT NULL,
+                detail VARCHAR NOT NULL, prev_hash VARCHAR NOT NULL, hash VARCHAR NOT NULL)""",
+        ),
+    ),
+    Migration(
         7,
         "export requests: approvals of personal or important data leaving the district (governed data sharing)",
         (
