@@ -41,7 +41,7 @@ from access_district import (
     tenant_a,
 )
 from lingang_twin.api import create_app
-from lingang_twin.app import PACKS, open_twin
+from lingang_twin.app import PACKS, open_accounts, open_twin
 from lingang_twin.core.access import ANONYMOUS, CORE_PERMISSIONS, Principal
 from lingang_twin.core.guard import PUBLIC, api_routes, caller, declared_permissions, requires
 from lingang_twin.core.packs import configure
@@ -71,8 +71,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     twin = open_twin(path)
     twin.upsert(layout())
     twin.append(readings())
-    app = create_app(twin, Settings(db=path), INSTALLED)
-    app.state.authenticator = object()  # accounts are on: a request without a principal would be anonymous
+    settings = Settings(db=path, secret_key="access-routes-test-signing-key-0123456789")
+    # Real accounts (their routes answer too); only who asks is chosen by the test (Client.as_).
+    app = create_app(twin, settings, INSTALLED, authenticator=open_accounts(twin, settings, PACKS))
     yield Client(twin, app)
     twin.close()
 

@@ -1,9 +1,8 @@
 """``/api/v1/exports``: bulk exports through the guard and their approvals, over HTTP against the real app and a
 DuckDB file.
 
-Who calls: the sign-in middleware (the accounts work) is not in this branch; a small middleware here puts the
-principal named by a test header on the request, where that middleware will put the signed-in one. The audit sink
-is the list of ``governance_fixtures`` for the same reason."""
+Who calls: the principal named by a test header (``app.dependency_overrides[caller]``, the one source every route
+and the twin's view read). The audit sink is the list of ``governance_fixtures``."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ import io
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -21,6 +19,8 @@ from fastapi.testclient import TestClient
 
 from governance_fixtures import PLATE, VEHICLE, Clock, ListAuditSink, open_governed, who
 from lingang_twin.api import create_app
+from lingang_twin.core.access import Principal
+from lingang_twin.core.guard import caller
 from lingang_twin.settings import Settings
 
 CST = timezone(timedelta(hours=8))
@@ -38,10 +38,11 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
                   "value": 20.0 + i} for i in range(6)])
     app = create_app(twin, Settings(db=tmp_path / "twin.duckdb"))
 
-    @app.middleware("http")
-    async def as_person(request: Request, call_next: Any) -> Any:
-        request.state.principal = PEOPLE[request.headers.get("x-test-as", "alice")]
-        return await call_next(request)
+    def as_person(request: Request) -> Principal:
+        return PEOPLE[request.headers.get("x-test-as", "alice")]
+
+    # Only the principal's source is the test's (the accounts' middleware's job in a deployment).
+    app.dependency_overrides[caller] = as_person
 
     with TestClient(app) as c:
         c.sink = sink  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from lingang_twin.api.problems import PROBLEM_TYPE, ProblemError
 from lingang_twin.core.access import ANONYMOUS, SYSTEM, AccessDenied, Authenticator, Principal
 from lingang_twin.core.accounts import KEY_PREFIX, Accounts
+from lingang_twin.core.guard import caller, requires, requires_any
 
 REALM = 'Bearer realm="lingang-twin"'
 
@@ -99,9 +100,8 @@ def resolve(authenticator: Authenticator, authorization: str | None, api_key: st
 
 
 def get_principal(request: Request) -> Principal:
-    """The caller of this request (set by :class:`Authenticate`)."""
-    found: Principal = getattr(request.state, "principal", ANONYMOUS)
-    return found
+    """The caller of this request (set by :class:`Authenticate`; :func:`lingang_twin.core.guard.caller`)."""
+    return caller(request)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -279,7 +279,8 @@ def _token(signed: Any, response: Response) -> TokenOut:
                     refresh_token=signed.refresh_token)
 
 
-@router.post("/api/v1/auth/token", response_model=TokenOut, summary="Sign in (OAuth2 password flow) · 登录")
+@router.post("/api/v1/auth/token", response_model=TokenOut, summary="Sign in (OAuth2 password flow) · 登录",
+             dependencies=[requires()])
 def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], accounts: AccountsDep, request: Request,
           response: Response) -> TokenOut:
     """Exchange a user name and password (form fields ``username``, ``password``) for a short-lived access token
@@ -288,14 +289,16 @@ def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], accounts: Accou
     return _token(accounts.sign_in(form.username, form.password, client=_client(request)), response)
 
 
-@router.post("/api/v1/auth/refresh", response_model=TokenOut, summary="Refresh a session · 刷新令牌")
+@router.post("/api/v1/auth/refresh", response_model=TokenOut, summary="Refresh a session · 刷新令牌",
+             dependencies=[requires()])
 def refresh(body: RefreshIn, accounts: AccountsDep, response: Response) -> TokenOut:
     """A new access token and a new refresh token; the one sent is used up (sending it again ends the
     session)."""
     return _token(accounts.refresh(body.refresh_token), response)
 
 
-@router.post("/api/v1/auth/sign-out", status_code=204, summary="Sign out · 退出登录")
+@router.post("/api/v1/auth/sign-out", status_code=204, summary="Sign out · 退出登录",
+             dependencies=[requires()])
 def sign_out(who: PrincipalDep, accounts: AccountsDep, request: Request,
              body: SignOutIn | None = None) -> Response:
     """End the session of the request's access token (or of ``refresh_token``): its tokens stop working."""
@@ -312,7 +315,8 @@ def sign_out(who: PrincipalDep, accounts: AccountsDep, request: Request,
     return Response(status_code=204, headers=NO_STORE)
 
 
-@router.get("/api/v1/auth/me", response_model=MeOut, summary="Who am I · 当前用户")
+@router.get("/api/v1/auth/me", response_model=MeOut, summary="Who am I · 当前用户",
+            dependencies=[requires()])
 def me(who: PrincipalDep) -> MeOut:
     """The caller: subject, roles, resolved permissions, tenant, entity scope (401 when not signed in)."""
     signed_in(who)
@@ -321,7 +325,8 @@ def me(who: PrincipalDep) -> MeOut:
                  session=who.session)
 
 
-@router.get("/api/v1/users", response_model=UserList, summary="Users · 用户列表")
+@router.get("/api/v1/users", response_model=UserList, summary="Users · 用户列表",
+            dependencies=[requires("accounts:manage")])
 def list_users(who: PrincipalDep, accounts: AccountsDep) -> UserList:
     """Every user (``accounts:manage``)."""
     who.require("accounts:manage")
@@ -329,7 +334,8 @@ def list_users(who: PrincipalDep, accounts: AccountsDep) -> UserList:
     return UserList(data=users, count=len(users))
 
 
-@router.post("/api/v1/users", response_model=UserOut, status_code=201, summary="Add a user · 新增用户")
+@router.post("/api/v1/users", response_model=UserOut, status_code=201, summary="Add a user · 新增用户",
+             dependencies=[requires("accounts:manage")])
 def add_user(body: UserIn, who: PrincipalDep, accounts: AccountsDep) -> UserOut:
     """Create a user (``accounts:manage``); audited."""
     user = accounts.add_user(body.name, body.password, body.roles, display_name=body.displayName,
@@ -337,7 +343,8 @@ def add_user(body: UserIn, who: PrincipalDep, accounts: AccountsDep) -> UserOut:
     return UserOut(**user.public())
 
 
-@router.patch("/api/v1/users/{name}", response_model=UserOut, summary="Change roles, disable · 修改用户")
+@router.patch("/api/v1/users/{name}", response_model=UserOut, summary="Change roles, disable · 修改用户",
+              dependencies=[requires("accounts:manage")])
 def patch_user(name: str, body: UserPatch, who: PrincipalDep, accounts: AccountsDep) -> UserOut:
     """Change a user's roles (and tenant) and/or disable or enable it (``accounts:manage``); applies to its
     tokens and keys at once; audited."""
@@ -350,7 +357,8 @@ def patch_user(name: str, body: UserPatch, who: PrincipalDep, accounts: Accounts
     return UserOut(**user.public())
 
 
-@router.get("/api/v1/keys", response_model=KeyList, summary="API keys · 密钥列表")
+@router.get("/api/v1/keys", response_model=KeyList, summary="API keys · 密钥列表",
+            dependencies=[requires_any("keys:own", "accounts:manage")])
 def list_keys(who: PrincipalDep, accounts: AccountsDep,
               owner: Annotated[str | None, Query(max_length=64, description="whose keys (default: yours; "
                                                  "'*' every key, accounts:manage)")] = None) -> KeyList:
@@ -361,7 +369,8 @@ def list_keys(who: PrincipalDep, accounts: AccountsDep,
     return KeyList(data=keys, count=len(keys))
 
 
-@router.post("/api/v1/keys", response_model=KeyCreated, status_code=201, summary="Create an API key · 新建密钥")
+@router.post("/api/v1/keys", response_model=KeyCreated, status_code=201, summary="Create an API key · 新建密钥",
+             dependencies=[requires_any("keys:own", "accounts:manage")])
 def create_key(body: KeyIn, who: PrincipalDep, accounts: AccountsDep, response: Response) -> KeyCreated:
     """A new API key for you (``keys:own``) or for ``owner`` (``accounts:manage``). The answer's ``secret`` is
     the key, shown this once: store it now. Audited."""
@@ -372,14 +381,16 @@ def create_key(body: KeyIn, who: PrincipalDep, accounts: AccountsDep, response: 
     return KeyCreated(key=KeyOut(**created.key.public()), secret=created.secret)
 
 
-@router.delete("/api/v1/keys/{key_id}", response_model=KeyOut, summary="Revoke an API key · 撤销密钥")
+@router.delete("/api/v1/keys/{key_id}", response_model=KeyOut, summary="Revoke an API key · 撤销密钥",
+               dependencies=[requires_any("keys:own", "accounts:manage")])
 def revoke_key(key_id: str, who: PrincipalDep, accounts: AccountsDep) -> KeyOut:
     """Revoke a key (yours with ``keys:own``, anyone's with ``accounts:manage``); it stops working at once."""
     signed_in(who)
     return KeyOut(**accounts.revoke_key(key_id, by=who).public())
 
 
-@router.get("/api/v1/audit", response_model=AuditPage, summary="Audit log · 审计日志")
+@router.get("/api/v1/audit", response_model=AuditPage, summary="Audit log · 审计日志",
+            dependencies=[requires("audit:read")])
 def audit(who: PrincipalDep, accounts: AccountsDep,
           after: Annotated[int, Query(ge=0, description="page on: the 'next' of the previous page")] = 0,
           limit: Annotated[int, Query(ge=1, le=1000)] = 100,

@@ -61,6 +61,21 @@ def requires(*permissions: str) -> Any:
     return Depends(check)
 
 
+def requires_any(*permissions: str) -> Any:
+    """A route dependency: the caller must hold at least one of ``permissions`` (e.g. ``keys:own`` for one's own
+    keys or ``accounts:manage`` for anyone's; the route itself then decides which applies)."""
+    if not permissions:
+        raise ValueError("requires_any needs at least one permission")
+
+    def check(who: Principal = Depends(caller)) -> None:  # noqa: B008 - FastAPI's idiom
+        if not any(who.can(p) for p in permissions):
+            raise AccessDenied(who, " | ".join(permissions))
+
+    check.permissions = permissions  # type: ignore[attr-defined]
+    check.__name__ = f"requires_any_{'_'.join(permissions)}".replace(":", "_")
+    return Depends(check)
+
+
 def declared_permissions(route: APIRoute) -> tuple[str, ...] | None:
     """The permissions ``route`` declares through :func:`requires` (``None``: it declares none), found by walking
     its dependency tree (the router's dependencies included)."""
