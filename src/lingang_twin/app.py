@@ -127,6 +127,51 @@ def exit_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, _stop)
 
 
+def has_accounts(twin: Twin) -> bool:
+    """Whether ``twin`` has an accounts store with someone who can sign in (users or API keys), so that a server
+    reachable from other machines asks who is calling.
+
+    A stub until the accounts work of issue 12 lands: no accounts store exists yet, so this says False, and
+    ``serve`` refuses every address but loopback. The accounts helper replaces this body (one place)."""
+    return False
+
+
+def check_exposure(twin: Twin, settings: Settings) -> None:
+    """Refuse, before anything is served, an address other machines can reach without accounts (anyone could
+    read and change everything), and a wildcard bind without the names clients will use (every request would be
+    refused as a foreign Host). A ValidationError naming ``host`` and the rule, in English and Chinese."""
+    from lingang_twin.api.guard import is_loopback, is_wildcard_bind
+    from lingang_twin.core.errors import ValidationError
+
+    if is_loopback(settings.host):
+        return
+    if not has_accounts(twin):
+        raise ValidationError("host", "accounts-required",
+                              f"--host {settings.host} lets other machines in, but this twin has no accounts: anyone "
+                              "could read and change everything. Serve on 127.0.0.1 (behind a reverse proxy), or "
+                              "add accounts first (lingang-twin users add) / 未配置账户时只能监听本机地址")
+    if is_wildcard_bind(settings.host) and not settings.allowed_hosts:
+        raise ValidationError("host", "allowed-hosts-required",
+                              f"--host {settings.host} listens on every interface: name the hosts clients use in "
+                              "LINGANG_ALLOWED_HOSTS (e.g. '[\"twin.example.com\"]'); other Host headers are "
+                              "refused / 监听所有网卡时须在 LINGANG_ALLOWED_HOSTS 中列出访问域名")
+
+
+def tls_files(settings: Settings) -> tuple[str | None, str | None]:
+    """The certificate and key to serve HTTPS with, both or neither, each a readable file (else a
+    ValidationError naming ``tls_cert`` or ``tls_key``)."""
+    from lingang_twin.core.errors import ValidationError
+
+    cert, key = settings.tls_cert, settings.tls_key
+    if (cert is None) != (key is None):
+        missing = "tls_key" if key is None else "tls_cert"
+        raise ValidationError(missing, "tls-pair", "--tls-cert and --tls-key go together / 证书与私钥须同时提供")
+    for field, path in (("tls_cert", cert), ("tls_key", key)):
+        if path is not None and not Path(path).is_file():
+            raise ValidationError(field, "file-missing", f"{path}: no such file / 文件不存在")
+    return (str(cert) if cert else None, str(key) if key else None)
+
+
 def serve(twin: Twin, settings: Settings) -> None:
     """Serve the API and the operations-centre console (``/console``) for ``twin`` until interrupted (blocking).
 
@@ -137,10 +182,16 @@ def serve(twin: Twin, settings: Settings) -> None:
     from lingang_twin import console
     from lingang_twin.api import create_app
 
+    check_exposure(twin, settings)
+    certfile, keyfile = tls_files(settings)
     installed = load_pack_configs(deployment_packs(settings), settings)  # validated once, handed to both faces alike
     app = create_app(twin, settings, installed)
     console.mount(app, twin, settings, installed)  # same process, same twin: one writer of the DuckDB file
     exit_on_sigterm()
     app.state.parse_pool.start()  # the JSON parsing children import now, not during the first large ingest
     warm_up()  # … and so does this process (an import in a worker thread holds the GIL: the loop stalls)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    # No "server: uvicorn" banner (it tells an attacker what to look up); the Date header stays (RFC 9110 wants
+    # it). X-Forwarded-* are believed from forwarded_allow_ips only (docs/security.md, Transport and HTTP).
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
+                server_header=False, date_header=True, proxy_headers=True,
+                forwarded_allow_ips=settings.forwarded_allow_ips, ssl_certfile=certfile, ssl_keyfile=keyfile)

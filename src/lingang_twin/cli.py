@@ -82,10 +82,10 @@ def _open(db: Path) -> Any:
         fail(str(err))
 
 
-def _settings(db: Path, host: str, port: int) -> Any:
+def _settings(db: Path, host: str, port: int, **more: Any) -> Any:
     from lingang_twin.settings import Settings
 
-    return Settings(db=db, host=host, port=port)
+    return Settings(db=db, host=host, port=port, **{k: v for k, v in more.items() if v is not None})
 
 
 def _summary(report: Any) -> str:
@@ -136,6 +136,13 @@ def demo(
               soft_wrap=True, highlight=False)
     twin = _open(db)
     try:
+        from lingang_twin.app import check_exposure
+
+        check_exposure(twin, _settings(db, host, port))  # before the long build, not after it
+    except TwinError as err:
+        twin.close()
+        fail(str(err))
+    try:
         report = _build(twin, days, seed)
     except SystemExit:  # SIGTERM while the history is built (exit_on_sigterm): checkpoint and close the file
         twin.close()
@@ -184,17 +191,34 @@ def serve(
     db: DbOption = Path("lingang-twin.duckdb"),
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
+    tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate (chain): serve HTTPS; needs --tls-key",
+                                                  envvar="LINGANG_TLS_CERT")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert", envvar="LINGANG_TLS_KEY")]
+    = None,
 ) -> None:
-    """Serve the REST API for the twin in DB.
+    """Serve the REST API and the console for the twin in DB, over HTTPS with --tls-cert/--tls-key (or behind a
+    reverse proxy: docs/security.md). Other addresses than loopback need accounts.
 
-    Example: lingang-twin serve --db lingang.duckdb --port 8000
+    Example: lingang-twin serve --db lingang.duckdb --port 8443 --tls-cert cert.pem --tls-key key.pem
     """
+    from lingang_twin.app import check_exposure, tls_files
     from lingang_twin.app import serve as run
 
-    twin = _open(db)
-    out.print(f"Lingang Twin serving {db} at http://{host}:{port} (docs: /docs)")
     try:
-        run(twin, _settings(db, host, port))
+        settings = _settings(db, host, port, tls_cert=tls_cert, tls_key=tls_key)
+    except ValueError as err:  # pydantic's, from a bad LINGANG_* variable
+        fail(str(err).splitlines()[0])
+    twin = _open(db)
+    try:  # refused before the server says it serves
+        check_exposure(twin, settings)
+        tls_files(settings)
+    except TwinError as err:
+        twin.close()
+        fail(str(err))
+    scheme = "https" if settings.tls_cert else "http"
+    out.print(f"Lingang Twin serving {db} at {scheme}://{host}:{port} (docs: /docs)", soft_wrap=True)
+    try:
+        run(twin, settings)
     except TwinError as err:
         fail(str(err))
     finally:

@@ -75,7 +75,7 @@ Figures = Annotated[dict[str, Any], Depends(figures)]
 
 def router(config: EnergyConfig | None = None) -> APIRouter:
     """The router (below ``/api/v1/energy``): ``account``, ``report``, ``tenants``, ``quality``, ``quality/alerts``
-    (POST), ``baseline``, ``savings``, ``weather-normalised``, ``gapfill``, ``forecast``, ``intensity``; ``config``
+    (POST), ``unmetered-loss``, ``unmetered-loss/alerts`` (POST), ``baseline``, ``savings``, ``weather-normalised``, ``gapfill``, ``forecast``, ``intensity``; ``config``
     is the deployment's validated settings (``None``: those stored in the twin)."""
 
     def bind(request: Request) -> None:
@@ -179,26 +179,14 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         return {"month": month, "under": under, "count": len(accounts),
                 "tenants": [a.to_dict(lang) for a in accounts]}
 
-    @r.get("/unmetered-loss", summary="A main meter minus its sub-meters / 未计量损耗",
-           response_model=UnmeteredLossOut)
-    def get_unmetered_loss(
-        ctx: Energy,
-        meter: str = Query(description="main Meter id (with submeterOf children) / 总表"),
-        start: str = Query(description="ISO 8601 with offset / 开始"),
-        end: str = Query(description="ISO 8601 with offset / 结束"),
-        bucket: str = Query("day", description="15min | hour | day | week | month"),
-        threshold: float | None = Query(None, description="share of the main that is flagged (default per carrier)"),
-        alerts: bool = Query(False, description="also raise one Alert per flagged run / 同时生成告警"),
-    ) -> dict[str, Any]:
-        """Per bucket: main, sub-metered, loss, share, flagged; totals; with ``alerts=true`` the flagged runs
-        become open Alert entities (idempotent, like the quality alerts)."""
+    def loss_answer(ctx: Energy, meter: str, start: str, end: str, bucket: str, threshold: float | None,
+                    alerts: bool) -> dict[str, Any]:
         from lingang_twin.core.findings import raise_alerts
         from lingang_twin.energy.virtual import unmetered_loss
 
         twin = ctx.twin
-        config = ctx.config
         report = unmetered_loss(twin, meter, _instant(start, "start"), _instant(end, "end"), bucket,
-                                threshold=threshold, config=config)
+                                threshold=threshold, config=ctx.config)
         findings = report.findings()
         out = {"meter": meter, "submeters": report.submeters, "carrier": report.carrier, "unit": report.unit,
                "threshold": report.threshold, "main_total": report.main_total,
@@ -208,6 +196,35 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         if alerts:
             out["alerts"] = raise_alerts(twin, findings)
         return jsonable(out)
+
+    @r.get("/unmetered-loss", summary="A main meter minus its sub-meters / 未计量损耗",
+           response_model=UnmeteredLossOut)
+    def get_unmetered_loss(
+        ctx: Energy,
+        meter: str = Query(description="main Meter id (with submeterOf children) / 总表"),
+        start: str = Query(description="ISO 8601 with offset / 开始"),
+        end: str = Query(description="ISO 8601 with offset / 结束"),
+        bucket: str = Query("day", description="15min | hour | day | week | month"),
+        threshold: float | None = Query(None, description="share of the main that is flagged (default per carrier)"),
+    ) -> dict[str, Any]:
+        """Per bucket: main, sub-metered, loss, share, flagged; totals; the flagged runs as findings. Reads only:
+        ``POST /unmetered-loss/alerts`` raises them as alerts."""
+        return loss_answer(ctx, meter, start, end, bucket, threshold, alerts=False)
+
+    # A GET never writes (issue 12: a link, a prefetch or an <img> must not raise alerts): raising is a POST.
+    @r.post("/unmetered-loss/alerts", summary="Raise the flagged losses as Alert entities / 未计量损耗告警",
+            response_model=UnmeteredLossOut)
+    def post_unmetered_loss_alerts(
+        ctx: Energy,
+        meter: str = Query(description="main Meter id (with submeterOf children) / 总表"),
+        start: str = Query(description="ISO 8601 with offset / 开始"),
+        end: str = Query(description="ISO 8601 with offset / 结束"),
+        bucket: str = Query("day", description="15min | hour | day | week | month"),
+        threshold: float | None = Query(None, description="share of the main that is flagged (default per carrier)"),
+    ) -> dict[str, Any]:
+        """The loss as ``GET /unmetered-loss`` answers it, and each flagged run an open Alert entity (idempotent,
+        like the quality alerts): their ids in ``alerts``."""
+        return loss_answer(ctx, meter, start, end, bucket, threshold, alerts=True)
 
     @r.get("/baseline", summary="Weather baseline of an entity (CalTRACK daily) / 能耗基准模型",
            response_model=BaselineOut)
