@@ -75,8 +75,9 @@ Figures = Annotated[dict[str, Any], Depends(figures)]
 
 def router(config: EnergyConfig | None = None) -> APIRouter:
     """The router (below ``/api/v1/energy``): ``account``, ``report``, ``tenants``, ``quality``, ``quality/alerts``
-    (POST), ``unmetered-loss``, ``unmetered-loss/alerts`` (POST), ``baseline``, ``savings``, ``weather-normalised``, ``gapfill``, ``forecast``, ``intensity``; ``config``
-    is the deployment's validated settings (``None``: those stored in the twin)."""
+    (POST), ``unmetered-loss``, ``unmetered-loss/alerts`` (POST), ``baseline``, ``savings``,
+    ``weather-normalised``, ``gapfill``, ``forecast``, ``intensity``; ``config`` is the deployment's validated
+    settings (``None``: those stored in the twin)."""
 
     def bind(request: Request) -> None:
         # A router-level dependency runs before each route's own, so ``deps.energy_context`` finds them on the request.
