@@ -71,7 +71,7 @@ def main() -> None:
 
         from lingang_twin.api import create_app
 
-        client = TestClient(create_app(twin))
+        client = TestClient(create_app(twin), base_url="http://127.0.0.1")  # a name the API answers
         for name, q in queries.items():
             params = {k: v for k, v in q.items() if k != "path"}
             samples = []

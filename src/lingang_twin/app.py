@@ -166,6 +166,57 @@ def exit_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, _stop)
 
 
+def has_accounts(twin: Twin) -> bool:
+    """Whether ``twin`` has accounts with someone who can sign in, so that a server reachable from other machines
+    asks who is calling (a twin in another store, or a file opened read-only before migration 6, has none)."""
+    from lingang_twin.core.errors import TwinError
+    from lingang_twin.stores.duckdb_accounts import DuckDBAccountStore
+    from lingang_twin.stores.duckdb_store import DuckDBStore
+
+    if not isinstance(twin.store, DuckDBStore):
+        return False
+    try:
+        return DuckDBAccountStore(twin.store).count_users() > 0
+    except TwinError:
+        return False
+
+
+def check_exposure(twin: Twin, settings: Settings) -> None:
+    """Refuse, before anything is served, an address other machines can reach without accounts (anyone could
+    read and change everything), and a wildcard bind without the names clients will use (every request would be
+    refused as a foreign Host). A ValidationError naming ``host`` and the rule, in English and Chinese."""
+    from lingang_twin.api.guard import is_loopback, is_wildcard_bind
+    from lingang_twin.core.errors import ValidationError
+
+    if is_loopback(settings.host):
+        return
+    if not has_accounts(twin):
+        raise ValidationError("host", "accounts-required",
+                              f"--host {settings.host} lets other machines in, but this twin has no accounts: anyone "
+                              "could read and change everything. Serve on 127.0.0.1 (behind a reverse proxy), or "
+                              "add accounts first (lingang-twin users add) / 未配置账户时只能监听本机地址")
+    if is_wildcard_bind(settings.host) and not settings.allowed_hosts:
+        raise ValidationError("host", "allowed-hosts-required",
+                              f"--host {settings.host} listens on every interface: name the hosts clients use in "
+                              "LINGANG_ALLOWED_HOSTS (e.g. '[\"twin.example.com\"]'); other Host headers are "
+                              "refused / 监听所有网卡时须在 LINGANG_ALLOWED_HOSTS 中列出访问域名")
+
+
+def tls_files(settings: Settings) -> tuple[str | None, str | None]:
+    """The certificate and key to serve HTTPS with, both or neither, each a readable file (else a
+    ValidationError naming ``tls_cert`` or ``tls_key``)."""
+    from lingang_twin.core.errors import ValidationError
+
+    cert, key = settings.tls_cert, settings.tls_key
+    if (cert is None) != (key is None):
+        missing = "tls_key" if key is None else "tls_cert"
+        raise ValidationError(missing, "tls-pair", "--tls-cert and --tls-key go together / 证书与私钥须同时提供")
+    for field, path in (("tls_cert", cert), ("tls_key", key)):
+        if path is not None and not Path(path).is_file():
+            raise ValidationError(field, "file-missing", f"{path}: no such file / 文件不存在")
+    return (str(cert) if cert else None, str(key) if key else None)
+
+
 def serve(twin: Twin, settings: Settings, accounts: Accounts | None = None) -> None:
     """Serve the API and the operations-centre console (``/console``) for ``twin`` until interrupted (blocking),
     signing callers in through ``accounts`` (default: :func:`open_accounts` of ``twin``).
@@ -180,12 +231,18 @@ def serve(twin: Twin, settings: Settings, accounts: Accounts | None = None) -> N
     installed = load_pack_configs(deployment_packs(settings), settings)  # validated once, handed to both faces alike
     if accounts is None:
         accounts = open_accounts(twin, settings, list(installed.packs))
+    check_exposure(twin, settings)
+    certfile, keyfile = tls_files(settings)
     app = create_app(twin, settings, installed, authenticator=accounts)
     console.mount(app, twin, settings, installed)  # same process, same twin: one writer of the DuckDB file
     exit_on_sigterm()
     app.state.parse_pool.start()  # the JSON parsing children import now, not during the first large ingest
     warm_up()  # … and so does this process (an import in a worker thread holds the GIL: the loop stalls)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    # No "server: uvicorn" banner (it tells an attacker what to look up); the Date header stays (RFC 9110 wants
+    # it). X-Forwarded-* are believed from forwarded_allow_ips only (docs/security.md, Transport and HTTP).
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
+                server_header=False, date_header=True, proxy_headers=True,
+                forwarded_allow_ips=settings.forwarded_allow_ips, ssl_certfile=certfile, ssl_keyfile=keyfile)
 
 
 # -- accounts (docs/security.md) -------------------------------------------------------------------------------------

@@ -111,10 +111,10 @@ def _open(db: Path) -> Any:
         fail(str(err))
 
 
-def _settings(db: Path, host: str, port: int) -> Any:
+def _settings(db: Path, host: str, port: int, **more: Any) -> Any:
     from lingang_twin.settings import Settings
 
-    return Settings(db=db, host=host, port=port)
+    return Settings(db=db, host=host, port=port, **{k: v for k, v in more.items() if v is not None})
 
 
 def _summary(report: Any) -> str:
@@ -164,6 +164,13 @@ def demo(
     out.print(f"Lingang Twin demo / 临港孪生示范: console / 控制台 {url}/console (answers when ready / 就绪后可访问)",
               soft_wrap=True, highlight=False)
     twin = _open(db)
+    try:
+        from lingang_twin.app import check_exposure
+
+        check_exposure(twin, _settings(db, host, port))  # before the long build, not after it
+    except TwinError as err:
+        twin.close()
+        fail(str(err))
     try:
         report = _build(twin, days, seed)
     except SystemExit:  # SIGTERM while the history is built (exit_on_sigterm): checkpoint and close the file
@@ -215,19 +222,36 @@ def serve(
     db: DbOption = Path("lingang-twin.duckdb"),
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
+    tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate (chain): serve HTTPS; needs --tls-key",
+                                                  envvar="LINGANG_TLS_CERT")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert", envvar="LINGANG_TLS_KEY")]
+    = None,
 ) -> None:
-    """Serve the REST API for the twin in DB.
+    """Serve the REST API and the console for the twin in DB, over HTTPS with --tls-cert/--tls-key (or behind a
+    reverse proxy: docs/security.md). Other addresses than loopback need accounts.
 
-    Example: lingang-twin serve --db lingang.duckdb --port 8000
+    Example: lingang-twin serve --db lingang.duckdb --port 8443 --tls-cert cert.pem --tls-key key.pem
     """
+    from lingang_twin.app import check_exposure, tls_files
     from lingang_twin.app import serve as run
 
+    try:
+        settings = _settings(db, host, port, tls_cert=tls_cert, tls_key=tls_key)
+    except ValueError as err:  # pydantic's, from a bad LINGANG_* variable
+        fail(str(err).splitlines()[0])
     twin = _open(db)
     accounts, password = _accounts_for_serving(twin, db, host, port, reset=False)
-    out.print(f"Lingang Twin serving {db} at http://{host}:{port} (docs: /docs)")
-    _print_admin(password, f"http://{host}:{port}")
+    try:  # refused before the server says it serves
+        check_exposure(twin, settings)
+        tls_files(settings)
+    except TwinError as err:
+        twin.close()
+        fail(str(err))
+    scheme = "https" if settings.tls_cert else "http"
+    out.print(f"Lingang Twin serving {db} at {scheme}://{host}:{port} (docs: /docs)", soft_wrap=True)
+    _print_admin(password, f"{scheme}://{host}:{port}")
     try:
-        run(twin, _settings(db, host, port), accounts)
+        run(twin, settings, accounts)
     except TwinError as err:
         fail(str(err))
     finally:

@@ -32,6 +32,29 @@ class Settings(BaseSettings):
     future_horizon_hours: float = Field(
         default=24.0, gt=0, le=24 * 366 * 100,
         description="readings stamped more than this past now are refused [h]; widen it to store forecasts")
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="names clients use to reach the server (the Host header), besides the "
+        "loopback names (localhost, 127.0.0.1, ::1) and the bind address, which are always allowed: e.g. "
+        "LINGANG_ALLOWED_HOSTS='[\"twin.example.com\"]'; '*.example.com' allows its subdomains, '*' any name "
+        "(only behind a proxy that checks Host itself); any other Host is answered 400 (DNS rebinding)")
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="origins besides the server's own (scheme://host[:port]) whose browser "
+        "pages may send state-changing requests; any other Origin is answered 403 (cross-site request forgery)")
+    tls_cert: Path | None = Field(default=None, description="PEM certificate (chain) to serve HTTPS with; "
+                                  "needs tls_key")
+    tls_key: Path | None = Field(default=None, description="PEM private key of tls_cert")
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1", description="comma-separated addresses (or '*') of reverse proxies whose "
+        "X-Forwarded-For / X-Forwarded-Proto are believed (the client address rate limits key on)")
+    sign_in_per_minute: float = Field(default=10.0, ge=0, description="sign-in attempts allowed per client "
+                                      "address and per user name, sustained; 0: unlimited [1/min]")
+    sign_in_burst: int = Field(default=10, ge=1, description="sign-in attempts allowed at once before the rate "
+                               "applies")
+    ingest_per_second: float = Field(default=100.0, ge=0, description="readings batches (POST /api/v1/"
+                                     "observations) allowed per API key or user, sustained; the platform itself "
+                                     "(no accounts) is not limited; 0: unlimited [1/s]")
+    ingest_burst: int = Field(default=200, ge=1, description="ingest batches allowed at once before the rate "
+                              "applies")
     env: str = Field(default="development", description="development | production")
     packs: list[str] = Field(
         default_factory=list, description="more packs to load beside the built-in ones, each as 'module:attribute' "

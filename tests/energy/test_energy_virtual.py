@@ -127,12 +127,16 @@ def test_unmetered_loss_on_hand_built_tree(energy_db: DB) -> None:
     assert finding.evidence["loss"] == pytest.approx(30.0) and finding.severity == "medium"
     # Alertable: the loss becomes an open Alert on the main meter, once (a second run raises nothing new).
     with TestClient(create_app(twin, packs=PACKS)) as client:
-        params = {"meter": M_ELEC, "start": DAY.isoformat(), "end": END.isoformat(), "threshold": 0.02,
-                  "alerts": "true"}
-        r = client.get("/api/v1/energy/unmetered-loss", params=params)
+        params = {"meter": M_ELEC, "start": DAY.isoformat(), "end": END.isoformat(), "threshold": 0.02}
+        # A GET only reads, even asked for alerts the old way (issue 12: no state change through a GET).
+        before = twin.latest_change()
+        r = client.get("/api/v1/energy/unmetered-loss", params={**params, "alerts": "true"})
+        assert r.status_code == 200 and r.json()["flagged"] and r.json().get("alerts") is None, r.text
+        assert twin.latest_change() == before
+        r = client.post("/api/v1/energy/unmetered-loss/alerts", params=params)
         assert r.status_code == 200, r.text
         (alert,) = r.json()["alerts"]
-        assert client.get("/api/v1/energy/unmetered-loss", params=params).json()["alerts"] == [alert]
+        assert client.post("/api/v1/energy/unmetered-loss/alerts", params=params).json()["alerts"] == [alert]
         r = client.get("/api/v1/energy/unmetered-loss", params={**params, "meter": M_WATER})
         assert r.status_code == 422 and r.json()["rule"] == "no-submeters"
     stored = twin.get(alert)

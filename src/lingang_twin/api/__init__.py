@@ -1,4 +1,5 @@
-"""The REST API face (FastAPI): ``create_app(twin)`` wires routes, problem+json errors and the body limit."""
+"""The REST API face (FastAPI): ``create_app(twin)`` wires routes, problem+json errors, the HTTP shell (security
+headers, the Host and Origin guard, rate limits, docs behind ``docs:read``) and the body limit."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi_offline import FastAPIOffline
 
 from lingang_twin import __version__
-from lingang_twin.api import admin, auth, checks, entities, exports, meta, observations
+from lingang_twin.api import admin, auth, checks, docs, entities, exports, meta, observations, ratelimit
+from lingang_twin.api.guard import HttpGuard
+from lingang_twin.api.headers import SecurityHeaders
 from lingang_twin.api.limits import BodyLimit
 from lingang_twin.api.openapi import problem_answers_everywhere
 from lingang_twin.api.parse_pool import ParsePool
@@ -35,7 +37,7 @@ def create_app(twin: Twin, settings: Settings | None = None, packs: list[Pack] |
                configs: Mapping[str, Any] | None = None, authenticator: Authenticator | None = None) -> FastAPI:
     """The API over ``twin`` with the routes of ``packs``, each handed its pack's validated configuration (from
     :class:`~lingang_twin.core.packs.Installed`, or ``configs`` by pack name, validated here). Docs at ``/docs``
-    work offline (no CDN).
+    work offline (no CDN), for callers with ``docs:read``.
 
     ``authenticator`` (``lingang_twin.app.open_accounts``) turns each request's credentials into its caller
     (``request.state.principal``, :class:`~lingang_twin.api.auth.Authenticate`); without one every request acts
@@ -50,8 +52,9 @@ def create_app(twin: Twin, settings: Settings | None = None, packs: list[Pack] |
         yield
         pool.close()  # the JSON parsing children stop with the app (they start on the first large body)
 
-    app = FastAPIOffline(title="Lingang Twin API · 临港孪生接口", version=__version__, description=DESCRIPTION,
-                         lifespan=lifespan)
+    # FastAPI's own document routes check nobody: docs.install serves them behind docs:read.
+    app = FastAPI(title="Lingang Twin API · 临港孪生接口", version=__version__, description=DESCRIPTION,
+                  lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     app.state.twin = twin
     app.state.parse_pool = pool
     app.state.settings = settings
@@ -59,6 +62,8 @@ def create_app(twin: Twin, settings: Settings | None = None, packs: list[Pack] |
     app.state.audit = authenticator if isinstance(authenticator, AuditSink) else None
     twin.future_horizon = timedelta(hours=settings.future_horizon_hours)
     install_handlers(app)
+    ratelimit.install(app, settings)
+    docs.install(app)
     app.include_router(meta.router)
     app.include_router(auth.router)
     app.include_router(entities.router)
@@ -70,7 +75,11 @@ def create_app(twin: Twin, settings: Settings | None = None, packs: list[Pack] |
         if pack.api is not None:
             app.include_router(pack.api(installed.config(pack.name)))
     app.add_middleware(auth.Authenticate)
+    # The last added runs first: headers on every answer (the guard's refusals too), then the guard, then the
+    # body limit; the console mounted later under /console passes through all three.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HttpGuard, settings=settings)
+    app.add_middleware(SecurityHeaders, settings=settings)
     _describe_problems(app)
     return app
 

@@ -22,6 +22,7 @@ from lingang_twin.api.names import check_attribute
 from lingang_twin.api.openapi import OBSERVATIONS_BODY, answers, problems
 from lingang_twin.api.parse_pool import ParsePool
 from lingang_twin.api.problems import ProblemError
+from lingang_twin.api.ratelimit import check_ingest
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.observations import ObservationBatch, OnConflict, iso_strings, parse_instant
 from lingang_twin.core.store import SeriesQuery
@@ -46,7 +47,7 @@ def batch_from_csv(data: bytes) -> ObservationBatch:
 
 
 @router.post("/observations", summary="Ingest a batch of readings / 批量写入观测值", openapi_extra=OBSERVATIONS_BODY,
-             responses=problems(400, 401, 403, 413, 415, 422, 503), dependencies=[requires("readings:write")])
+             responses=problems(400, 401, 403, 413, 415, 422, 429, 503), dependencies=[requires("readings:write")])
 async def post_observations(
     request: Request, twin: TwinDep, settings: SettingsDep,
     on_conflict: Annotated[Literal["reject", "replace", "keep"], Query(
@@ -60,7 +61,9 @@ async def post_observations(
     columns: ``observed_at`` a timestamp with a time zone, ``value`` numbers, the rest text (see
     ``api/binary_readings.py``). Idempotent: a batch may be resent safely; 200 means every reading is stored
     durably. On error nothing is stored and the problem names the item (``index``), the field or column and the
-    rule."""
+    rule. Each API key (or user) may send ``LINGANG_INGEST_PER_SECOND`` batches a second (429 with Retry-After
+    beyond)."""
+    check_ingest(request)  # before the body is read: a flood costs no parsing
     kind = media_type(request)
     if kind == "text/csv":
         batch = await off_loop(batch_from_csv, await request.body())

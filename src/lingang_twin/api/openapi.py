@@ -29,6 +29,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "index": {"type": "integer", "description": "the item of a batch at fault"},
         "position": {"type": "integer", "description": "q syntax errors: 0-based character offset"},
         "limit": {"type": "integer", "description": "413: the largest body accepted [bytes]"},
+        "quota": {"type": "string", "description": "429: the rate limit reached (sign-in, ingest)"},
+        "retryAfter": {"type": "integer", "description": "429: seconds to wait, as the Retry-After header [s]"},
         "errors": {"type": "array", "items": {"type": "object", "properties": {
             "field": {"type": "string"}, "rule": {"type": "string"}, "message": {"type": "string"},
             "index": {"type": "integer"}}}},
@@ -97,6 +99,7 @@ _WHY: dict[int, str] = {
     413: "body larger than the server accepts / 请求体过大",
     415: "unsupported content type / 不支持的内容类型",
     422: "invalid input, naming the field and the rule; nothing was written / 输入无效，未写入任何数据",
+    429: "too many requests; wait as Retry-After says / 请求过于频繁",
     503: "the store is unavailable / 存储不可用",
 }
 
@@ -147,8 +150,8 @@ def problem_answers_everywhere(schema: dict[str, Any]) -> dict[str, Any]:
     parameters; this server answers 422 with a problem (``problems.py``), so that entry is replaced. An operation
     that lists no problem answers of its own (a pack's route) gets ``4XX``: any client error is a problem.
     """
-    for ops in schema.get("paths", {}).values():
-        for op in ops.values():
+    for path, ops in schema.get("paths", {}).items():
+        for method, op in ops.items():
             if not isinstance(op, dict) or "responses" not in op:
                 continue
             responses = op["responses"]
@@ -162,4 +165,7 @@ def problem_answers_everywhere(schema: dict[str, Any]) -> dict[str, Any]:
             if not own:  # a route that lists no errors of its own (a pack's): any client error is a problem
                 responses["4XX"] = {"description": "a client error / 客户端错误",
                                     "content": {PROBLEM_MEDIA: {"schema": PROBLEM_SCHEMA}}}
+            elif method in ("post", "put", "patch", "delete") and path.startswith("/api/"):
+                # The guard refuses the body types of a cross-site form on every state change (api/guard.py).
+                responses.setdefault("415", problems(415)[415])
     return schema

@@ -76,8 +76,9 @@ Figures = Annotated[dict[str, Any], Depends(figures)]
 
 def router(config: EnergyConfig | None = None) -> APIRouter:
     """The router (below ``/api/v1/energy``): ``account``, ``report``, ``tenants``, ``quality``, ``quality/alerts``
-    (POST), ``baseline``, ``savings``, ``weather-normalised``, ``gapfill``, ``forecast``, ``intensity``; ``config``
-    is the deployment's validated settings (``None``: those stored in the twin)."""
+    (POST), ``unmetered-loss``, ``unmetered-loss/alerts`` (POST), ``baseline``, ``savings``,
+    ``weather-normalised``, ``gapfill``, ``forecast``, ``intensity``; ``config`` is the deployment's validated
+    settings (``None``: those stored in the twin)."""
 
     def bind(request: Request) -> None:
         # A router-level dependency runs before each route's own, so ``deps.energy_context`` finds them on the request.
@@ -185,6 +186,24 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         return {"month": month, "under": under, "count": len(accounts),
                 "tenants": [a.to_dict(lang) for a in accounts]}
 
+    def loss_answer(ctx: Energy, meter: str, start: str, end: str, bucket: str, threshold: float | None,
+                    alerts: bool) -> dict[str, Any]:
+        from lingang_twin.core.findings import raise_alerts
+        from lingang_twin.energy.virtual import unmetered_loss
+
+        twin = ctx.twin
+        report = unmetered_loss(twin, meter, _instant(start, "start"), _instant(end, "end"), bucket,
+                                threshold=threshold, config=ctx.config)
+        findings = report.findings()
+        out = {"meter": meter, "submeters": report.submeters, "carrier": report.carrier, "unit": report.unit,
+               "threshold": report.threshold, "main_total": report.main_total,
+               "submetered_total": report.submetered_total, "loss": report.loss, "share": report.share,
+               "flagged": report.flagged, "buckets": report.table.to_pylist(),
+               "findings": [f.to_dict() for f in findings]}
+        if alerts:
+            out["alerts"] = raise_alerts(twin, findings)
+        return jsonable(out)
+
     @r.get("/unmetered-loss", summary="A main meter minus its sub-meters / 未计量损耗",
            dependencies=[requires("energy:read")],
            response_model=UnmeteredLossOut)
@@ -195,26 +214,26 @@ def router(config: EnergyConfig | None = None) -> APIRouter:
         end: str = Query(description="ISO 8601 with offset / 结束"),
         bucket: str = Query("day", description="15min | hour | day | week | month"),
         threshold: float | None = Query(None, description="share of the main that is flagged (default per carrier)"),
-        alerts: bool = Query(False, description="also raise one Alert per flagged run / 同时生成告警"),
     ) -> dict[str, Any]:
-        """Per bucket: main, sub-metered, loss, share, flagged; totals; with ``alerts=true`` the flagged runs
-        become open Alert entities (idempotent, like the quality alerts)."""
-        from lingang_twin.core.findings import raise_alerts
-        from lingang_twin.energy.virtual import unmetered_loss
+        """Per bucket: main, sub-metered, loss, share, flagged; totals; the flagged runs as findings. Reads only:
+        ``POST /unmetered-loss/alerts`` raises them as alerts."""
+        return loss_answer(ctx, meter, start, end, bucket, threshold, alerts=False)
 
-        twin = ctx.twin
-        config = ctx.config
-        report = unmetered_loss(twin, meter, _instant(start, "start"), _instant(end, "end"), bucket,
-                                threshold=threshold, config=config)
-        findings = report.findings()
-        out = {"meter": meter, "submeters": report.submeters, "carrier": report.carrier, "unit": report.unit,
-               "threshold": report.threshold, "main_total": report.main_total,
-               "submetered_total": report.submetered_total, "loss": report.loss, "share": report.share,
-               "flagged": report.flagged, "buckets": report.table.to_pylist(),
-               "findings": [f.to_dict() for f in findings]}
-        if alerts:
-            out["alerts"] = raise_alerts(twin, findings)
-        return jsonable(out)
+    # A GET never writes (issue 12: a link, a prefetch or an <img> must not raise alerts): raising is a POST.
+    @r.post("/unmetered-loss/alerts", summary="Raise the flagged losses as Alert entities / 未计量损耗告警",
+            dependencies=[requires("energy:write")],
+            response_model=UnmeteredLossOut)
+    def post_unmetered_loss_alerts(
+        ctx: Energy,
+        meter: str = Query(description="main Meter id (with submeterOf children) / 总表"),
+        start: str = Query(description="ISO 8601 with offset / 开始"),
+        end: str = Query(description="ISO 8601 with offset / 结束"),
+        bucket: str = Query("day", description="15min | hour | day | week | month"),
+        threshold: float | None = Query(None, description="share of the main that is flagged (default per carrier)"),
+    ) -> dict[str, Any]:
+        """The loss as ``GET /unmetered-loss`` answers it, and each flagged run an open Alert entity (idempotent,
+        like the quality alerts): their ids in ``alerts``."""
+        return loss_answer(ctx, meter, start, end, bucket, threshold, alerts=True)
 
     @r.get("/baseline", summary="Weather baseline of an entity (CalTRACK daily) / 能耗基准模型",
            dependencies=[requires("energy:read")],
