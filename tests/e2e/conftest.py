@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -56,6 +57,23 @@ class Server:
     def output(self) -> str:
         """Everything the process printed so far."""
         return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def admin_password(self) -> str:
+        """The administrator's password the server printed once on start ("user admin, password …"): a first
+        ``serve`` of a file without users, and every ``demo``."""
+        found = re.search(r"user admin, password (\S+)", self.output())
+        assert found, self.output()[-3000:]
+        return found.group(1)
+
+    def auth(self) -> dict[str, str]:
+        """Headers of a signed-in administrator, as a user gets them: the printed password through the OAuth2
+        password flow (``POST /api/v1/auth/token``), the access token as a bearer."""
+        if not hasattr(self, "_auth"):
+            r = httpx.post(f"{self.url}/api/v1/auth/token", timeout=30.0,
+                           data={"username": "admin", "password": self.admin_password()})
+            assert r.status_code == 200, r.text
+            self._auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        return self._auth
 
     def terminate(self, timeout: float = 60.0) -> int:
         """SIGTERM, as a service manager stops it; waits for the exit and returns the exit code."""

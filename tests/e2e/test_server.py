@@ -17,7 +17,8 @@ def _as_api(e: dict) -> dict:
 
 def test_entities_and_readings_over_http_survive_kill_9(server_factory: Callable, tmp_path: Path) -> None:
     server = server_factory(tmp_path / "durable.duckdb").start()
-    with httpx.Client(base_url=server.url, timeout=30) as http:
+    auth = server.auth()  # signed in as the administrator the first start printed; the token outlives the kill
+    with httpx.Client(base_url=server.url, timeout=30, headers=auth) as http:
         r = http.post("/api/v1/entities:batch", json=[_as_api(e) for e in lingang_layout()])
         assert r.status_code == 200, r.text
         acknowledged = 0
@@ -31,7 +32,7 @@ def test_entities_and_readings_over_http_survive_kill_9(server_factory: Callable
     server.kill9()  # straight after the last 2xx: no shutdown, no checkpoint
 
     again = server_factory(tmp_path / "durable.duckdb").start()
-    with httpx.Client(base_url=again.url, timeout=30) as http:
+    with httpx.Client(base_url=again.url, timeout=30, headers=auth) as http:
         count = http.get("/api/v1/observations", params={"under": DISTRICT, "attribute": "reading", "bucket": "year",
                                                           "agg": "count"}).json()
         assert acknowledged == 20 * 192
@@ -45,10 +46,11 @@ def test_entities_and_readings_over_http_survive_kill_9(server_factory: Callable
 
 def test_docs_are_served_offline(server_factory: Callable) -> None:
     server = server_factory().start()
-    docs = httpx.get(f"{server.url}/docs")
+    assert httpx.get(f"{server.url}/docs").status_code == 401  # for signed-in users only
+    docs = httpx.get(f"{server.url}/docs", headers=server.auth())
     assert docs.status_code == 200 and "swagger-ui-bundle.js" in docs.text
     assert "cdn." not in docs.text
     js = httpx.get(f"{server.url}/static-offline-docs/swagger-ui-bundle.js")
     assert js.status_code == 200 and len(js.content) > 100_000
-    spec = httpx.get(f"{server.url}/openapi.json").json()
+    spec = httpx.get(f"{server.url}/openapi.json", headers=server.auth()).json()
     assert "/api/v1/observations" in spec["paths"] and "/api/v1/entities:batch" in spec["paths"]
