@@ -18,17 +18,19 @@ import secrets
 from pathlib import Path
 from urllib.parse import unquote
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from nicegui import app as nicegui_app
 from nicegui import run, ui
 
 from lingang_twin.console import layers
+from lingang_twin.console.auth import SIGN_IN_PATH, build_sign_in, session_principal
 from lingang_twin.console.i18n import MESSAGES, text
 from lingang_twin.console.live import LiveHub
 from lingang_twin.console.pages import entity, explorer, map, overview, twin3d
 from lingang_twin.console.registry import Console, ConsolePage, PageContext, call_builder
 from lingang_twin.console.shell import render
+from lingang_twin.core.access import SYSTEM
 from lingang_twin.core.packs import Installed, Pack, as_installed
 from lingang_twin.core.twin import Twin
 from lingang_twin.settings import Settings
@@ -59,7 +61,8 @@ def setup(twin: Twin, settings: Settings | None = None, packs: list[Pack] | Inst
 
     @ui.page("/entity/{entity_id}", title=text("app.title", "zh"), response_timeout=PAGE_BUILD_TIMEOUT_S)
     async def entity_page(entity_id: str) -> None:
-        await render(console, "/entities", lambda ctx: entity.build(ctx, unquote(entity_id)))
+        await render(console, "/entities", lambda ctx: entity.build(ctx, unquote(entity_id)),
+                     target=f"/entity/{entity_id}")
 
     @ui.page("/map", title=text("app.title", "zh"), response_timeout=PAGE_BUILD_TIMEOUT_S)
     async def map_page() -> None:
@@ -69,15 +72,27 @@ def setup(twin: Twin, settings: Settings | None = None, packs: list[Pack] | Inst
     async def twin3d_page() -> None:
         await render(console, "/3d", twin3d.build)
 
+    @ui.page(SIGN_IN_PATH, title=text("app.title", "zh"), response_timeout=PAGE_BUILD_TIMEOUT_S)
+    async def sign_in_page(next: str = "/") -> None:
+        build_sign_in(console, next)
+
     @nicegui_app.get("/data/map.geojson", include_in_schema=False)
-    async def map_geojson(lang: str = "zh") -> JSONResponse:
-        collection = await run.io_bound(layers.map_collection, twin, "en" if lang == "en" else "zh", None,
+    async def map_geojson(request: Request, lang: str = "zh") -> JSONResponse:
+        # The map's data, for the signed-in browser only and as it may see the twin (a plain route: the page's
+        # guard does not run here).
+        caller = await run.io_bound(session_principal, console, request)
+        if caller is None:
+            return JSONResponse({"title": "Not signed in / 未登录", "status": 401}, status_code=401,
+                                media_type="application/problem+json")
+        seen = twin if caller is SYSTEM else twin.as_caller(caller)
+        collection = await run.io_bound(layers.map_collection, seen, "en" if lang == "en" else "zh", None,
                                         layers.pack_metrics(console))
         return JSONResponse(collection)
 
     def page_factory(page: ConsolePage) -> None:
         async def pack_page() -> None:
-            await render(console, page.path, lambda ctx: call_builder(page.builder, ctx))
+            await render(console, page.path, lambda ctx: call_builder(page.builder, ctx),
+                         permission=page.permission)
 
         ui.page(page.path, title=text("app.title", "zh"), response_timeout=PAGE_BUILD_TIMEOUT_S)(pack_page)
 
@@ -117,11 +132,16 @@ def mount(app: FastAPI, twin: Twin, settings: Settings, packs: list[Pack] | Inst
     Storage.path = console_dir(settings).resolve()
     nicegui_app.storage = Storage()  # NiceGUI reads the path when its storage is built: rebuild it
     console = setup(twin, settings, packs, prefix=MOUNT_PATH)
+    console.authenticator = getattr(app.state, "authenticator", None)
     if not any(getattr(r, "path", None) == "/" for r in app.routes):
         # The server's root leads people to the console (the API's own pages stay where they are).
         app.add_api_route("/", lambda: RedirectResponse(f"{MOUNT_PATH}/"), include_in_schema=False)
+    # The session cookie carries only NiceGUI's browser id (the tokens stay in this process): HttpOnly (Starlette's
+    # default), SameSite=Lax (a link from elsewhere still opens the console; cross-site posts carry no cookie) and
+    # Secure when the server itself speaks TLS.
     ui.run_with(app, mount_path=MOUNT_PATH, storage_secret=_storage_secret(settings), title=text("app.title", "zh"),
-                show_welcome_message=False, favicon="🌐", reconnect_timeout=10.0)
+                show_welcome_message=False, favicon="🌐", reconnect_timeout=10.0,
+                session_middleware_kwargs={"same_site": "lax", "https_only": bool(getattr(settings, "tls_cert", None))})
     return console
 
 

@@ -163,10 +163,11 @@ def colours(metric: str, shapes: list[BuildingShape], values: dict[str, float]) 
 
 # -- point layers -----------------------------------------------------------------------------------------------
 def layer_points(console: Console, lang: str, live: bool | None = None,
-                 now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
+                 now: datetime | None = None, twin: Twin | None = None) -> dict[str, list[dict[str, Any]]]:
     """The packs' point layers (all, or only the ``live`` ones, or only the static ones) as the map's JavaScript
-    reads them, names and labels in ``lang``: ``{layer: [marker + label]}``."""
-    twin = console.twin
+    reads them, names and labels in ``lang``: ``{layer: [marker + label]}``, from ``twin`` (the caller's view;
+    default the console's whole twin)."""
+    twin = twin if twin is not None else console.twin
     out: dict[str, list[dict[str, Any]]] = {}
     for _, layer in console.layers:
         if live is not None and layer.live != live:
@@ -178,7 +179,7 @@ def layer_points(console: Console, lang: str, live: bool | None = None,
 
 def live_layers(console: Console, lang: str) -> Callable[[Twin], dict[str, list[dict[str, Any]]]]:
     """The live hub's compute for the live layers in ``lang`` (one answer per tick for every open map)."""
-    return lambda twin: layer_points(console, lang, live=True, now=datetime.now(SHANGHAI))
+    return lambda twin: layer_points(console, lang, live=True, now=datetime.now(SHANGHAI), twin=twin)
 
 
 def date_range() -> tuple[date, date]:

@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 from lingang_twin.console.i18n import Lang, pick, text
 from lingang_twin.console.live import LiveHub
+from lingang_twin.core.access import SYSTEM, Authenticator, Principal
 from lingang_twin.core.packs import BuildingMetric, Installed, MapLayer, Tile
 from lingang_twin.core.twin import Twin
 from lingang_twin.settings import Settings
@@ -37,12 +38,14 @@ PageBuilder = Callable[["PageContext"], Awaitable[None] | None]
 
 @dataclass(frozen=True)
 class ConsolePage:
-    """A page in the navigation: its path (below the console's mount), title (中文, English), builder and icon."""
+    """A page in the navigation: its path (below the console's mount), title (中文, English), builder, icon, and the
+    permission a caller needs to open it (and to see it in the navigation)."""
 
     path: str
     title: tuple[str, str]
     builder: PageBuilder
     icon: str = "extension"
+    permission: str = "entities:read"
 
 
 @dataclass
@@ -67,6 +70,10 @@ class Console:
     entity_panels: list[Callable[[Any, Any], Awaitable[None] | None]] = field(default_factory=list)
     # Words packs bring for the console's own tables (type and property names): key → (中文, English).
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Who may sign in (the API's authenticator; ``None``: the console is open, every page is SYSTEM's) and the
+    # signed-in browsers' tokens by NiceGUI browser id (kept in this process only: see console/auth.py).
+    authenticator: Authenticator | None = None
+    sessions: dict[str, Any] = field(default_factory=dict)
 
     def add_packs(self, installed: Installed) -> None:
         """Take in every part the ``installed`` packs describe (pages are registered through ``page_factory``)."""
@@ -74,7 +81,7 @@ class Console:
             self.configs.setdefault(pack.name, installed.config(pack.name))
             for spec in pack.pages:
                 self.register_page(spec.path, spec.title[0], spec.title[1], _for_pack(spec.build, pack.name),
-                                   icon=spec.icon)
+                                   icon=spec.icon, permission=getattr(spec, "permission", None) or "entities:read")
             self.tiles.extend((pack.name, t) for t in pack.tiles)
             self.layers.extend((pack.name, layer) for layer in pack.layers)
             self.metrics.extend((pack.name, m) for m in pack.metrics)
@@ -93,13 +100,14 @@ class Console:
         return f'(window.path_prefix || "") + {json.dumps(self.url(path))}'
 
     def register_page(self, path: str, title_zh: str, title_en: str, builder: PageBuilder,
-                      icon: str = "extension") -> ConsolePage:
-        """Add a page at ``path`` with a bilingual title; it joins the navigation of every page."""
+                      icon: str = "extension", permission: str = "entities:read") -> ConsolePage:
+        """Add a page at ``path`` with a bilingual title; it joins the navigation of every page whose caller
+        holds ``permission``."""
         if not path.startswith("/") or path == "/":
             raise ValueError(f"a pack page needs its own absolute path, got {path!r}")
         if any(p.path == path for p in self.pages):
             raise ValueError(f"the console already has a page at {path!r}")
-        page = ConsolePage(path, (title_zh, title_en), builder, icon)
+        page = ConsolePage(path, (title_zh, title_en), builder, icon, permission)
         self.pages.append(page)
         if self.page_factory is not None:
             self.page_factory(page)
@@ -115,6 +123,7 @@ class PageContext:
     lang: Lang
     _unsubscribe: list[Callable[[], None]] = field(default_factory=list)
     pack: str | None = None
+    principal: Principal = SYSTEM
 
     @property
     def config(self) -> Any:
@@ -125,12 +134,15 @@ class PageContext:
     def for_pack(self, name: str) -> PageContext:
         """This page's context as seen by pack ``name`` (its configuration); subscriptions are shared, so they
         end with the page."""
-        return PageContext(self.console, self.lang, self._unsubscribe, name)
+        return PageContext(self.console, self.lang, self._unsubscribe, name, self.principal)
 
     @property
     def twin(self) -> Twin:
-        """The twin the console shows."""
-        return self.console.twin
+        """The twin as the signed-in caller may see it: every read and write of the page is checked in the core
+        (:meth:`~lingang_twin.core.twin.Twin.as_caller`)."""
+        if self.principal is SYSTEM:
+            return self.console.twin
+        return self.console.twin.as_caller(self.principal)
 
     def tr(self, zh: str, en: str) -> str:
         """``zh`` or ``en`` by the user's language (for packs' own words)."""
@@ -154,9 +166,21 @@ class PageContext:
 
     def live(self, name: str, compute: Callable[[Twin], Any], listener: Callable[[Any], Any]) -> None:
         """Receive ``compute(twin)`` after every tick of the live hub (computed once for all open pages that use
-        the same ``name``); unsubscribed when the page closes."""
-        self.console.hub.add_topic(name, compute)
-        self._unsubscribe.append(self.console.hub.subscribe(name, listener))
+        the same ``name`` and see the same part of the twin); unsubscribed when the page closes.
+
+        The answer is computed on the caller's view of the twin, once per view: two tenants never share one (it
+        would show each the other's figures), while every unrestricted caller shares the system's."""
+        principal = self.principal
+        if principal.unrestricted:
+            topic, fn = name, compute
+        else:
+            topic = f"{name}|{principal.tenant or ''}|{','.join(principal.entity_scope or ())}"
+            scoped = self.console.twin.as_caller(principal)
+
+            def fn(_: Twin) -> Any:
+                return compute(scoped)
+        self.console.hub.add_topic(topic, fn)
+        self._unsubscribe.append(self.console.hub.subscribe(topic, listener))
 
     def on_entities(self, listener: Callable[[set[str]], Any]) -> None:
         """Receive the ids of entities that changed since the last tick; unsubscribed when the page closes."""

@@ -10,19 +10,23 @@ from datetime import datetime
 from nicegui import app, ui
 
 from lingang_twin.console import theme
+from lingang_twin.console.auth import current_principal, sign_in_url, sign_out
 from lingang_twin.console.i18n import current_lang, pick
 from lingang_twin.console.registry import Console, PageContext
+from lingang_twin.core.access import AccessDenied
 from lingang_twin.core.twin import SHANGHAI
 
 log = logging.getLogger(__name__)
 
-# (path, message key, icon) of the console's own pages, in navigation order; pack pages follow.
+# (path, message key, icon) of the console's own pages, in navigation order; pack pages follow. Each needs
+# ``CORE_PERMISSION`` (what they show is then narrowed to what the caller may see, in the core).
 CORE_NAV: tuple[tuple[str, str, str], ...] = (
     ("/", "nav.overview", "dashboard"),
     ("/entities", "nav.entities", "search"),
     ("/map", "nav.map", "map"),
     ("/3d", "nav.3d", "view_in_ar"),
 )
+CORE_PERMISSION = "entities:read"
 
 
 def clock_text(now: datetime | None = None) -> str:
@@ -47,10 +51,13 @@ def _header(console: Console, ctx: PageContext, active: str) -> None:
     lang = ctx.lang
     with ui.header(elevated=True).classes("items-center gap-2 px-4 py-2 bg-primary"):
         ui.link(ctx.text("app.title"), console.url("/")).classes("text-lg font-bold text-white no-underline mr-4")
-        for path, key, icon in CORE_NAV:
-            _nav_link(console.url(path), ctx.text(key), icon, path == active)
+        # Only the pages this caller may open are offered.
+        if ctx.principal.can(CORE_PERMISSION):
+            for path, key, icon in CORE_NAV:
+                _nav_link(console.url(path), ctx.text(key), icon, path == active)
         for page in console.pages:
-            _nav_link(console.url(page.path), pick(page.title, lang), page.icon, page.path == active)
+            if ctx.principal.can(page.permission):
+                _nav_link(console.url(page.path), pick(page.title, lang), page.icon, page.path == active)
         ui.space()
         with ui.row().classes("items-center gap-1 text-white"):
             ui.icon("schedule")
@@ -66,6 +73,12 @@ def _header(console: Console, ctx: PageContext, active: str) -> None:
             .classes("text-white").tooltip(ctx.text("theme.tip"))
         ui.button(ctx.text("lang.switch"), on_click=_switch_language).props(
             'flat dense no-caps color=white data-testid="lang-switch"').tooltip(ctx.text("lang.switch.tip"))
+        if console.authenticator is not None:
+            with ui.row().classes("items-center gap-1 text-white"):
+                ui.icon("person")
+                ui.label(ctx.principal.subject).props('data-testid="signed-in-as"')
+                ui.button(ctx.tr("退出", "Sign out"), on_click=lambda: sign_out(console)).props(
+                    'flat dense no-caps color=white data-testid="sign-out"')
 
 
 def _nav_link(url: str, label: str, icon: str, active: bool) -> None:
@@ -90,20 +103,34 @@ def _switch_language() -> None:
     ui.navigate.reload()
 
 
-async def render(console: Console, active: str, body: Callable[[PageContext], Awaitable[None] | None]) -> None:
-    """Build a whole page: the frame, then ``body(ctx)`` in the content area. An exception in ``body`` becomes a
-    bilingual message; the traceback goes to the server log, never to the screen."""
-    ctx = PageContext(console, current_lang())
+async def render(console: Console, active: str, body: Callable[[PageContext], Awaitable[None] | None], *,
+                 permission: str = CORE_PERMISSION, target: str | None = None) -> None:
+    """Build a whole page: the frame, then ``body(ctx)`` in the content area, for the signed-in caller (someone
+    not signed in is sent to the sign-in page, returning to ``target`` — default ``active`` — afterwards; a caller
+    without ``permission`` gets a notice instead of the page). An exception in ``body`` becomes a bilingual
+    message; the traceback goes to the server log, never to the screen."""
+    principal = await current_principal(console)
+    if principal is None:
+        ui.navigate.to(sign_in_url(console, target or active))
+        return
+    ctx = PageContext(console, current_lang(), principal=principal)
     ui.query("html").props(f'lang="{"zh-CN" if ctx.lang == "zh" else "en"}"')
     ui.page_title(page_title(console, ctx, active))
     ui.context.client.on_delete(ctx.close)
     theme.install()
     _header(console, ctx, active)
     with ui.column().classes("w-full max-w-screen-xl mx-auto p-4 gap-4"):
+        if not principal.can(permission):
+            message("warning", ctx.tr(f"您的账户无权查看此页（需要权限 {permission}）",
+                                      f"Your account may not open this page (it needs {permission})"))
+            return
         try:
             result = body(ctx)
             if result is not None:
                 await result
+        except AccessDenied as err:
+            message("warning", ctx.tr(f"您的账户无权查看此内容：{err.permission}",
+                                      f"Your account may not see this: {err.permission}"))
         except Exception as err:
             if ui.context.client.is_deleted:  # the browser left (or gave up) while the page was being built
                 log.info("console page %s abandoned while building: %s", active, _short(err))

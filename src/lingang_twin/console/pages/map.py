@@ -179,7 +179,7 @@ async def build(ctx: PageContext) -> None:
 
     # The point layers: static ones are drawn once, live ones follow the live hub (one topic per language).
     leaflet.visible = {name: True for name in names}
-    leaflet.overlays = await run.io_bound(layers.layer_points, ctx.console, ctx.lang) or {}
+    leaflet.overlays = await run.io_bound(layers.layer_points, ctx.console, ctx.lang, None, None, ctx.twin) or {}
     styles = {layer.name: {"colour": layer.colour, "radius": layer.radius, "permanent": layer.permanent_labels}
               for layer in described}
     live_names = tuple(layer.name for layer in described if layer.live)
