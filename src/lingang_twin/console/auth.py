@@ -147,6 +147,8 @@ def build_sign_in(console: Console, target: str) -> None:
                 problem.set_visibility(True)
                 password.set_value("")
                 return
+            if signed is None:  # the server is shutting down
+                return
             console.sessions[browser] = ConsoleSession(signed.access_token, signed.refresh_token)
             log.info("console sign-in: %s", signed.principal.subject)
             ui.navigate.to(console.url(safe_next(target)))
