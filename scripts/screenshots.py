@@ -1,11 +1,13 @@
 """Regenerate the README's console screenshots (docs/screenshots/*.png) from the console as it is now.
 
     python scripts/screenshots.py                      # starts `lingang-twin demo --days 7` on a free port
-    python scripts/screenshots.py --url http://127.0.0.1:8000 --out /tmp/shots   # a demo that is already running
+    python scripts/screenshots.py --url http://127.0.0.1:8000 --password … --out /tmp/shots   # a running demo
 
 Drives Debian's Chromium (/usr/bin/chromium) with Playwright, waits on each page for what it must show (tiles,
 rows, the map's layers, every building of the 3D scene, the energy page's charts) — never for a fixed time — and
-saves one PNG per page. Without ``--url`` it starts a demo of its own over a throw-away database and stops it after.
+saves one PNG per page. It signs in first as ``admin`` with the password the demo printed (``--password``, or
+``LINGANG_PASSWORD``; read from the demo's own output when it starts one). Without ``--url`` it starts a demo of its
+own over a throw-away database and stops it after.
 Exit code 0 when every file is written; 1 with a one-line reason (中文 / English) otherwise.
 """
 
@@ -14,11 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -58,22 +62,39 @@ CHARTS_DRAWN_JS = """(least) => {
 }"""
 
 
-def _get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=60) as answer:
+def _token(base: str, password: str) -> str:
+    """An access token of ``admin`` (the OAuth2 password flow, as the README's tour gets one)."""
+    body = urllib.parse.urlencode({"username": "admin", "password": password}).encode()
+    with urllib.request.urlopen(urllib.request.Request(f"{base}/api/v1/auth/token", data=body), timeout=60) as r:
+        return str(json.loads(r.read())["access_token"])
+
+
+def _get_json(url: str, token: str) -> Any:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=60) as answer:
         return json.loads(answer.read())
 
 
-def _meter_of(base: str, building: str) -> str:
+def _meter_of(base: str, building: str, token: str) -> str:
     """A meter in ``building`` (the entity page with a history chart)."""
     query = f"{base}/api/v1/entities?type=Meter&under={building}&limit=1"
-    return str(_get_json(query)["data"][0]["id"])
+    return str(_get_json(query, token)["data"][0]["id"])
+
+
+def sign_in(page: Any, base: str, password: str) -> None:
+    """Sign in on the console's sign-in page, as a user does."""
+    page.goto(f"{base}/console/sign-in")
+    page.get_by_test_id("sign-in-name").locator("input").fill("admin")
+    page.get_by_test_id("sign-in-password").locator("input").fill(password)
+    page.get_by_test_id("sign-in-submit").click()
+    page.get_by_test_id("signed-in-as").wait_for(timeout=WAIT_MS)
 
 
 def _heading(page: Any) -> None:
     page.locator(".text-h5").first.wait_for(timeout=WAIT_MS)
 
 
-def _shots(base: str) -> list[tuple[str, str, Callable[[Any], None], bool]]:
+def _shots(base: str, token: str) -> list[tuple[str, str, Callable[[Any], None], bool]]:
     """(file name, path below the server, what to wait for, full page?) of every screenshot, in README order."""
     console = f"{base}/console"
 
@@ -108,7 +129,7 @@ def _shots(base: str) -> list[tuple[str, str, Callable[[Any], None], bool]]:
         ("overview.png", f"{console}/", overview, True),
         ("entities.png", f"{console}/entities", entities, False),
         ("entity-building.png", f"{console}/entity/{BUILDING}", building, True),
-        ("entity-meter-history.png", f"{console}/entity/{_meter_of(base, BUILDING)}", meter, True),
+        ("entity-meter-history.png", f"{console}/entity/{_meter_of(base, BUILDING, token)}", meter, True),
         ("map.png", f"{console}/map", map_page, False),
         ("3d.png", f"{console}/3d", scene, False),
         ("energy.png", f"{console}/energy", energy, True),
@@ -117,8 +138,9 @@ def _shots(base: str) -> list[tuple[str, str, Callable[[Any], None], bool]]:
     ]
 
 
-def take(base: str, out: Path) -> list[Path]:
-    """Save every screenshot of the console served at ``base`` into ``out``; returns the files written."""
+def take(base: str, out: Path, password: str) -> list[Path]:
+    """Save every screenshot of the console served at ``base`` into ``out``, signed in as ``admin`` with
+    ``password``; returns the files written."""
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
@@ -128,7 +150,8 @@ def take(base: str, out: Path) -> list[Path]:
         try:
             context = browser.new_context(viewport=VIEWPORT)
             page = context.new_page()
-            for name, url, ready, full in _shots(base):
+            sign_in(page, base, password)
+            for name, url, ready, full in _shots(base, _token(base, password)):
                 page.goto(url)
                 ready(page)
                 page.screenshot(path=str(out / name), full_page=full)
@@ -159,8 +182,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_demo(workdir: Path, days: int) -> tuple[subprocess.Popen[bytes], str]:
-    """``lingang-twin demo`` over a fresh database in ``workdir`` on a free port; returns it once it answers."""
+def start_demo(workdir: Path, days: int) -> tuple[subprocess.Popen[bytes], str, str]:
+    """``lingang-twin demo`` over a fresh database in ``workdir`` on a free port; returns it, its URL and the
+    administrator's password it printed, once it answers."""
     port = _free_port()
     log = (workdir / "demo.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "lingang_twin.cli", "demo", "--db", str(workdir / "demo.duckdb"),
@@ -173,7 +197,10 @@ def start_demo(workdir: Path, days: int) -> tuple[subprocess.Popen[bytes], str]:
             raise RuntimeError(f"the demo exited with {proc.returncode} / 示范进程退出: see {workdir / 'demo.log'}")
         try:
             with urllib.request.urlopen(f"{base}/health", timeout=5):
-                return proc, base
+                printed = re.search(r"user admin, password (\S+)", (workdir / "demo.log").read_text(errors="replace"))
+                if printed is None:
+                    raise RuntimeError("the demo printed no administrator password / 示范未打印管理员密码")
+                return proc, base, printed.group(1)
         except OSError:
             time.sleep(0.5)
     proc.kill()
@@ -186,15 +213,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="a running demo's base URL (default: start one)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="where the PNGs go")
     parser.add_argument("--days", type=int, default=7, help="days of history of the demo started here")
+    parser.add_argument("--password", default=os.environ.get("LINGANG_PASSWORD"),
+                        help="the running demo's admin password (with --url; default $LINGANG_PASSWORD)")
     args = parser.parse_args(argv)
     try:
         if args.url:
-            files = take(args.url.rstrip("/"), args.out)
+            if not args.password:
+                print("screenshots failed / 截图失败: --url needs --password (or LINGANG_PASSWORD) / 须提供管理员密码",
+                      file=sys.stderr)
+                return 1
+            files = take(args.url.rstrip("/"), args.out, args.password)
         else:
             with tempfile.TemporaryDirectory(prefix="lingang-shots-") as tmp:
-                proc, base = start_demo(Path(tmp), args.days)
+                proc, base, password = start_demo(Path(tmp), args.days)
                 try:
-                    files = take(base, args.out)
+                    files = take(base, args.out, password)
                 finally:
                     proc.terminate()
                     try:

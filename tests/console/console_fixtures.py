@@ -4,6 +4,7 @@ imported without packages, so a helper must not live in a module called ``confte
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -122,6 +123,12 @@ class DemoProcess:
     def output(self) -> str:
         """Everything the process printed so far."""
         return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+
+    def admin_password(self) -> str:
+        """The administrator's password the demo printed once ("user admin, password …")."""
+        found = re.search(r"user admin, password (\S+)", self.output())
+        assert found, self.output()[-3000:]
+        return found.group(1)
 
     def stop(self) -> None:
         """Terminate the process (kill it if it does not stop within 20 s)."""

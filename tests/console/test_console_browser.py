@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -58,6 +59,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError("server did not start")
             time.sleep(0.2)
+        printed = re.search(r"user admin, password (\S+)", log.read_text(errors="replace"))
+        assert printed, log.read_text(errors="replace")[-2000:]
+        PASSWORDS[url] = printed.group(1)
         yield url
     finally:
         proc.terminate()
@@ -77,12 +81,21 @@ def browser() -> Iterator[object]:
         yield b
 
 
+PASSWORDS: dict[str, str] = {}  # the administrator's password each server printed, by its URL
+
+
 @pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    """A fresh browser context (its own cookies: Chinese by default) that records console errors."""
+def page(browser: object, server: str) -> Iterator[object]:
+    """A fresh browser context (its own cookies: Chinese by default) that records console errors, signed in as
+    the administrator on the sign-in page, as a user does."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
     context.set_default_timeout(90_000)  # waits are for conditions: generous, for a busy CI machine
     pg = context.new_page()
+    pg.goto(server + "/console/sign-in")
+    pg.get_by_test_id("sign-in-name").locator("input").fill("admin")
+    pg.get_by_test_id("sign-in-password").locator("input").fill(PASSWORDS[server])
+    pg.get_by_test_id("sign-in-submit").click()
+    pg.get_by_test_id("signed-in-as").wait_for()
     pg.errors = []  # type: ignore[attr-defined]
     pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))

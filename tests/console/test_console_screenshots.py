@@ -36,7 +36,8 @@ def test_screenshot_script_writes_every_readme_image(new_user_demo: DemoProcess,
         assert (ROOT / "docs" / "screenshots" / name).is_file(), name
     out = tmp_path / "shots"
     run = subprocess.run([sys.executable, str(ROOT / "scripts" / "screenshots.py"), "--url", new_user_demo.url,
-                          "--out", str(out)], capture_output=True, text=True, timeout=900)
+                          "--password", new_user_demo.admin_password(), "--out", str(out)],
+                         capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-2000:]
     written = {p.name for p in out.glob("*.png")}
     assert shown <= written, shown - written

@@ -201,6 +201,17 @@ class Walk:
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.lang = "zh"
 
+    def sign_in(self, user: str = "admin", password: str | None = None) -> None:
+        """Sign in on the console's sign-in page, as a user does: the page every first visit lands on, the
+        password the demo printed; the browser then goes on to where it was going."""
+        self.page.get_by_test_id("sign-in").wait_for()
+        assert "/sign-in" in self.page.url, self.page.url
+        self.page.get_by_test_id("sign-in-name").locator("input").fill(user)
+        self.page.get_by_test_id("sign-in-password").locator("input").fill(password or self.demo.admin_password())
+        self.page.get_by_test_id("sign-in-submit").click()
+        self.page.wait_for_url(lambda url: "/sign-in" not in url)
+        self.page.get_by_test_id("signed-in-as").wait_for()
+
     def t(self, pair: tuple[str, str]) -> str:
         """The user's language's half of ``(zh, en)``."""
         return pair[LANG[self.lang]]
@@ -359,6 +370,7 @@ def test_a_new_user_clicks_through_every_page_in_both_languages_and_themes(
     try:
         pg = w.page
         pg.goto(new_user_demo.url + "/")  # the one address a user types: the server's root
+        w.sign_in()  # which asks who they are first
         w.lands("/", NAV[0][2], NAV[0][1])
         assert pg.evaluate("document.body.classList.contains('body--dark')") is False
         zh = walk_every_page(w)
@@ -389,6 +401,8 @@ def test_warning_banner_reads_in_both_themes(new_user_demo: DemoProcess, browser
     pg = w.page
     try:
         pg.goto(f"{new_user_demo.url}{MOUNT}/entity/urn:ngsi-ld:Building:nobody-built-this")
+        w.sign_in()  # and back to the page asked for
+        assert "nobody-built-this" in pg.url, pg.url
         banner = pg.get_by_test_id("message-warning")
         banner.wait_for()
         for dark in (False, True):
@@ -408,6 +422,7 @@ def test_energy_report_download_from_the_energy_page(new_user_demo: DemoProcess,
     pg = w.page
     try:
         pg.goto(new_user_demo.url + "/")
+        w.sign_in()
         w.lands("/", NAV[0][2], NAV[0][1])
         w.click_nav(*NAV[4])
         button = pg.get_by_test_id("energy-report-pdf")
