@@ -84,8 +84,8 @@ def _meter_of(base: str, building: str, token: str) -> str:
 def sign_in(page: Any, base: str, password: str) -> None:
     """Sign in on the console's sign-in page, as a user does."""
     page.goto(f"{base}/console/sign-in")
-    page.get_by_test_id("sign-in-name").locator("input").fill("admin")
-    page.get_by_test_id("sign-in-password").locator("input").fill(password)
+    page.get_by_test_id("sign-in-name").fill("admin")
+    page.get_by_test_id("sign-in-password").fill(password)
     page.get_by_test_id("sign-in-submit").click()
     page.get_by_test_id("signed-in-as").wait_for(timeout=WAIT_MS)
 

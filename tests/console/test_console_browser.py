@@ -92,8 +92,8 @@ def page(browser: object, server: str) -> Iterator[object]:
     context.set_default_timeout(90_000)  # waits are for conditions: generous, for a busy CI machine
     pg = context.new_page()
     pg.goto(server + "/console/sign-in")
-    pg.get_by_test_id("sign-in-name").locator("input").fill("admin")
-    pg.get_by_test_id("sign-in-password").locator("input").fill(PASSWORDS[server])
+    pg.get_by_test_id("sign-in-name").fill("admin")
+    pg.get_by_test_id("sign-in-password").fill(PASSWORDS[server])
     pg.get_by_test_id("sign-in-submit").click()
     pg.get_by_test_id("signed-in-as").wait_for()
     pg.errors = []  # type: ignore[attr-defined]

@@ -206,8 +206,8 @@ class Walk:
         password the demo printed; the browser then goes on to where it was going."""
         self.page.get_by_test_id("sign-in").wait_for()
         assert "/sign-in" in self.page.url, self.page.url
-        self.page.get_by_test_id("sign-in-name").locator("input").fill(user)
-        self.page.get_by_test_id("sign-in-password").locator("input").fill(password or self.demo.admin_password())
+        self.page.get_by_test_id("sign-in-name").fill(user)
+        self.page.get_by_test_id("sign-in-password").fill(password or self.demo.admin_password())
         self.page.get_by_test_id("sign-in-submit").click()
         self.page.wait_for_url(lambda url: "/sign-in" not in url)
         self.page.get_by_test_id("signed-in-as").wait_for()

@@ -74,11 +74,12 @@ def _header(console: Console, ctx: PageContext, active: str) -> None:
         ui.button(ctx.text("lang.switch"), on_click=_switch_language).props(
             'flat dense no-caps color=white data-testid="lang-switch"').tooltip(ctx.text("lang.switch.tip"))
         if console.authenticator is not None:
-            with ui.row().classes("items-center gap-1 text-white"):
-                ui.icon("person")
-                ui.label(ctx.principal.subject).props('data-testid="signed-in-as"')
-                ui.button(ctx.tr("退出", "Sign out"), on_click=lambda: sign_out(console)).props(
-                    'flat dense no-caps color=white data-testid="sign-out"')
+            # Icons only: the header must stay one line wide in English too (a wrapped header covers the pages'
+            # top, the 3D scene's included). Who is signed in shows on hover.
+            ui.icon("account_circle", color="white").props('data-testid="signed-in-as"') \
+                .tooltip(ctx.tr(f"已登录：{ctx.principal.subject}", f"Signed in as {ctx.principal.subject}"))
+            ui.button(icon="logout", on_click=lambda: sign_out(console)).props(
+                'flat dense round color=white data-testid="sign-out"').tooltip(ctx.tr("退出登录", "Sign out"))
 
 
 def _nav_link(url: str, label: str, icon: str, active: bool) -> None:
