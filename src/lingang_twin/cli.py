@@ -240,13 +240,13 @@ def serve(
     except ValueError as err:  # pydantic's, from a bad LINGANG_* variable
         fail(str(err).splitlines()[0])
     twin = _open(db)
-    accounts, password = _accounts_for_serving(twin, db, host, port, reset=False)
-    try:  # refused before the server says it serves
+    try:  # refused before the server says it serves, and before a first administrator is made
         check_exposure(twin, settings)
         tls_files(settings)
     except TwinError as err:
         twin.close()
         fail(str(err))
+    accounts, password = _accounts_for_serving(twin, db, host, port, reset=False)
     scheme = "https" if settings.tls_cert else "http"
     out.print(f"Lingang Twin serving {db} at {scheme}://{host}:{port} (docs: /docs)", soft_wrap=True)
     _print_admin(password, f"{scheme}://{host}:{port}")
@@ -260,17 +260,13 @@ def serve(
 
 def _accounts_for_serving(twin: Any, db: Path, host: str, port: int, *, reset: bool) -> tuple[Any, str | None]:
     """The accounts of the twin about to be served and the administrator's password to print once (None: none
-    made). Without users: on a loopback address an ``admin`` with a generated password is made; on any other
-    address the server refuses to start (exit 2), since anyone who reaches it could otherwise claim it."""
-    from lingang_twin.app import ensure_admin, is_loopback, open_accounts
+    made). Without users an ``admin`` with a generated password is made. Call it after
+    :func:`~lingang_twin.app.check_exposure`, which refuses a non-loopback address without accounts (anyone who
+    reached it first could otherwise claim the server)."""
+    from lingang_twin.app import ensure_admin, open_accounts
 
     try:
         accounts = open_accounts(twin, _settings(db, host, port))
-        if not reset and not accounts.has_users() and not is_loopback(host):
-            twin.close()
-            fail(f"no accounts in {db}, and {host} is not a loopback address: create an administrator first "
-                 f"(lingang-twin users add admin --role admin --db {db}), then serve / 尚无账户：请先创建管理员再在"
-                 "非本机地址上提供服务")
         return accounts, ensure_admin(accounts, reset=reset)
     except TwinError as err:
         twin.close()

@@ -3,8 +3,8 @@ headers, the Host check (DNS rebinding), no state change through a GET or a cros
 (the issue's CSRF probe), rate limits, and the docs behind ``docs:read``. What needs a real server process (the
 banner, TLS, the console's websocket) is in ``tests/e2e/test_security_server.py``.
 
-Accounts are another part of issue 12: where a test needs a signed-in caller, a small ASGI step puts a
-:class:`Principal` on the request as the accounts' authentication will (``request.state.principal``).
+Where a test needs a signed-in caller it signs in for real: users of the app's real accounts (argon2 made fast),
+the OAuth2 password flow, bearer tokens and API keys through the accounts' authentication step.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lingang_fixtures import DISTRICT, JOINT_LAB, M_ELEC, M_ELEC_SUB, M_WATER, lingang_layout
 from lingang_twin.api import create_app
@@ -27,10 +27,11 @@ from lingang_twin.api.guard import allowed_host_names, host_name
 from lingang_twin.api.headers import tile_origin
 from lingang_twin.api.ratelimit import Buckets, Rate, RateLimited, check_sign_in
 from lingang_twin.app import PACKS, check_exposure, tls_files
-from lingang_twin.core.access import Principal, principal
+from lingang_twin.core.accounts import Accounts
 from lingang_twin.core.errors import ValidationError
 from lingang_twin.core.twin import Twin
 from lingang_twin.settings import Settings
+from lingang_twin.stores.duckdb_accounts import DuckDBAccountStore
 from lingang_twin.stores.duckdb_store import DuckDBStore
 
 PROBLEM = "application/problem+json"
@@ -39,25 +40,6 @@ DAY = datetime(2026, 3, 1, tzinfo=CST)
 WINDOW = {"scope": DISTRICT, "start": "2026-03-01T00:00:00+08:00", "end": "2026-03-04T00:00:00+08:00"}
 ALERTS = "/api/v1/energy/quality/alerts"
 OWN = "http://testserver"
-
-
-class Caller:
-    """What the accounts' authentication step does, reduced to a header: ``x-test-caller: <subject>:<role>``
-    puts that principal on ``request.state.principal``; no header, an anonymous caller."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            value = dict(scope["headers"]).get(b"x-test-caller", b"").decode()
-            if value:
-                subject, role = value.rsplit(":", 1)
-                who = principal(subject, [role], kind="key" if subject.startswith("key:") else "user")
-            else:
-                who = Principal("anonymous", frozenset(), frozenset(), kind="anonymous")
-            scope.setdefault("state", {})["principal"] = who
-        await self.app(scope, receive, send)
 
 
 @pytest.fixture
@@ -79,14 +61,36 @@ def twin(tmp_path: Path) -> Iterator[Twin]:
     t.close()
 
 
-def client_of(twin: Twin, *, accounts: bool = False, **settings: Any) -> TestClient:
-    """A client of the real app (with the packs); ``accounts``: an app with an authenticator, callers named by
-    the ``x-test-caller`` header."""
-    app = create_app(twin, Settings(db=Path("unused.duckdb"), max_body_bytes=64 * 1024, **settings), PACKS)
-    if accounts:
-        app.state.authenticator = object()  # any non-None: requests are no longer the platform's
-        app.add_middleware(Caller)
+FAST = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+USERS = {  # name → (password, role); ann is a tenant of TENANT
+    "ann": ("tenant pw 1", "enterprise_tenant"), "olga": ("operator pw 1", "operator"),
+    "aud": ("auditor pw 1", "auditor"), "ivy": ("integrator pw 1", "integrator"),
+}
+TENANT = "urn:ngsi-ld:Enterprise:deepharbor-ai"
+
+
+@pytest.fixture
+def accounts(twin: Twin) -> Accounts:
+    """Real accounts kept in the twin's file, with the users of :data:`USERS`."""
+    found = Accounts(DuckDBAccountStore(twin.store), b"s" * 32, hasher=FAST)  # type: ignore[arg-type]
+    for name, (password, role) in USERS.items():
+        found.add_user(name, password, [role], tenant=TENANT if role == "enterprise_tenant" else None)
+    return found
+
+
+def client_of(twin: Twin, accounts: Accounts | None = None, **settings: Any) -> TestClient:
+    """A client of the real app (with the packs); with ``accounts``, callers are whoever signs in (else every
+    request is the platform's: an embedded app)."""
+    app = create_app(twin, Settings(db=Path("unused.duckdb"), max_body_bytes=64 * 1024, **settings), PACKS,
+                     authenticator=accounts)
     return TestClient(app)
+
+
+def signed_in(api: TestClient, name: str) -> dict[str, str]:
+    """The headers of user ``name`` signed in through the OAuth2 password flow."""
+    r = api.post("/api/v1/auth/token", data={"username": name, "password": USERS[name][0]})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def alerts_stored(twin: Twin) -> int:
@@ -274,11 +278,12 @@ def test_token_bucket_refills_and_stays_bounded() -> None:
     assert Buckets("x", Rate(0.0, 1)).take("k") == 0.0  # rate 0: unlimited
 
 
-def test_ingest_is_limited_per_key_with_429_and_retry_after(twin: Twin) -> None:
+def test_ingest_is_limited_per_key_with_429_and_retry_after(twin: Twin, accounts: Accounts) -> None:
     rows = [{"entity_id": M_ELEC, "attribute": "reading", "value": 1.0,
              "observed_at": (DAY + timedelta(days=1, hours=h)).isoformat()} for h in range(4)]
-    with client_of(twin, accounts=True, ingest_per_second=0.001, ingest_burst=2) as api:
-        key_a, key_b = {"x-test-caller": "key:a:integrator"}, {"x-test-caller": "key:b:integrator"}
+    # Two real API keys of one integrator, sent as devices send them: each key has its own bucket.
+    key_a, key_b = ({"X-API-Key": accounts.create_key("ivy", label).secret} for label in ("gateway a", "gateway b"))
+    with client_of(twin, accounts, ingest_per_second=0.001, ingest_burst=2) as api:
         for i in range(2):
             assert api.post("/api/v1/observations", json=[rows[i]], headers=key_a).status_code == 200
         stored = len(twin.read(M_ELEC, "reading"))
@@ -288,6 +293,8 @@ def test_ingest_is_limited_per_key_with_429_and_retry_after(twin: Twin) -> None:
         assert body["quota"] == "ingest"
         assert len(twin.read(M_ELEC, "reading")) == stored  # refused before the body was read
         assert api.post("/api/v1/observations", json=[rows[3]], headers=key_b).status_code == 200  # B: its own
+        # The key's owner signed in is another caller (its subject, not the key's): not held back by key A.
+        assert api.post("/api/v1/observations", json=[rows[2]], headers=signed_in(api, "ivy")).status_code == 200
     with client_of(twin, ingest_per_second=0.001, ingest_burst=1) as api:  # no accounts: the platform, unlimited
         for _ in range(3):
             assert api.post("/api/v1/observations", json=rows[:1]).status_code == 200
@@ -309,19 +316,35 @@ def test_sign_in_is_limited_per_address_and_per_user(twin: Twin) -> None:
     check_sign_in(request("10.0.0.3"), "carol")
 
 
+def test_sign_in_over_http_is_limited_before_the_password_is_checked(twin: Twin, accounts: Accounts) -> None:
+    with client_of(twin, accounts, sign_in_per_minute=1, sign_in_burst=2) as api:
+        for _ in range(2):
+            wrong = api.post("/api/v1/auth/token", data={"username": "olga", "password": "guess"})
+            assert wrong.status_code == 401, wrong.text
+        # Olga has had her two: even the right password waits, and is not checked (no sign-in recorded).
+        r = api.post("/api/v1/auth/token", data={"username": "olga", "password": USERS["olga"][0]})
+        body = assert_problem(r, 429, "rate-limit")
+        assert body["quota"] == "sign-in" and int(r.headers["retry-after"]) >= 30
+        assert [e.action for e in accounts.audit(actor="olga", limit=10)].count("auth.sign-in") == 0
+        assert accounts.user("olga").failed_logins == 2  # the refused attempt did not count as a guess either
+
+
 # -- the docs ----------------------------------------------------------------------------------------------------
-def test_docs_only_for_callers_with_docs_read(twin: Twin) -> None:
+def test_docs_only_for_callers_with_docs_read(twin: Twin, accounts: Accounts) -> None:
     paths = ("/docs", "/redoc", "/openapi.json")
     with client_of(twin) as api:  # no accounts: the platform reads its docs (embedded use, the tests)
         assert [api.get(p).status_code for p in paths] == [200, 200, 200]
-    with client_of(twin, accounts=True) as api:
+    with client_of(twin, accounts) as api:
+        tenant, operator, auditor = (signed_in(api, name) for name in ("ann", "olga", "aud"))
         for p in paths:
             r = api.get(p)
-            assert_problem(r, 401, "sign-in-required")
-            assert r.headers["www-authenticate"] == "Bearer" and "swagger" not in r.text.lower()
-            assert_problem(api.get(p, headers={"x-test-caller": "ann:enterprise_tenant"}), 403, "permission")
-            assert api.get(p, headers={"x-test-caller": "olga:operator"}).status_code == 200
-        assert "/api/v1/entities" in api.get("/openapi.json", headers={"x-test-caller": "aud:auditor"}).json()["paths"]
+            assert_problem(r, 401, "unauthenticated")
+            assert r.headers["www-authenticate"].startswith("Bearer") and "swagger" not in r.text.lower()
+            refused = api.get(p, headers=tenant)  # signed in, but an enterprise tenant may not read the docs
+            assert assert_problem(refused, 403, "forbidden")["permission"] == "docs:read"
+            assert "swagger" not in refused.text.lower() and "paths" not in refused.json()
+            assert api.get(p, headers=operator).status_code == 200
+        assert "/api/v1/entities" in api.get("/openapi.json", headers=auditor).json()["paths"]
         # The bundled Swagger assets and the OAuth2 redirect page are the same for everyone.
         assert api.get("/static-offline-docs/swagger-ui.css").status_code == 200
         assert api.get("/docs/oauth2-redirect").status_code == 200

@@ -6,6 +6,10 @@ stateful phases, and checks every answer: no 5xx, every status, content type, he
 declares, schema-violating requests refused, unsupported methods answered 405 with ``Allow``. Bounded: at most
 ``MAX_EXAMPLES`` per operation and phase and ``MAX_TIME`` seconds of generation (a few thousand requests).
 
+Signed in (issue 12): as the administrator the server's first start printed, through the OAuth2 password flow;
+the bearer token goes with every request schemathesis sends, the OpenAPI fetch included (``/openapi.json`` is for
+``docs:read``). Without it every operation would only meet 401.
+
 One check is left out, ``positive_data_acceptance``: it expects every schema-valid request to succeed, but no
 JSON Schema can say that a relationship target must exist or that a type must be registered, so valid-looking
 bodies are rightly refused with 422.
@@ -51,8 +55,10 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(tmp_path: Pat
                                                                    server_factory: Callable[..., object]) -> None:
     ids = seed(tmp_path / "e2e.duckdb")
     server = server_factory(tmp_path / "e2e.duckdb").start()  # type: ignore[attr-defined]
+    auth = server.auth()  # type: ignore[attr-defined]
     junit = tmp_path / "junit.xml"
     cmd = [str(Path(sys.executable).parent / "schemathesis"), "run", f"{server.url}/openapi.json",
+           "--header", f"Authorization: {auth['Authorization']}",
            "--checks", "all", "--exclude-checks", CHECKS_LEFT_OUT, "--continue-on-failure", "--no-shrink",
            "--max-examples", str(MAX_EXAMPLES), "--max-time", str(MAX_TIME), "--include-path-regex", OPERATIONS,
            "--request-timeout", "30", "--seed", "20261203", "--report", "junit", "--report-junit-path", str(junit)]

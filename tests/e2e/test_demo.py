@@ -16,7 +16,9 @@ def test_demo_builds_serves_and_streams_live_data(server_factory: Callable, tmp_
     # CI is a busy 2-core machine, so the wait is generous.
     server = server_factory(tmp_path / "demo.duckdb", ("demo", "--days", "2", "--speed", "120")).start(timeout=300)
     assert "http://127.0.0.1" in server.output() and "/docs" in server.output()
-    with httpx.Client(base_url=server.url, timeout=30) as http:
+    # The demo prints its administrator's password; a newcomer signs in with it (nothing is open to anonymous).
+    assert httpx.get(f"{server.url}/api/v1/entities", timeout=30).status_code == 401
+    with httpx.Client(base_url=server.url, timeout=30, headers=server.auth()) as http:
         assert http.get("/docs").status_code == 200
         buildings = http.get("/api/v1/entities", params={"type": "Building", "limit": 1}).json()
         assert buildings["count"] >= 150

@@ -60,7 +60,9 @@ def test_child_parsing_server_matches_thread_parsing_server(server_factory: Call
     kids = children(child.proc.pid)
     assert len(kids) == 2 and children(thread.proc.pid) == []
     layout = [Entity.model_validate(e).model_dump(mode="json", exclude_none=True) for e in lingang_layout()]
-    with httpx.Client(base_url=child.url, timeout=120) as a, httpx.Client(base_url=thread.url, timeout=120) as b:
+    # Each server's first start made its administrator (password printed once): both are asked signed in.
+    with httpx.Client(base_url=child.url, timeout=120, headers=child.auth()) as a, \
+            httpx.Client(base_url=thread.url, timeout=120, headers=thread.auth()) as b:
         for http in (a, b):
             assert http.post("/api/v1/entities:batch", json=layout).status_code == 200
         for name, body in CASES:

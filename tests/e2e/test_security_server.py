@@ -123,9 +123,15 @@ def test_serve_over_https_with_tls_cert_and_key(tmp_path: Path, server_factory: 
             except httpx.TransportError:
                 assert time.monotonic() < deadline, server.output()[-2000:]
                 time.sleep(0.2)
-        assert r.status_code == 200 and r.json()["entities"] == len(lingang_layout())
+        assert r.status_code == 200 and r.json()["entities"] is None  # anonymous: no count
         assert r.headers["strict-transport-security"] == "max-age=31536000"  # HTTPS: browsers stay on it
-        assert https.get("/api/v1/entities", params={"limit": 1}).json()["count"] >= 1
+        # The administrator the first start printed signs in over HTTPS, as a user would (the password travels
+        # encrypted), and reads the twin with the token.
+        signed = https.post("/api/v1/auth/token", data={"username": "admin", "password": server.admin_password()})
+        assert signed.status_code == 200, signed.text
+        auth = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+        assert https.get("/health", headers=auth).json()["entities"] == len(lingang_layout())
+        assert https.get("/api/v1/entities", params={"limit": 1}, headers=auth).json()["count"] >= 1
     assert cmd_started and f"https://127.0.0.1:{server.port}" in server.output()
     with pytest.raises(httpx.TransportError):  # plain HTTP to the TLS port is not served
         httpx.get(f"http://127.0.0.1:{server.port}/health", timeout=10)

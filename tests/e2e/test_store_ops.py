@@ -3,11 +3,15 @@ the server writes, a restore never replaces a file in use, and SIGKILL during in
 acknowledged reading.
 
 Oracles: the readings each acknowledged batch carried (counted by the test), checked per batch by its own day.
+
+Every request is signed in: as the administrator the first start of a file printed (a later start on the same
+file prints no password; the first one's token still works, since the signing key persists beside the DB).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -31,9 +35,11 @@ def _as_api(e: dict) -> dict:
     return Entity.model_validate(e).model_dump(mode="json", exclude_none=True)
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``lingang-twin``; ``token`` in ``LINGANG_TOKEN``, as an operator passes it to ``--server``."""
+    env = {**os.environ, "LINGANG_TOKEN": token} if token else None
     return subprocess.run([sys.executable, "-m", "lingang_twin.cli", *args], capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, env=env)
 
 
 def day_csv(day: date, n: int) -> bytes:
@@ -66,7 +72,7 @@ def total(http: httpx.Client) -> int:
 def test_sigterm_stops_serve_and_demo_cleanly(server_factory: Callable, tmp_path: Path) -> None:
     db = tmp_path / "term.duckdb"
     server = server_factory(db).start()
-    with httpx.Client(base_url=server.url, timeout=60) as http:
+    with httpx.Client(base_url=server.url, timeout=60, headers=server.auth()) as http:
         assert http.post("/api/v1/entities:batch", json=[_as_api(e) for e in lingang_layout()]).status_code == 200
         assert http.post(URL, content=day_csv(date(2024, 4, 1), 500),
                          headers={"content-type": "text/csv"}).json()["inserted"] == 500
@@ -87,14 +93,16 @@ def test_backup_while_the_server_writes_and_restore_only_when_stopped(server_fac
                                                                        tmp_path: Path) -> None:
     db = tmp_path / "live.duckdb"
     server = server_factory(db).start()
+    auth = server.auth()
+    token = auth["Authorization"].removeprefix("Bearer ")
     batch = 400
     acknowledged: list[int] = []
     stop = threading.Event()
-    with httpx.Client(base_url=server.url, timeout=120) as http:
+    with httpx.Client(base_url=server.url, timeout=120, headers=auth) as http:
         assert http.post("/api/v1/entities:batch", json=[_as_api(e) for e in lingang_layout()]).status_code == 200
 
         def write() -> None:  # a steady writer while the backup is taken
-            with httpx.Client(base_url=server.url, timeout=120) as w:
+            with httpx.Client(base_url=server.url, timeout=120, headers=auth) as w:
                 k = 0
                 while not stop.is_set() and k < 300:
                     r = w.post(URL, content=day_csv(date(2020, 1, 1) + timedelta(days=k), batch),
@@ -109,7 +117,8 @@ def test_backup_while_the_server_writes_and_restore_only_when_stopped(server_fac
         while len(acknowledged) < 5 and time.monotonic() < deadline:
             time.sleep(0.05)
         backup = tmp_path / "backup.duckdb"
-        proc = cli("db", "backup", str(backup), "--server", server.url)
+        assert cli("db", "backup", str(tmp_path / "anonymous.duckdb"), "--server", server.url).returncode == 2
+        proc = cli("db", "backup", str(backup), "--server", server.url, token=token)
         stop.set()
         writer.join(timeout=120)
         assert proc.returncode == 0, proc.stderr
@@ -118,7 +127,7 @@ def test_backup_while_the_server_writes_and_restore_only_when_stopped(server_fac
         assert direct.returncode == 2 and "--server" in direct.stderr
         refused = cli("db", "restore", str(backup), "--db", str(db), "--replace")
         assert refused.returncode == 2 and "in use" in refused.stderr, refused.stderr
-        again = cli("db", "backup", str(backup), "--server", server.url)
+        again = cli("db", "backup", str(backup), "--server", server.url, token=token)
         assert again.returncode == 2 and "exists" in again.stderr
         live_total = total(http)
     # Consistent: batches are all or nothing, so the snapshot holds whole batches, in order, from the first.
@@ -136,7 +145,8 @@ def test_backup_while_the_server_writes_and_restore_only_when_stopped(server_fac
     restored = cli("db", "restore", str(backup), "--db", str(db), "--replace")
     assert restored.returncode == 0, restored.stderr
     again_server = server_factory(db).start()
-    with httpx.Client(base_url=again_server.url, timeout=60) as http:
+    # The restored file holds the accounts and the session signed in above (the backup came after the sign-in).
+    with httpx.Client(base_url=again_server.url, timeout=60, headers=auth) as http:
         assert total(http) == in_backup
         assert http.get("/health").json()["entities"] == len(lingang_layout())
         # The change feed's sequence came along: a new write continues it rather than restarting at 1 (a day
@@ -146,13 +156,13 @@ def test_backup_while_the_server_writes_and_restore_only_when_stopped(server_fac
 
 
 def _ingest_until_killed(server: object, first_day: date, batch: int, kill_after: int,
-                         acknowledged: list[date]) -> None:
+                         acknowledged: list[date], auth: dict[str, str]) -> None:
     """Post one batch per day from a thread; SIGKILL the server while a request is in flight once
     ``kill_after`` batches were acknowledged."""
     in_flight = threading.Event()
 
     def post() -> None:
-        with httpx.Client(base_url=server.url, timeout=120) as http:  # type: ignore[attr-defined]
+        with httpx.Client(base_url=server.url, timeout=120, headers=auth) as http:  # type: ignore[attr-defined]
             k = 0
             while True:
                 day = first_day + timedelta(days=k)
@@ -182,17 +192,18 @@ def test_sigkill_during_ingest_and_compaction_loses_no_acknowledged_reading(serv
     batch = 10_000
     # Round 1: compaction every 30,000 new readings, so kills land in appends and in compactions alike.
     server = server_factory(db, env={"LINGANG_COMPACT_ROWS": "30000"}).start()
-    with httpx.Client(base_url=server.url, timeout=60) as http:
+    auth = server.auth()  # the first start's administrator: every later start on this file reuses it
+    with httpx.Client(base_url=server.url, timeout=60, headers=auth) as http:
         assert http.post("/api/v1/entities:batch", json=[_as_api(e) for e in lingang_layout()]).status_code == 200
     acknowledged: list[date] = []
-    _ingest_until_killed(server, date(2024, 1, 1), batch, 8, acknowledged)
+    _ingest_until_killed(server, date(2024, 1, 1), batch, 8, acknowledged, auth)
 
     # Round 2: a large uncompacted tail (no automatic compaction), then SIGKILL while a compaction of all of it
     # runs — requested through the admin route, killed before its answer. How long such a compaction takes on
     # this machine, now, is measured first on a tail of the same size, and the kill aimed at its middle.
     server = server_factory(db, env={"LINGANG_COMPACT_ROWS": "0"}).start()
     tail_batches, tail_batch = 4, 50_000
-    with httpx.Client(base_url=server.url, timeout=120) as http:
+    with httpx.Client(base_url=server.url, timeout=120, headers=auth) as http:
         counts = day_counts(http)
         for day in acknowledged:  # every acknowledged batch, whole
             assert counts.get(day.isoformat()) == batch, (day, counts.get(day.isoformat()))
@@ -216,7 +227,7 @@ def test_sigkill_during_ingest_and_compaction_loses_no_acknowledged_reading(serv
 
     def compact() -> None:
         with contextlib.suppress(httpx.TransportError):  # killed before it answered
-            answered.append(httpx.post(f"{server.url}/api/v1/admin/compact", timeout=120).status_code)
+            answered.append(httpx.post(f"{server.url}/api/v1/admin/compact", timeout=120, headers=auth).status_code)
 
     thread = threading.Thread(target=compact)
     thread.start()
@@ -227,7 +238,7 @@ def test_sigkill_during_ingest_and_compaction_loses_no_acknowledged_reading(serv
     thread.join(timeout=120)
 
     final = server_factory(db).start()
-    with httpx.Client(base_url=final.url, timeout=120) as http:
+    with httpx.Client(base_url=final.url, timeout=120, headers=auth) as http:
         counts = day_counts(http)
         for day, size in sizes.items():  # every acknowledged batch, whole
             assert counts.get(day) == size, day

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lingang_twin.api.problems import PROBLEM_TYPE, ProblemError
+from lingang_twin.api.ratelimit import check_sign_in
 from lingang_twin.core.access import ANONYMOUS, SYSTEM, AccessDenied, Authenticator, Principal
 from lingang_twin.core.accounts import KEY_PREFIX, Accounts
 from lingang_twin.core.guard import caller, requires, requires_any
@@ -285,7 +286,9 @@ def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], accounts: Accou
           response: Response) -> TokenOut:
     """Exchange a user name and password (form fields ``username``, ``password``) for a short-lived access token
     (a JWT, send it as ``Authorization: Bearer …``) and a refresh token. Wrong credentials, a disabled or a locked
-    account: 401, all alike (the audit log says which)."""
+    account: 401, all alike (the audit log says which). Attempts are rate-limited per client address and per user
+    name before the password is checked (429 with Retry-After; ``LINGANG_SIGN_IN_PER_MINUTE``)."""
+    check_sign_in(request, form.username)
     return _token(accounts.sign_in(form.username, form.password, client=_client(request)), response)
 
 

@@ -12,7 +12,7 @@ from pydantic import BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
 from lingang_twin.api.problems import ProblemError
-from lingang_twin.core.access import ANONYMOUS, SYSTEM, Principal
+from lingang_twin.core.access import Principal
 from lingang_twin.core.guard import caller, caller_twin, requires
 from lingang_twin.core.twin import Twin
 from lingang_twin.json_readings import parse_json
@@ -83,12 +83,3 @@ async def off_loop(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """
     return await run_in_threadpool(func, *args, **kwargs)
 
-
-def principal_of(request: Request) -> Principal:
-    """The caller of ``request``: the principal authentication put on ``request.state.principal``; without one,
-    :data:`~lingang_twin.core.access.SYSTEM` when the app has no accounts (``app.state.authenticator`` is None:
-    an embedded app, every request is the platform's) and :data:`~lingang_twin.core.access.ANONYMOUS` otherwise."""
-    who: Principal | None = getattr(request.state, "principal", None)
-    if who is not None:
-        return who
-    return SYSTEM if getattr(request.app.state, "authenticator", None) is None else ANONYMOUS

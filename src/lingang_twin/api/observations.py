@@ -13,7 +13,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from lingang_twin.api.binary_readings import ARROW_STREAM, PARQUET, readings_from_body
@@ -47,7 +47,9 @@ def batch_from_csv(data: bytes) -> ObservationBatch:
 
 
 @router.post("/observations", summary="Ingest a batch of readings / 批量写入观测值", openapi_extra=OBSERVATIONS_BODY,
-             responses=problems(400, 401, 403, 413, 415, 422, 429, 503), dependencies=[requires("readings:write")])
+             responses=problems(400, 401, 403, 413, 415, 422, 429, 503),
+             # The limit is a dependency: it answers before the body is read, so a flood costs no parsing.
+             dependencies=[requires("readings:write"), Depends(check_ingest)])
 async def post_observations(
     request: Request, twin: TwinDep, settings: SettingsDep,
     on_conflict: Annotated[Literal["reject", "replace", "keep"], Query(
@@ -63,7 +65,6 @@ async def post_observations(
     durably. On error nothing is stored and the problem names the item (``index``), the field or column and the
     rule. Each API key (or user) may send ``LINGANG_INGEST_PER_SECOND`` batches a second (429 with Retry-After
     beyond)."""
-    check_ingest(request)  # before the body is read: a flood costs no parsing
     kind = media_type(request)
     if kind == "text/csv":
         batch = await off_loop(batch_from_csv, await request.body())

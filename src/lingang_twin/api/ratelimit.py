@@ -6,8 +6,9 @@ Two limits, their rates in :class:`~lingang_twin.settings.Settings`:
   calls :func:`check_sign_in` before it checks a password, so a guesser is slowed whether it varies the name or
   the address (the account lock after 20 wrong passwords is the accounts' own, beside this).
 * ``ingest``: per API key or user (the principal's subject; ``ingest_per_second``, ``ingest_burst``), checked by
-  ``POST /api/v1/observations`` through :func:`check_ingest`. The platform itself (``SYSTEM``, an app without
-  accounts) is not limited.
+  ``POST /api/v1/observations`` through the dependency :func:`check_ingest`, which takes the caller from the one
+  principal source (:func:`lingang_twin.core.guard.caller`, so a test's override applies too). The platform itself
+  (``SYSTEM``, an app without accounts) is not limited.
 
 In memory, per process: the server is one process (one DuckDB writer). A bucket holds ``burst`` tokens and
 refills at ``rate`` per second; a request takes one. At most :data:`MAX_KEYS` buckets per limit are kept, the
@@ -27,11 +28,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from starlette.responses import Response
 
-from lingang_twin.api.deps import principal_of
 from lingang_twin.api.problems import problem
+from lingang_twin.core.access import Principal
+from lingang_twin.core.guard import caller
 from lingang_twin.settings import Settings
 
 MAX_KEYS = 100_000
@@ -130,10 +132,10 @@ def check_sign_in(request: Request, username: str) -> None:
     limit(request, "sign-in", f"user:{username.strip().lower()}")
 
 
-def check_ingest(request: Request) -> None:
-    """One readings batch of the caller (``request.state.principal``, set by authentication): keyed by its subject
-    (an API key's is ``key:<id>``), by client address when anonymous; the platform itself is not limited."""
-    who = principal_of(request)
+async def check_ingest(request: Request, who: Principal = Depends(caller)) -> None:  # noqa: B008 - FastAPI's idiom
+    """A route dependency: one readings batch of the caller (:func:`~lingang_twin.core.guard.caller`), keyed by its
+    subject (an API key's is ``key:<id>``), by client address when anonymous; the platform itself is not limited.
+    Raises :class:`RateLimited`. Async: a lock and some arithmetic, not worth a worker thread per batch."""
     if who.kind == "system":
         return
     key = f"address:{client_address(request)}" if who.kind == "anonymous" else f"subject:{who.subject}"
