@@ -168,7 +168,7 @@ def exit_on_sigterm() -> None:
 
 def has_accounts(twin: Twin) -> bool:
     """Whether ``twin`` has accounts with someone who can sign in, so that a server reachable from other machines
-    asks who is calling (a twin in another store, or a file opened read-only before migration 6, has none)."""
+    asks who is calling (a twin in another store, or a file opened read-only before migration 5, has none)."""
     from lingang_twin.core.errors import TwinError
     from lingang_twin.stores.duckdb_accounts import DuckDBAccountStore
     from lingang_twin.stores.duckdb_store import DuckDBStore

@@ -1,6 +1,6 @@
 """The accounts store (:class:`~lingang_twin.core.accounts.AccountStore`) in the twin's DuckDB file.
 
-Tables from migration 6: ``users``, ``sessions``, ``api_keys``, ``audit_log``. Writes go through the
+Tables from migration 5: ``users``, ``sessions``, ``api_keys``, ``audit_log``. Writes go through the
 :class:`~lingang_twin.stores.duckdb_store.DuckDBStore`'s write connection, lock and transactions (one writer per
 file), reads through its per-thread read cursors. The audit log is only ever appended to; the chain's head (last
 seq and hash) is kept in ``store_meta`` under ``audit_head``, written in the same transaction as the record, so a
@@ -21,7 +21,7 @@ from lingang_twin.core.accounts import GENESIS, ApiKey, AuditRecord, Session, Us
 from lingang_twin.core.errors import ConflictError, StoreError
 from lingang_twin.stores.duckdb_store import DuckDBStore
 
-ACCOUNTS_VERSION = 6
+ACCOUNTS_VERSION = 5
 _USER_COLUMNS = ("name, display_name, roles, password_hash, tenant, disabled, failed_logins, locked_until, "
                  "created_at, modified_at")
 _KEY_COLUMNS = ("id, owner, label, secret_hash, created_at, expires_at, permission_scope, entity_scope, revoked_at, "
@@ -57,7 +57,7 @@ def _record(row: Sequence[Any]) -> AuditRecord:
 
 
 class DuckDBAccountStore:
-    """Accounts in the DuckDB file of ``store`` (which must be at schema version 6 or later)."""
+    """Accounts in the DuckDB file of ``store`` (which must be at schema version 5 or later)."""
 
     def __init__(self, store: DuckDBStore) -> None:
         if store.schema_version < ACCOUNTS_VERSION:

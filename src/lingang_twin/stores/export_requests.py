@@ -1,5 +1,5 @@
 """Export requests (数据导出审批) in the twin's DuckDB file: the :class:`~lingang_twin.core.exports.ExportRequestStore`
-of the embedded store (table ``export_requests``, migration 7).
+of the embedded store (table ``export_requests``, migration 6).
 
 It shares the store's connection and write lock, so a decision is one transaction like any other write, and a
 backup of the twin file carries the approvals with the data they released.
@@ -31,8 +31,8 @@ class DuckDBExportRequests:
     """Export requests kept in ``store``'s file."""
 
     def __init__(self, store: DuckDBStore) -> None:
-        if store.schema_version < 7:
-            raise StoreError("this twin file predates export requests (schema 7); open it writable once "
+        if store.schema_version < 6:
+            raise StoreError("this twin file predates export requests (schema 6); open it writable once "
                              "/ 数据库版本过旧")
         self.store = store
 

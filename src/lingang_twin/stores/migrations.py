@@ -59,7 +59,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         ("ALTER TABLE changes ADD COLUMN detail VARCHAR",),
     ),
     Migration(
-        6,
+        5,
         "accounts: users, sessions (refresh tokens, hashed), API keys (hashed) and the hash-chained audit log",
         (
             """CREATE TABLE users (name VARCHAR PRIMARY KEY, display_name VARCHAR NOT NULL, roles VARCHAR[] NOT NULL,
@@ -79,7 +79,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
-        7,
+        6,
         "export requests: approvals of personal or important data leaving the district (governed data sharing)",
         (
             """CREATE TABLE export_requests (
