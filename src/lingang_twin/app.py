@@ -192,11 +192,11 @@ def check_exposure(twin: Twin, settings: Settings) -> None:
         return
     if not has_accounts(twin):
         raise ValidationError("host", "accounts-required",
-                              f"--host {settings.host} lets other machines in, but {settings.db} has no accounts: "
-                              "anyone could read and change everything. Serve on 127.0.0.1 behind a reverse proxy "
-                              "(docs/security.md), or create an administrator first (lingang-twin users add admin "
-                              f"--role admin --db {settings.db}) / 尚无账户：请在本机地址 127.0.0.1 上提供服务（经反向"
-                              "代理对外），或先创建管理员账户")
+                              f"--host {settings.host} is not a loopback address (other machines can reach it), but "
+                              f"{settings.db} has no accounts: anyone could read and change everything. Serve on "
+                              "127.0.0.1 behind a reverse proxy (docs/security.md), or create an administrator first "
+                              f"(lingang-twin users add admin --role admin --db {settings.db}) / {settings.host} 不是"
+                              "本机地址且尚无账户：请在 127.0.0.1 上提供服务（经反向代理对外），或先创建管理员账户")
     if is_wildcard_bind(settings.host) and not settings.allowed_hosts:
         raise ValidationError("host", "allowed-hosts-required",
                               f"--host {settings.host} listens on every interface: name the hosts clients use in "
