@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -37,8 +38,10 @@ def _port() -> int:
 def _serve(db: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _port()
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
-    proc = subprocess.Popen([sys.executable, "-m", "lingang_twin.cli", "serve", "--db", str(db), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    log = db.with_suffix(".log")  # the first start prints the administrator's password (see _signed_in)
+    with log.open("wb") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "lingang_twin.cli", "serve", "--db", str(db), "--port",
+                                 str(port)], stdout=sink, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
@@ -49,14 +52,26 @@ def _serve(db: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("server did not start")
 
 
+def _signed_in(db: Path, url: str) -> dict[str, str]:
+    """Headers of the administrator the server's first start printed: ``/docs`` is for signed-in callers only."""
+    found = re.search(r"user admin, password (\S+)", db.with_suffix(".log").read_text(errors="replace"))
+    if found is None:
+        raise RuntimeError("the server printed no administrator password")
+    r = httpx.post(f"{url}/api/v1/auth/token", data={"username": "admin", "password": found.group(1)}, timeout=30)
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     proc.wait(timeout=20)
 
 
-def _load(browser: object, url: str, ready: str | None) -> float:
-    """ms from navigation start to ``ready`` (a JS condition) or to the load event, in a fresh context."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+def _load(browser: object, url: str, ready: str | None, headers: dict[str, str] | None = None) -> float:
+    """ms from navigation start to ``ready`` (a JS condition) or to the load event, in a fresh context (sending
+    ``headers`` with every request)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900},  # type: ignore[attr-defined]
+                                  extra_http_headers=headers or {})
     page = context.new_page()
     page.goto(url, wait_until="load")
     if ready is None:
@@ -114,11 +129,12 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         proc, url = _serve(demo_db)
         try:
+            auth = _signed_in(demo_db, url)
             _load(browser, url + "/console/", ready_overview)  # the server's first page (imports, caches)
             results: dict[str, list[float]] = {"/health": [], "/docs": [], "/console/ (overview)": []}
             for _ in range(opts.runs):
                 results["/health"].append(_load(browser, url + "/health", None))
-                results["/docs"].append(_load(browser, url + "/docs", None))
+                results["/docs"].append(_load(browser, url + "/docs", None, auth))  # the page, not a 401
                 results["/console/ (overview)"].append(_load(browser, url + "/console/", ready_overview))
         finally:
             _stop(proc)
