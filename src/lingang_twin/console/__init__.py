@@ -141,7 +141,7 @@ def mount(app: FastAPI, twin: Twin, settings: Settings, packs: list[Pack] | Inst
     # Secure when the server itself speaks TLS.
     ui.run_with(app, mount_path=MOUNT_PATH, storage_secret=_storage_secret(settings), title=text("app.title", "zh"),
                 show_welcome_message=False, favicon="🌐", reconnect_timeout=10.0,
-                session_middleware_kwargs={"same_site": "lax", "https_only": bool(getattr(settings, "tls_cert", None))})
+                session_middleware_kwargs={"same_site": "lax", "https_only": settings.tls_cert is not None})
     return console
 
 

@@ -81,7 +81,7 @@ class Console:
             self.configs.setdefault(pack.name, installed.config(pack.name))
             for spec in pack.pages:
                 self.register_page(spec.path, spec.title[0], spec.title[1], _for_pack(spec.build, pack.name),
-                                   icon=spec.icon, permission=getattr(spec, "permission", None) or "entities:read")
+                                   icon=spec.icon, permission=spec.permission or "entities:read")
             self.tiles.extend((pack.name, t) for t in pack.tiles)
             self.layers.extend((pack.name, layer) for layer in pack.layers)
             self.metrics.extend((pack.name, m) for m in pack.metrics)
